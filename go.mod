@@ -1,0 +1,5 @@
+module github.com/stylize/stylize
+
+go 1.26.8
+
+require github.com/rajveermalviya/go-webgpu/wgpu v0.17.1 // indirect

@@ -1,0 +1,340 @@
+// Package gpu owns the WebGPU device, its buffers, compute pipelines,
+// command encoders, readback and GPU timing. It knows nothing of neural
+// networks: the ops package records its dispatches through it.
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// Options chooses the adapter that Open uses. The zero value picks the
+// highest-performance adapter, falling back to a software one.
+type Options struct {
+	// Adapter selects by index into Adapters() ("0", "1", ...) or by a
+	// case-insensitive substring of the adapter's name ("nvidia", "llvmpipe").
+	// Empty means the environment variable STYLIZE_DEVICE, else automatic.
+	Adapter string
+	// Backend restricts the search to one backend: vulkan, metal, dx12, gl.
+	// Empty means STYLIZE_BACKEND, else all primary backends.
+	Backend string
+	// Software forces a CPU (software) adapter such as Mesa's lavapipe.
+	Software bool
+}
+
+// AdapterInfo describes one adapter that WebGPU can use.
+type AdapterInfo struct {
+	Index    int
+	Name     string
+	Driver   string
+	Vendor   uint32
+	Backend  string
+	Type     string
+	Software bool
+	Limits   wgpu.Limits
+	Features []string
+}
+
+// String renders the adapter on one line.
+func (a AdapterInfo) String() string {
+	drv := a.Driver
+	if drv == "" {
+		drv = "?"
+	}
+	return fmt.Sprintf("[%d] %s (%s, %s, driver %s)", a.Index, a.Name, a.Backend, a.Type, drv)
+}
+
+// Device is an open WebGPU device with the adapter's own limits.
+type Device struct {
+	Info AdapterInfo
+
+	instance *wgpu.Instance
+	adapter  *wgpu.Adapter
+	dev      *wgpu.Device
+	queue    *wgpu.Queue
+	limits   wgpu.Limits
+
+	timestamps bool
+	lost       atomic.Bool
+	lostMsg    atomic.Value
+	closed     bool
+
+	mu         sync.Mutex
+	kernels    map[string]*Kernel
+	counters   Counters
+	memBytes   int64
+	uncaptured error
+	memPeak    int64
+}
+
+// Counters tallies the traffic between the CPU and the GPU so that tests can
+// check that an iteration does not read back or submit more than it should.
+type Counters struct {
+	Submits   int64 // queue submissions
+	Readbacks int64 // buffer maps for reading
+	Uploads   int64 // queue writes
+	Dispatch  int64 // compute dispatches recorded
+}
+
+func backendFlag(name string) (wgpu.InstanceBackend, error) {
+	switch strings.ToLower(name) {
+	case "":
+		return wgpu.InstanceBackend_Primary, nil
+	case "vulkan", "vk":
+		return wgpu.InstanceBackend_Vulkan, nil
+	case "metal":
+		return wgpu.InstanceBackend_Metal, nil
+	case "dx12", "d3d12":
+		return wgpu.InstanceBackend_DX12, nil
+	case "gl", "opengl", "gles":
+		return wgpu.InstanceBackend_GL, nil
+	}
+	return 0, fmt.Errorf("gpu: unknown backend %q (want vulkan, metal, dx12 or gl)", name)
+}
+
+func featureNames(fs []wgpu.FeatureName) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, strings.TrimPrefix(strings.TrimPrefix(f.String(), "FeatureName_"), "NativeFeature_"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func describe(i int, a *wgpu.Adapter) AdapterInfo {
+	p := a.GetProperties()
+	info := AdapterInfo{
+		Index:    i,
+		Name:     p.Name,
+		Driver:   p.DriverDescription,
+		Vendor:   p.VendorId,
+		Backend:  strings.TrimPrefix(p.BackendType.String(), "BackendType_"),
+		Type:     strings.TrimPrefix(p.AdapterType.String(), "AdapterType_"),
+		Software: p.AdapterType == wgpu.AdapterType_CPU,
+		Limits:   a.GetLimits().Limits,
+		Features: featureNames(a.EnumerateFeatures()),
+	}
+	return info
+}
+
+func typeRank(a AdapterInfo) int {
+	switch a.Type {
+	case "DiscreteGPU":
+		return 0
+	case "IntegratedGPU":
+		return 1
+	case "CPU":
+		return 3
+	}
+	return 2
+}
+
+// Adapters lists every adapter WebGPU finds on the given backend ("" for all).
+func Adapters(backend string) ([]AdapterInfo, error) {
+	inst, adapters, err := enumerate(backend)
+	if err != nil {
+		return nil, err
+	}
+	defer inst.Release()
+	out := make([]AdapterInfo, len(adapters))
+	for i, a := range adapters {
+		out[i] = describe(i, a)
+		a.Release()
+	}
+	return out, nil
+}
+
+func enumerate(backend string) (*wgpu.Instance, []*wgpu.Adapter, error) {
+	flags, err := backendFlag(backend)
+	if err != nil {
+		return nil, nil, err
+	}
+	inst := wgpu.CreateInstance(&wgpu.InstanceDescriptor{Backends: flags})
+	if inst == nil {
+		return nil, nil, errors.New("gpu: could not create a WebGPU instance")
+	}
+	return inst, inst.EnumerateAdapters(&wgpu.InstanceEnumerateAdapterOptons{Backends: flags}), nil
+}
+
+// choose returns the index of the adapter that opts selects.
+func choose(infos []AdapterInfo, opts Options) (int, error) {
+	if len(infos) == 0 {
+		return -1, fmt.Errorf("%w: %s", ErrNoAdapter, NoAdapterHint())
+	}
+	if opts.Adapter != "" {
+		if n, err := strconv.Atoi(opts.Adapter); err == nil {
+			if n < 0 || n >= len(infos) {
+				return -1, fmt.Errorf("%w: adapter index %d out of range (found %d adapters: %s)", ErrNoAdapter, n, len(infos), names(infos))
+			}
+			return n, nil
+		}
+		want := strings.ToLower(opts.Adapter)
+		for i, a := range infos {
+			if strings.Contains(strings.ToLower(a.Name), want) || strings.Contains(strings.ToLower(a.Driver), want) {
+				return i, nil
+			}
+		}
+		return -1, fmt.Errorf("%w: no adapter name contains %q (found: %s)", ErrNoAdapter, opts.Adapter, names(infos))
+	}
+	best := -1
+	for i, a := range infos {
+		if opts.Software && !a.Software {
+			continue
+		}
+		if best < 0 || typeRank(a) < typeRank(infos[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1, fmt.Errorf("%w: no software adapter (found: %s); %s", ErrNoAdapter, names(infos), NoAdapterHint())
+	}
+	return best, nil
+}
+
+func names(infos []AdapterInfo) string {
+	var s []string
+	for _, a := range infos {
+		s = append(s, a.String())
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, "; ")
+}
+
+// Open creates a device on the adapter that opts selects, asking for the
+// adapter's own limits (not WebGPU's defaults) and for timestamp queries and
+// push constants where the adapter offers them.
+func Open(opts Options) (*Device, error) {
+	if opts.Adapter == "" {
+		opts.Adapter = os.Getenv("STYLIZE_DEVICE")
+	}
+	if opts.Backend == "" {
+		opts.Backend = os.Getenv("STYLIZE_BACKEND")
+	}
+	inst, adapters, err := enumerate(opts.Backend)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]AdapterInfo, len(adapters))
+	for i, a := range adapters {
+		infos[i] = describe(i, a)
+	}
+	idx, err := choose(infos, opts)
+	if err != nil {
+		for _, a := range adapters {
+			a.Release()
+		}
+		inst.Release()
+		return nil, err
+	}
+	for i, a := range adapters {
+		if i != idx {
+			a.Release()
+		}
+	}
+	adapter := adapters[idx]
+	d := &Device{Info: infos[idx], instance: inst, adapter: adapter, kernels: map[string]*Kernel{}}
+
+	var feats []wgpu.FeatureName
+	if adapter.HasFeature(wgpu.FeatureName_TimestampQuery) {
+		feats = append(feats, wgpu.FeatureName_TimestampQuery)
+		d.timestamps = true
+	}
+	if adapter.HasFeature(wgpu.NativeFeature_PushConstants) {
+		feats = append(feats, wgpu.NativeFeature_PushConstants)
+	}
+	limits := adapter.GetLimits().Limits
+	dev, err := adapter.RequestDevice(&wgpu.DeviceDescriptor{
+		Label:            "stylize",
+		RequiredFeatures: feats,
+		RequiredLimits:   &wgpu.RequiredLimits{Limits: limits},
+	})
+	if err != nil {
+		adapter.Release()
+		inst.Release()
+		return nil, fmt.Errorf("gpu: request device on %s: %w", d.Info.Name, err)
+	}
+	d.dev = dev
+	d.installErrorHandler()
+	d.queue = dev.GetQueue()
+	d.limits = dev.GetLimits().Limits
+	return d, nil
+}
+
+// Limits returns the limits the device was created with.
+func (d *Device) Limits() wgpu.Limits { return d.limits }
+
+// HasTimestamps reports whether GPU timestamp queries are available.
+func (d *Device) HasTimestamps() bool { return d.timestamps }
+
+// Raw exposes the underlying wgpu device for code that draws (the live window).
+func (d *Device) Raw() *wgpu.Device { return d.dev }
+
+// Queue exposes the underlying wgpu queue.
+func (d *Device) Queue() *wgpu.Queue { return d.queue }
+
+// Counters returns a snapshot of the CPU-GPU traffic counters.
+func (d *Device) Counters() Counters {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.counters
+}
+
+// MemoryBytes returns the bytes that live buffers hold now and at their peak.
+func (d *Device) MemoryBytes() (now, peak int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.memBytes, d.memPeak
+}
+
+// check returns an error if the device can no longer be used.
+func (d *Device) check() error {
+	if d == nil || d.closed {
+		return ErrClosed
+	}
+	if d.lost.Load() {
+		msg, _ := d.lostMsg.Load().(string)
+		return fmt.Errorf("%w (%s): the GPU was reset or ran out of memory; restart with a smaller -size", ErrDeviceLost, msg)
+	}
+	d.mu.Lock()
+	err := d.uncaptured
+	d.uncaptured = nil
+	d.mu.Unlock()
+	return err
+}
+
+// Poll waits until all submitted work has finished.
+func (d *Device) Poll() error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	d.dev.Poll(true, nil)
+	return d.check()
+}
+
+// Close releases the device and everything cached on it.
+func (d *Device) Close() {
+	if d == nil || d.closed {
+		return
+	}
+	d.dev.Poll(true, nil)
+	for _, k := range d.kernels {
+		k.release()
+	}
+	d.kernels = nil
+	d.queue.Release()
+	d.uninstallErrorHandler()
+	d.dev.Release()
+	d.adapter.Release()
+	d.instance.Release()
+	d.closed = true
+}

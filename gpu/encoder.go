@@ -1,0 +1,188 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// Encoder records many dispatches into one command buffer, submitted once.
+// Within a compute pass wgpu inserts the barriers that a dispatch needs
+// after the one that wrote its inputs.
+type Encoder struct {
+	d         *Device
+	label     string
+	enc       *wgpu.CommandEncoder
+	pass      *wgpu.ComputePassEncoder
+	err       error
+	readbacks []*Readback
+	timer     *Timer
+	dispatch  int64
+	done      bool
+}
+
+// NewEncoder starts recording a command buffer.
+func (d *Device) NewEncoder(label string) (*Encoder, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	enc, err := d.dev.CreateCommandEncoder(&wgpu.CommandEncoderDescriptor{Label: label})
+	if err != nil {
+		return nil, fmt.Errorf("gpu: command encoder %q: %w", label, err)
+	}
+	return &Encoder{d: d, label: label, enc: enc}, nil
+}
+
+func (e *Encoder) fail(err error) error {
+	if e.err == nil {
+		e.err = err
+	}
+	return err
+}
+
+// Err returns the first error recorded so far.
+func (e *Encoder) Err() error { return e.err }
+
+func (e *Encoder) endPass() error {
+	if e.pass == nil {
+		return nil
+	}
+	err := e.pass.End()
+	e.pass.Release()
+	e.pass = nil
+	if err != nil {
+		return e.fail(fmt.Errorf("gpu: %s: end compute pass: %w", e.label, err))
+	}
+	return nil
+}
+
+// Dispatch records b over a grid of workgroups. The grid must respect the
+// device's per-dimension limit; use Grid to split a large 1-D count.
+func (e *Encoder) Dispatch(b *Binding, x, y, z uint32) error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.done {
+		return e.fail(fmt.Errorf("gpu: %s: dispatch after submit", e.label))
+	}
+	if b == nil || b.bg == nil {
+		return e.fail(fmt.Errorf("gpu: %s: dispatch of a nil or released binding", e.label))
+	}
+	for _, buf := range b.bufs {
+		if buf.buf == nil {
+			return e.fail(fmt.Errorf("gpu: pipeline %q: buffer %s was released", b.Kernel.Name, buf.Name))
+		}
+	}
+	lim := e.d.limits.MaxComputeWorkgroupsPerDimension
+	if x == 0 || y == 0 || z == 0 {
+		return nil
+	}
+	if x > lim || y > lim || z > lim {
+		return e.fail(fmt.Errorf("gpu: pipeline %q: grid %dx%dx%d exceeds %d workgroups per dimension", b.Kernel.Name, x, y, z, lim))
+	}
+	if e.pass == nil {
+		e.pass = e.enc.BeginComputePass(&wgpu.ComputePassDescriptor{Label: e.label})
+	}
+	e.pass.SetPipeline(b.Kernel.pipeline)
+	e.pass.SetBindGroup(0, b.bg, nil)
+	e.pass.DispatchWorkgroups(x, y, z)
+	e.dispatch++
+	return nil
+}
+
+// Dispatch1D records b over enough workgroups of size wg to cover n
+// invocations, splitting across dimensions as Grid does.
+func (e *Encoder) Dispatch1D(b *Binding, n, wg int) error {
+	x, y, z, err := Grid(n, wg, int(e.d.limits.MaxComputeWorkgroupsPerDimension))
+	if err != nil {
+		return e.fail(fmt.Errorf("gpu: pipeline %q: %w", b.Kernel.Name, err))
+	}
+	return e.Dispatch(b, x, y, z)
+}
+
+// Copy records a whole-buffer copy from src to dst, which must match in size.
+func (e *Encoder) Copy(src, dst *Buffer) error {
+	if src.bytes != dst.bytes || src.DType != dst.DType {
+		return e.fail(&ShapeError{Op: "Copy", What: dst.Name, Want: src.String(), Got: dst.String()})
+	}
+	return e.copy(src, dst.buf, src.bytes)
+}
+
+func (e *Encoder) copy(src *Buffer, dst *wgpu.Buffer, n uint64) error {
+	if e.err != nil {
+		return e.err
+	}
+	if src.buf == nil || dst == nil {
+		return e.fail(fmt.Errorf("gpu: %s: copy of a released buffer", e.label))
+	}
+	if err := e.endPass(); err != nil {
+		return err
+	}
+	if err := e.enc.CopyBufferToBuffer(src.buf, 0, dst, 0, n); err != nil {
+		return e.fail(fmt.Errorf("gpu: %s: copy %s: %w", e.label, src.Name, err))
+	}
+	return nil
+}
+
+// Read records a copy of src into rb; the data can be collected after Submit.
+func (e *Encoder) Read(rb *Readback, src *Buffer) error {
+	if err := rb.Copy(e, src); err != nil {
+		return e.fail(err)
+	}
+	e.readbacks = append(e.readbacks, rb)
+	return nil
+}
+
+// Discard abandons the recording.
+func (e *Encoder) Discard() {
+	if e.done {
+		return
+	}
+	if e.pass != nil {
+		_ = e.pass.End()
+		e.pass.Release()
+		e.pass = nil
+	}
+	e.enc.Release()
+	e.done = true
+}
+
+// Submit finishes the command buffer and submits it. If anything failed
+// while recording, nothing is submitted and the first error is returned.
+func (e *Encoder) Submit() error {
+	if e.done {
+		return fmt.Errorf("gpu: %s: submitted twice", e.label)
+	}
+	if err := e.d.check(); err != nil {
+		e.Discard()
+		return err
+	}
+	if e.timer != nil && e.err == nil {
+		e.timer.finish(e)
+	}
+	if e.err == nil {
+		_ = e.endPass()
+	}
+	if e.err != nil {
+		e.Discard()
+		return e.err
+	}
+	cb, err := e.enc.Finish(&wgpu.CommandBufferDescriptor{Label: e.label})
+	e.enc.Release()
+	e.done = true
+	if err != nil {
+		return fmt.Errorf("gpu: %s: finish: %w", e.label, err)
+	}
+	e.d.queue.Submit(cb)
+	cb.Release()
+	e.d.mu.Lock()
+	e.d.counters.Submits++
+	e.d.counters.Dispatch += e.dispatch
+	e.d.mu.Unlock()
+	for _, rb := range e.readbacks {
+		if err := rb.start(); err != nil {
+			return err
+		}
+	}
+	return e.d.check()
+}

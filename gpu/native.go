@@ -1,0 +1,73 @@
+package gpu
+
+/*
+#include <stdint.h>
+
+// The one wgpu-native entry point go-webgpu does not wrap. Declared here
+// with opaque pointers (ABI-identical to webgpu.h's declaration) so that
+// this file needs no header from the module cache.
+typedef void (*stylize_error_cb)(int type, char const *message, void *userdata);
+void wgpuDeviceSetUncapturedErrorCallback(void *device, stylize_error_cb callback, void *userdata);
+
+extern void stylizeUncapturedError(int type, char *message, void *userdata);
+
+static void stylize_on_error(int type, char const *message, void *userdata) {
+	stylizeUncapturedError(type, (char *)message, userdata);
+}
+
+static void stylize_set_error_callback(void *device) {
+	wgpuDeviceSetUncapturedErrorCallback(device, stylize_on_error, device);
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// registry maps a native device handle to its Device, for the callback.
+var registry sync.Map
+
+// rawHandle returns the native WGPUDevice inside a go-webgpu Device, whose
+// only field it is.
+func rawHandle(d *wgpu.Device) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(d))
+}
+
+// installErrorHandler routes errors that no error scope caught (from queue
+// submissions, for instance) to d instead of wgpu-native's default, which
+// aborts the process.
+func (d *Device) installErrorHandler() {
+	h := rawHandle(d.dev)
+	registry.Store(uintptr(h), d)
+	C.stylize_set_error_callback(h)
+}
+
+func (d *Device) uninstallErrorHandler() {
+	registry.Delete(uintptr(rawHandle(d.dev)))
+}
+
+//export stylizeUncapturedError
+func stylizeUncapturedError(typ C.int, message *C.char, userdata unsafe.Pointer) {
+	v, ok := registry.Load(uintptr(userdata))
+	if !ok {
+		return
+	}
+	d := v.(*Device)
+	msg := C.GoString(message)
+	t := wgpu.ErrorType(typ)
+	d.mu.Lock()
+	if d.uncaptured == nil {
+		d.uncaptured = fmt.Errorf("gpu: %s: %s", strings.TrimPrefix(t.String(), "ErrorType_"), msg)
+	}
+	d.mu.Unlock()
+	if t == wgpu.ErrorType_DeviceLost || t == wgpu.ErrorType_OutOfMemory || strings.Contains(strings.ToLower(msg), "lost") {
+		d.lostMsg.Store(msg)
+		d.lost.Store(true)
+	}
+}

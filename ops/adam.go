@@ -1,0 +1,148 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/stylize/stylize/gpu"
+)
+
+// AdamForm chooses between the two published forms of Adam.
+type AdamForm int
+
+const (
+	// AdamKeras is tf.keras.optimizers.Adam, the seed's: epsilon is added to
+	// sqrt(v) before the bias correction is folded into the step size.
+	AdamKeras AdamForm = iota
+	// AdamTorch is torch.optim.Adam, Kingma & Ba (2015) Algorithm 1.
+	AdamTorch
+)
+
+// AdamConfig is Adam's hyper-parameters.
+type AdamConfig struct {
+	Form             AdamForm
+	LR, Beta1, Beta2 float64
+	Eps              float64
+	Clip             bool // clip x to [Lo, Hi] after each step
+	Lo, Hi           float64
+}
+
+// adamParams mirrors adam.wgsl's Params: 4 × f32 = 16 bytes.
+type adamParams struct {
+	LR, Beta1, Beta2, Eps float32
+}
+
+// Adam is an Adam optimiser over x with its moments on the GPU.
+type Adam struct {
+	Step
+	M, V   *gpu.Buffer
+	State  *gpu.Buffer // [t, keras alpha_t, 1/(1-b1^t), 1/(1-b2^t)]
+	params *gpu.Buffer
+	cfg    AdamConfig
+}
+
+type adamData struct {
+	Entry  string
+	N      int
+	CLIP   bool
+	LO, HI float64
+}
+
+func (c AdamConfig) check() error {
+	for _, v := range []struct {
+		n string
+		v float64
+	}{{"lr", c.LR}, {"beta1", c.Beta1}, {"beta2", c.Beta2}, {"eps", c.Eps}} {
+		if math.IsNaN(v.v) || math.IsInf(v.v, 0) || v.v < 0 {
+			return fmt.Errorf("ops: adam: %s must be a finite number >= 0, got %v", v.n, v.v)
+		}
+	}
+	if c.Beta1 >= 1 || c.Beta2 >= 1 {
+		return fmt.Errorf("ops: adam: betas must be < 1, got %v and %v", c.Beta1, c.Beta2)
+	}
+	if c.Clip && !(c.Lo <= c.Hi) {
+		return fmt.Errorf("ops: adam: empty clip range [%v, %v]", c.Lo, c.Hi)
+	}
+	return nil
+}
+
+// NewAdam creates the optimiser state (m = v = 0, t = 0) for x, reading the
+// gradient from g on each step.
+func NewAdam(d *gpu.Device, cfg AdamConfig, x, g *gpu.Buffer) (*Adam, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	n := x.Len()
+	if err := wantLen("adam", "gradient", g, n); err != nil {
+		return nil, err
+	}
+	a := &Adam{cfg: cfg}
+	a.Name = "adam"
+	var err error
+	if a.M, err = d.NewBuffer("adam.m", gpu.F32, x.Shape...); err != nil {
+		return nil, err
+	}
+	a.own = append(a.own, a.M)
+	if a.V, err = d.NewBuffer("adam.v", gpu.F32, x.Shape...); err != nil {
+		a.Release()
+		return nil, err
+	}
+	a.own = append(a.own, a.V)
+	if a.State, err = d.NewBuffer("adam.state", gpu.F32, 4); err != nil {
+		a.Release()
+		return nil, err
+	}
+	a.own = append(a.own, a.State)
+	if a.params, err = d.NewParams("adam.params", a.paramValues()); err != nil {
+		a.Release()
+		return nil, err
+	}
+	a.own = append(a.own, a.params)
+	entry := "keras"
+	if cfg.Form == AdamTorch {
+		entry = "torch"
+	}
+	bufs := []*gpu.Buffer{g, x, a.M, a.V, a.State, a.params}
+	ac := acc(gpu.In, gpu.Out, gpu.Out, gpu.Out, gpu.Out, gpu.Uniform)
+	prep, err := bind(d, "adam.prepare", "adam.wgsl", "prepare", adamData{Entry: "prepare", N: n}, ac, bufs...)
+	if err != nil {
+		a.Release()
+		return nil, err
+	}
+	a.parts = append(a.parts, part{b: prep, x: 1, y: 1, z: 1})
+	step, err := bind(d, "adam."+entry, "adam.wgsl", entry, adamData{Entry: entry, N: n, CLIP: cfg.Clip, LO: cfg.Lo, HI: cfg.Hi}, ac, bufs...)
+	if err != nil {
+		a.Release()
+		return nil, err
+	}
+	a.add1D(step, n)
+	return a, nil
+}
+
+func (a *Adam) paramValues() adamParams {
+	return adamParams{LR: float32(a.cfg.LR), Beta1: float32(a.cfg.Beta1), Beta2: float32(a.cfg.Beta2), Eps: float32(a.cfg.Eps)}
+}
+
+// Config returns the current hyper-parameters.
+func (a *Adam) Config() AdamConfig { return a.cfg }
+
+// SetLR changes the learning rate for the steps recorded from now on.
+func (a *Adam) SetLR(lr float64) error {
+	c := a.cfg
+	c.LR = lr
+	if err := c.check(); err != nil {
+		return err
+	}
+	a.cfg = c
+	return a.params.SetParams(a.paramValues())
+}
+
+// Reset zeroes m, v and the step count.
+func (a *Adam) Reset() error {
+	for _, b := range []*gpu.Buffer{a.M, a.V, a.State} {
+		if err := b.Fill(0); err != nil {
+			return err
+		}
+	}
+	return nil
+}

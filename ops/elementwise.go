@@ -1,0 +1,136 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/stylize/stylize/gpu"
+)
+
+type ewData struct {
+	Entry  string
+	N      int
+	K      float64
+	IDX    int
+	USE_S  bool
+	LO, HI float64
+}
+
+func elementwise(d *gpu.Device, entry string, n int, data ewData, a []gpu.Access, bufs ...*gpu.Buffer) (*Step, error) {
+	op := "elementwise." + entry
+	data.Entry, data.N = entry, n
+	if err := finite(op, "constant", data.K); err != nil {
+		return nil, err
+	}
+	b, err := bind(d, op, "elementwise.wgsl", entry, data, a, bufs...)
+	if err != nil {
+		return nil, err
+	}
+	s := &Step{Name: op}
+	s.add1D(b, n)
+	return s, nil
+}
+
+// NewAdd computes out = a + b.
+func NewAdd(d *gpu.Device, a, b, out *gpu.Buffer) (*Step, error) {
+	n := a.Len()
+	for _, p := range []struct {
+		w string
+		b *gpu.Buffer
+	}{{"a", a}, {"b", b}, {"out", out}} {
+		if err := wantLen("elementwise.add", p.w, p.b, n); err != nil {
+			return nil, err
+		}
+	}
+	return elementwise(d, "add", n, ewData{}, acc(gpu.In, gpu.In, gpu.Out), a, b, out)
+}
+
+// NewAxpy computes y += k·x, or y += k·s[idx]·x when s is not nil, where s
+// holds GPU-resident scalars.
+func NewAxpy(d *gpu.Device, k float64, s *gpu.Buffer, idx int, x, y *gpu.Buffer) (*Step, error) {
+	n := y.Len()
+	if err := wantLen("elementwise.axpy", "x", x, n); err != nil {
+		return nil, err
+	}
+	data := ewData{K: k}
+	if s != nil {
+		if idx < 0 || idx >= s.Len() {
+			return nil, fmt.Errorf("ops: elementwise.axpy: scalar index %d outside %s", idx, s)
+		}
+		data.USE_S, data.IDX = true, idx
+	} else {
+		s = x // bound but unread
+	}
+	return elementwise(d, "axpy", n, data, acc(gpu.In, gpu.In, gpu.Out), x, s, y)
+}
+
+// NewScale computes y *= k, or y *= k·s[idx] when s is not nil.
+func NewScale(d *gpu.Device, k float64, s *gpu.Buffer, idx int, y *gpu.Buffer) (*Step, error) {
+	data := ewData{K: k}
+	if s != nil {
+		if idx < 0 || idx >= s.Len() {
+			return nil, fmt.Errorf("ops: elementwise.scale: scalar index %d outside %s", idx, s)
+		}
+		data.USE_S, data.IDX = true, idx
+		return elementwise(d, "scale", y.Len(), data, acc(gpu.In, gpu.Out), s, y)
+	}
+	// Without a scalar buffer, bind a one-value dummy kept by the step.
+	dummy, err := d.NewBuffer("scale.unused", gpu.F32, 1)
+	if err != nil {
+		return nil, err
+	}
+	st, err := elementwise(d, "scale", y.Len(), data, acc(gpu.In, gpu.Out), dummy, y)
+	if err != nil {
+		dummy.Release()
+		return nil, err
+	}
+	st.own = append(st.own, dummy)
+	return st, nil
+}
+
+// NewClip clamps y to [lo, hi] in place.
+func NewClip(d *gpu.Device, y *gpu.Buffer, lo, hi float64) (*Step, error) {
+	if !(lo <= hi) {
+		return nil, fmt.Errorf("ops: elementwise.clip: empty range [%g, %g]", lo, hi)
+	}
+	return elementwise(d, "clip", y.Len(), ewData{LO: lo, HI: hi}, acc(gpu.Out), y)
+}
+
+// NewFill sets every element of y to k.
+func NewFill(d *gpu.Device, y *gpu.Buffer, k float64) (*Step, error) {
+	return elementwise(d, "fill", y.Len(), ewData{K: k}, acc(gpu.Out), y)
+}
+
+// NewReluForward computes y = max(x, 0), the unfused ReLU.
+func NewReluForward(d *gpu.Device, x, y *gpu.Buffer) (*Step, error) {
+	if err := wantLen("elementwise.relu_forward", "y", y, x.Len()); err != nil {
+		return nil, err
+	}
+	return elementwise(d, "relu_forward", x.Len(), ewData{}, acc(gpu.In, gpu.Out), x, y)
+}
+
+// NewReluBackward computes dx = dy·(y > 0) from the stored ReLU output y.
+func NewReluBackward(d *gpu.Device, dy, y, dx *gpu.Buffer) (*Step, error) {
+	n := dy.Len()
+	if err := wantLen("elementwise.relu_backward", "y", y, n); err != nil {
+		return nil, err
+	}
+	if err := wantLen("elementwise.relu_backward", "dx", dx, n); err != nil {
+		return nil, err
+	}
+	return elementwise(d, "relu_backward", n, ewData{}, acc(gpu.In, gpu.In, gpu.Out), dy, y, dx)
+}
+
+// NewScalar runs body, WGSL statements over s: array<f32> such as
+// "s[3] = s[1] / s[2];", on one GPU thread: scalar algebra with no readback.
+func NewScalar(d *gpu.Device, s *gpu.Buffer, body string) (*Step, error) {
+	if s == nil || s.DType != gpu.F32 {
+		return nil, fmt.Errorf("ops: scalar: need an f32 scalar buffer")
+	}
+	b, err := bind(d, "scalar", "scalar.wgsl", "main", struct{ Body string }{body}, acc(gpu.Out), s)
+	if err != nil {
+		return nil, err
+	}
+	st := &Step{Name: "scalar"}
+	st.parts = append(st.parts, part{b: b, x: 1, y: 1, z: 1})
+	return st, nil
+}

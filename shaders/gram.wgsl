@@ -1,0 +1,45 @@
+// gram.wgsl: Gram matrix G = F Fᵀ / M of a feature map F: (C, M), M = h*w.
+//   partial: split-K. Slice s sums k in [s*KCHUNK, (s+1)*KCHUNK) into
+//            part: (S, C, C); with S == 1 it writes G directly, scaled.
+// No float atomics: reduce.wgsl's "slices" entry sums the S slices, scaled,
+// into G (written with =).
+// Template: C, K (= M), S, KCHUNK, SCALE (1/M), tile fields.
+const GM = {{.C}}u;
+const GN = {{.C}}u;
+const KTOT = {{.K}}u;
+const S = {{.S}}u;
+const KCHUNK = {{.KCHUNK}}u;
+const SCALE = {{f32 .SCALE}};
+const TILES_N = {{cdiv .C .TN}}u;
+const TILES_M = {{cdiv .C .TM}}u;
+
+@group(0) @binding(0) var<storage, read> f: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+fn load_a(m: u32, k: u32) -> f32 { return f[m * KTOT + k]; }
+fn load_b(k: u32, n: u32) -> f32 { return f[n * KTOT + k]; }
+
+var<private> slice: u32;
+
+fn store_c(m: u32, n: u32, v: f32) {
+  if (S == 1u) {
+    out[m * GN + n] = v * SCALE;
+  } else {
+    out[slice * GM * GN + m * GN + n] = v;
+  }
+}
+{{template "gemm_core" .}}
+@compute @workgroup_size({{.TX}}, {{.TY}}, 1)
+fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = flat_group(wid, nwg);
+  let per = TILES_M * TILES_N;
+  let s = g / per;
+  if (s >= S) { return; }
+  slice = s;
+  let r = g - s * per;
+  let tm = r / TILES_N;
+  let tn = r - tm * TILES_N;
+  let kb = s * KCHUNK;
+  let ke = min(kb + KCHUNK, KTOT);
+  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, kb, ke, lid);
+}

@@ -1,0 +1,38 @@
+// mse.wgsl: squared-error sums and their gradient, for the content loss
+// (features F against target P) and the style loss value (G against A).
+//   forward_backward: part[g] = sum over chunk g of (a-b)^2;
+//                     with GRAD also grad[i] (= or += with ACCUM) COEF*(a[i]-b[i]).
+// reduce.wgsl's "final" turns part into the loss value.
+// Template: N, CHUNK, GRAD, ACCUM, COEF.
+const N = {{.N}}u;
+const CHUNK = {{.CHUNK}}u;
+const COEF = {{f32 .COEF}};
+const WG = 256u;
+var<workgroup> red: array<f32, 256>;
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+{{if .GRAD}}@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> part: array<f32>;
+{{else}}@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+{{end}}
+@compute @workgroup_size(256)
+fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
+  let begin = g * CHUNK;
+  let end = min(begin + CHUNK, N);
+  var acc = 0.0;
+  for (var i = begin + lid; i < end; i += WG) {
+    let d = a[i] - b[i];
+    acc = fma(d, d, acc);
+{{if .GRAD}}{{if .ACCUM}}    grad[i] = grad[i] + COEF * d;
+{{else}}    grad[i] = COEF * d;
+{{end}}{{end}}  }
+  red[lid] = acc;
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+  }
+  workgroupBarrier();
+  if (lid == 0u && begin < N) { part[g] = red[0]; }
+}

@@ -1,0 +1,74 @@
+// reduce.wgsl: deterministic two-stage sums, split-K, no float atomics.
+//   partials: part[g] = sum over chunk g of f(a[i], b[i]) where f is a[i]
+//             (MODE 0), a[i]*b[i] (MODE 1, a dot product) or a[i]^2 (MODE 2).
+//   final:    out[IDX] (=, or += with ACCUM) SCALE * sum_g part[g].
+//   slices:   out[i] = SCALE * sum_s part[s*N + i] for i < N (split-K GEMM).
+// Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, ACCUM, S.
+const WG = 256u;
+var<workgroup> red: array<f32, 256>;
+
+fn tree(lid: u32) -> f32 {
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+  }
+  workgroupBarrier();
+  return red[0];
+}
+{{if eq .Entry "partials"}}
+const N = {{.N}}u;
+const CHUNK = {{.CHUNK}}u;
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+{{if eq .MODE 1}}@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+{{else}}@group(0) @binding(1) var<storage, read_write> part: array<f32>;
+{{end}}
+@compute @workgroup_size(256)
+fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
+  let begin = g * CHUNK;
+  let end = min(begin + CHUNK, N);
+  var acc = 0.0;
+  for (var i = begin + lid; i < end; i += WG) {
+{{if eq .MODE 0}}    acc += a[i];
+{{else if eq .MODE 1}}    acc = fma(a[i], b[i], acc);
+{{else}}    acc = fma(a[i], a[i], acc);
+{{end}}  }
+  red[lid] = acc;
+  let total = tree(lid);
+  if (lid == 0u && begin < N) { part[g] = total; }
+}
+{{else if eq .Entry "final"}}
+const NP = {{.NP}}u;
+const IDX = {{.IDX}}u;
+const SCALE = {{f32 .SCALE}};
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256)
+fn final(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var i = lid; i < NP; i += WG) { acc += part[i]; }
+  red[lid] = acc;
+  let total = tree(lid);
+  if (lid == 0u) {
+{{if .ACCUM}}    out[IDX] = out[IDX] + SCALE * total;
+{{else}}    out[IDX] = SCALE * total;
+{{end}}  }
+}
+{{else}}
+const N = {{.N}}u;
+const S = {{.S}}u;
+const SCALE = {{f32 .SCALE}};
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256)
+fn slices(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * WG + lid;
+  if (i >= N) { return; }
+  var acc = 0.0;
+  for (var s = 0u; s < S; s++) { acc += part[s * N + i]; }
+  out[i] = SCALE * acc;
+}
+{{end}}

@@ -1,0 +1,33 @@
+// style_loss.wgsl: the style loss's gradient with respect to the features.
+// For L = w * mean((G-A)^2) with G = F Fᵀ / M (Gatys et al. 2016, with the
+// seed's normalisation), dL/dG = 2w(G-A)/C² and, as G-A is symmetric,
+//   backward: dF (C,M) (= or += with ACCUM) COEF * (G - A) F,
+// with COEF = 4w/(C²·M) supplied by the host. The value comes from mse.wgsl.
+// Template: C, K (= M), COEF, ACCUM, tile fields.
+const GM = {{.C}}u;
+const GN = {{.K}}u;
+const CC = {{.C}}u;
+const COEF = {{f32 .COEF}};
+const TILES_N = {{cdiv .K .TN}}u;
+const TILES_M = {{cdiv .C .TM}}u;
+
+@group(0) @binding(0) var<storage, read> gram: array<f32>;   // (C,C)
+@group(0) @binding(1) var<storage, read> tgt: array<f32>; // (C,C)
+@group(0) @binding(2) var<storage, read> f: array<f32>;      // (C,M)
+@group(0) @binding(3) var<storage, read_write> df: array<f32>; // (C,M)
+
+fn load_a(m: u32, k: u32) -> f32 { return COEF * (gram[m * CC + k] - tgt[m * CC + k]); }
+fn load_b(k: u32, n: u32) -> f32 { return f[k * GN + n]; }
+fn store_c(m: u32, n: u32, v: f32) {
+{{if .ACCUM}}  df[m * GN + n] = df[m * GN + n] + v;
+{{else}}  df[m * GN + n] = v;
+{{end}}}
+{{template "gemm_core" .}}
+@compute @workgroup_size({{.TX}}, {{.TY}}, 1)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = flat_group(wid, nwg);
+  let tm = g / TILES_N;
+  if (tm >= TILES_M) { return; }
+  let tn = g - tm * TILES_N;
+  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, 0u, CC, lid);
+}

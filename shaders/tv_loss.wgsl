@@ -1,0 +1,49 @@
+// tv_loss.wgsl: total variation of an image x: (C,H,W),
+//   L = w * ( sum (x[c,i+1,j]-x[c,i,j])² / NY + sum (x[c,i,j+1]-x[c,i,j])² / NX )
+// with NY = C(H-1)W and NX = CH(W-1) (a term is absent when its count is 0).
+//   forward_backward: part[g] = sum over chunk g of each element's forward
+//   differences, normalised; grad[i] (= or += with ACCUM) dL/dx[i].
+// reduce.wgsl's "final" with SCALE = w turns part into the loss.
+// Template: C, H, W, CHUNK, WT (w), ACCUM.
+const C = {{.C}}u;
+const H = {{.H}}u;
+const W = {{.W}}u;
+const N = {{mul .C (mul .H .W)}}u;
+const CHUNK = {{.CHUNK}}u;
+const WT = {{f32 .WT}};
+const INY = {{f32 .INY}};
+const INX = {{f32 .INX}};
+const WG = 256u;
+var<workgroup> red: array<f32, 256>;
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+
+@compute @workgroup_size(256)
+fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
+  let begin = g * CHUNK;
+  let end = min(begin + CHUNK, N);
+  var acc = 0.0;
+  for (var i = begin + lid; i < end; i += WG) {
+    let r = i % (H * W);
+    let y = r / W;
+    let xx = r - y * W;
+    let v = x[i];
+    var gr = 0.0;
+    if (y + 1u < H) { let d = x[i + W] - v; acc = fma(d * d, INY, acc); gr -= 2.0 * INY * d; }
+    if (y > 0u) { let d = v - x[i - W]; gr += 2.0 * INY * d; }
+    if (xx + 1u < W) { let d = x[i + 1u] - v; acc = fma(d * d, INX, acc); gr -= 2.0 * INX * d; }
+    if (xx > 0u) { let d = v - x[i - 1u]; gr += 2.0 * INX * d; }
+{{if .ACCUM}}    grad[i] = grad[i] + WT * gr;
+{{else}}    grad[i] = WT * gr;
+{{end}}  }
+  red[lid] = acc;
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    workgroupBarrier();
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+  }
+  workgroupBarrier();
+  if (lid == 0u && begin < N) { part[g] = red[0]; }
+}
