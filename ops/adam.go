@@ -27,16 +27,18 @@ type AdamConfig struct {
 	Lo, Hi           float64
 }
 
-// adamParams mirrors adam.wgsl's Params: 4 × f32 = 16 bytes.
+// adamParams mirrors adam.wgsl's Params: 8 × f32 = 32 bytes.
 type adamParams struct {
 	LR, Beta1, Beta2, Eps float32
+	Q1, Q2                float32 // 1-beta, computed in float64
+	_, _                  float32
 }
 
 // Adam is an Adam optimiser over x with its moments on the GPU.
 type Adam struct {
 	Step
 	M, V   *gpu.Buffer
-	State  *gpu.Buffer // [t, keras alpha_t, 1/(1-b1^t), 1/(1-b2^t)]
+	State  *gpu.Buffer // [t, 1-b1^t, 1-b2^t, keras alpha_t, 1/(1-b1^t), 1/(1-b2^t)]
 	params *gpu.Buffer
 	cfg    AdamConfig
 }
@@ -88,7 +90,7 @@ func NewAdam(d *gpu.Device, cfg AdamConfig, x, g *gpu.Buffer) (*Adam, error) {
 		return nil, err
 	}
 	a.own = append(a.own, a.V)
-	if a.State, err = d.NewBuffer("adam.state", gpu.F32, 4); err != nil {
+	if a.State, err = d.NewBuffer("adam.state", gpu.F32, 8); err != nil {
 		a.Release()
 		return nil, err
 	}
@@ -120,7 +122,9 @@ func NewAdam(d *gpu.Device, cfg AdamConfig, x, g *gpu.Buffer) (*Adam, error) {
 }
 
 func (a *Adam) paramValues() adamParams {
-	return adamParams{LR: float32(a.cfg.LR), Beta1: float32(a.cfg.Beta1), Beta2: float32(a.cfg.Beta2), Eps: float32(a.cfg.Eps)}
+	c := a.cfg
+	return adamParams{LR: float32(c.LR), Beta1: float32(c.Beta1), Beta2: float32(c.Beta2), Eps: float32(c.Eps),
+		Q1: float32(1 - c.Beta1), Q2: float32(1 - c.Beta2)}
 }
 
 // Config returns the current hyper-parameters.

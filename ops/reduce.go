@@ -38,8 +38,8 @@ func finalStep(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gp
 	if err := finite(name, "scale", scale); err != nil {
 		return nil, err
 	}
-	data := reduceData{Entry: "final", NP: np, IDX: idx, SCALE: scale, ACCUM: accum}
-	b, err := bind(d, name+".final", "reduce.wgsl", "final", data, acc(gpu.In, gpu.Out), partials, out)
+	data := reduceData{Entry: "total", NP: np, IDX: idx, SCALE: scale, ACCUM: accum}
+	b, err := bind(d, name+".total", "reduce.wgsl", "total", data, acc(gpu.In, gpu.Out), partials, out)
 	if err != nil {
 		return nil, err
 	}

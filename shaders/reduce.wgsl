@@ -1,7 +1,7 @@
 // reduce.wgsl: deterministic two-stage sums, split-K, no float atomics.
 //   partials: part[g] = sum over chunk g of f(a[i], b[i]) where f is a[i]
 //             (MODE 0), a[i]*b[i] (MODE 1, a dot product) or a[i]^2 (MODE 2).
-//   final:    out[IDX] (=, or += with ACCUM) SCALE * sum_g part[g].
+//   total:    out[IDX] (=, or += with ACCUM) SCALE * sum_g part[g].
 //   slices:   out[i] = SCALE * sum_s part[s*N + i] for i < N (split-K GEMM).
 // Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, ACCUM, S.
 const WG = 256u;
@@ -38,7 +38,7 @@ fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let total = tree(lid);
   if (lid == 0u && begin < N) { part[g] = total; }
 }
-{{else if eq .Entry "final"}}
+{{else if eq .Entry "total"}}
 const NP = {{.NP}}u;
 const IDX = {{.IDX}}u;
 const SCALE = {{f32 .SCALE}};
@@ -46,7 +46,7 @@ const SCALE = {{f32 .SCALE}};
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(256)
-fn final(@builtin(local_invocation_index) lid: u32) {
+fn total(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < NP; i += WG) { acc += part[i]; }
   red[lid] = acc;
