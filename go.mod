@@ -1,5 +1,5 @@
 module github.com/stylize/stylize
 
-go 1.26.8
+go 1.22
 
-require github.com/rajveermalviya/go-webgpu/wgpu v0.17.1 // indirect
+require github.com/rajveermalviya/go-webgpu/wgpu v0.17.1

@@ -26,6 +26,8 @@ func (t Tile) SharedBytes() int { return 4 * t.TK * (t.TM + 4 + t.TN + 4) }
 // thread in general, and shapes that waste less when M or N is small.
 func ChooseTile(m, n int) Tile {
 	switch {
+	case m <= 8 && n > 16:
+		return Tile{TM: 8, TN: 128, TK: 32, TX: 32, TY: 8}
 	case m <= 16 && n <= 16:
 		return Tile{TM: 16, TN: 16, TK: 16, TX: 16, TY: 16}
 	case m <= 16:

@@ -1,0 +1,53 @@
+# stylize: `make test` installs what the tests need and runs them;
+# `make bench` builds the command and benchmarks the GPU.
+SHELL := /bin/bash
+GO ?= go
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# lavapipe's window-system layer warns when this is unset; give it a private dir.
+export XDG_RUNTIME_DIR ?= /tmp/stylize-xdg-$(shell id -u)
+
+.PHONY: all build deps test vet fmt-check bench bench-go devices clean
+
+all: build
+
+# deps installs, only where missing, the Vulkan loader and Mesa's lavapipe
+# (a software Vulkan GPU, so that every GPU test runs on a machine without
+# one) and gcc for cgo, with apt.
+deps:
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install"; exit 1; }
+	@need=""; \
+	command -v gcc >/dev/null || need="$$need gcc libc6-dev"; \
+	ldconfig -p | grep -q 'libvulkan.so.1 ' || need="$$need libvulkan1"; \
+	ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1 || need="$$need mesa-vulkan-drivers"; \
+	if [ -n "$$need" ]; then \
+	  echo "installing:$$need"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$need >/dev/null; \
+	fi
+
+build: deps
+	$(GO) build -o bin/stylize ./cmd/stylize
+
+fmt-check:
+	@f=$$(gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change: $$f"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: deps fmt-check vet
+	$(GO) test -count=1 ./...
+
+# bench prints the adapter and conv3x3 ms and GFLOP/s at VGG19's shapes.
+# On a software GPU use BENCH_FLAGS=-quick.
+BENCH_FLAGS ?=
+bench: build
+	./bin/stylize bench $(BENCH_FLAGS)
+
+bench-go: deps
+	$(GO) test ./ops -run '^$$' -bench Conv3x3 -benchtime 3x
+
+devices: build
+	./bin/stylize devices
+
+clean:
+	rm -rf bin
