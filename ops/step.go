@@ -148,3 +148,21 @@ func finite(op, what string, v float64) error {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Recorder is anything that records dispatches into an encoder.
+type Recorder interface {
+	Record(e *gpu.Encoder) error
+}
+
+// Seq records its members in order.
+type Seq []Recorder
+
+// Record records every member.
+func (s Seq) Record(e *gpu.Encoder) error {
+	for _, r := range s {
+		if err := r.Record(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package vgg_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/vgg"
+	"github.com/stylize/stylize/weights"
+)
+
+func TestLayerNames(t *testing.T) {
+	cases := map[string]string{
+		"relu1_1": "relu1_1", "block1_conv1": "relu1_1", "conv5_2": "relu5_2", "block5_conv2": "relu5_2",
+		"features.0": "relu1_1", "1": "relu1_1", "features.30": "relu5_2", "pool3": "pool3", "block3_pool": "pool3", "18": "pool3",
+		" RELU4_2 ": "relu4_2",
+	}
+	for in, want := range cases {
+		got, err := vgg.Canonical(in)
+		if err != nil || got != want {
+			t.Fatalf("Canonical(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"relu6_1", "block1_conv3", "features.99", "", "fc7"} {
+		if _, err := vgg.Canonical(bad); err == nil {
+			t.Fatalf("Canonical(%q) accepted", bad)
+		}
+	}
+	if len(vgg.Table) != 21 {
+		t.Fatalf("table has %d layers", len(vgg.Table))
+	}
+}
+
+type meta struct {
+	ContentLayers []string  `json:"content_layers"`
+	StyleLayers   []string  `json:"style_layers"`
+	ContentWeight float64   `json:"content_weight"`
+	StyleWeight   float64   `json:"style_weight"`
+	TVWeight      float64   `json:"tv_weight"`
+	Pooling       string    `json:"pooling"`
+	StyleBlend    []float64 `json:"style_blend"`
+	ContentHW     []int     `json:"content_hw"`
+	StyleHWs      [][]int   `json:"style_hws"`
+}
+
+func f64(t *testing.T, f *weights.File, name string) []float64 {
+	t.Helper()
+	v, err := f.Tensors[name].Float64s()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+func copyOf(t *testing.T, d *gpu.Device, src *gpu.Buffer) *gpu.Buffer {
+	dst := testgpu.Upload(t, d, src.Name+".copy", nil, src.Shape...)
+	e, err := d.NewEncoder("copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Copy(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestTrunkMatchesOracle runs the vgg trunk forward, the seed's losses and
+// the trunk's backward at x0 = content, against the PyTorch float64 oracle.
+func TestTrunkMatchesOracle(t *testing.T) {
+	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg", "medium_seed"} {
+		t.Run(name, func(t *testing.T) {
+			d := testgpu.Device(t)
+			f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m meta
+			if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &m); err != nil {
+				t.Fatal(err)
+			}
+			w, err := weights.FromSafetensors(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool, _ := ops.ParsePooling(m.Pooling)
+			net, err := vgg.New(d, w, pool, ops.Caffe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Release()
+			all := append(append([]string{}, m.ContentLayers...), m.StyleLayers...)
+			deepest := all[0]
+			for _, l := range all {
+				a, _ := vgg.Index(l)
+				b, _ := vgg.Index(deepest)
+				if a > b {
+					deepest = l
+				}
+			}
+			H, W := m.ContentHW[0], m.ContentHW[1]
+			content := f64(t, f, "content")
+
+			// content targets
+			ct, err := net.NewTrunk(H, W, deepest, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ct.Release()
+			if err := ct.X.Write(testgpu.F32(content)); err != nil {
+				t.Fatal(err)
+			}
+			testgpu.Run(t, d, ct.Forward())
+			P := map[string]*gpu.Buffer{}
+			for _, l := range m.ContentLayers {
+				a, _ := ct.Act(l)
+				P[l] = copyOf(t, d, a)
+				want := f64(t, f, "ref.content_target."+l)
+				s := testgpu.Errors(testgpu.F64(testgpu.Read(t, P[l])), want)
+				t.Logf("content target %s: norm rel %.3g, max abs %.3g", l, s.NormRel, s.MaxAbs)
+				if s.NormRel > 1e-4 {
+					t.Fatalf("content target %s: norm rel %.3g > 1e-4", l, s.NormRel)
+				}
+			}
+			// style targets, blended
+			A := map[string]*gpu.Buffer{}
+			for _, l := range m.StyleLayers {
+				a, _ := ct.Act(l)
+				A[l] = testgpu.Upload(t, d, "A."+l, nil, a.Shape[0], a.Shape[0])
+			}
+			for j, hw := range m.StyleHWs {
+				st, err := net.NewTrunk(hw[0], hw[1], deepest, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Release()
+				if err := st.X.Write(testgpu.F32(f64(t, f, fmt.Sprintf("style.%d", j)))); err != nil {
+					t.Fatal(err)
+				}
+				seq := ops.Seq{st.Forward()}
+				for _, l := range m.StyleLayers {
+					a, _ := st.Act(l)
+					g := testgpu.Upload(t, d, "G", nil, a.Shape[0], a.Shape[0])
+					gs, err := ops.NewGram(d, a, g)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ax, err := ops.NewAxpy(d, m.StyleBlend[j], nil, 0, g, A[l])
+					if err != nil {
+						t.Fatal(err)
+					}
+					seq = append(seq, gs, ax)
+				}
+				testgpu.Run(t, d, seq)
+			}
+			for _, l := range m.StyleLayers {
+				want := f64(t, f, "ref.style_target."+l)
+				s := testgpu.Errors(testgpu.F64(testgpu.Read(t, A[l])), want)
+				t.Logf("style target %s: norm rel %.3g, max rel %.3g", l, s.NormRel, s.MaxRel)
+				if s.NormRel > 1e-4 {
+					t.Fatalf("style target %s: norm rel %.3g > 1e-4", l, s.NormRel)
+				}
+			}
+
+			// loss0 and grad0 at x0 = content
+			tr, err := net.NewTrunk(H, W, deepest, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Release()
+			if err := tr.X.Write(testgpu.F32(content)); err != nil {
+				t.Fatal(err)
+			}
+			scal := testgpu.Upload(t, d, "scalars", nil, 4)
+			taps := map[string][]ops.Recorder{}
+			for _, l := range m.ContentLayers {
+				a, _ := tr.Act(l)
+				g, _ := tr.Grad(l)
+				cl, err := ops.NewContentLoss(d, a, P[l], g, scal, 1, m.ContentWeight/float64(len(m.ContentLayers)), true, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				taps[l] = append(taps[l], cl)
+			}
+			for _, l := range m.StyleLayers {
+				a, _ := tr.Act(l)
+				g, _ := tr.Grad(l)
+				sl, err := ops.NewStyleLoss(d, a, A[l], g, scal, 2, m.StyleWeight/float64(len(m.StyleLayers)), true, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				taps[l] = append(taps[l], sl)
+			}
+			bw, err := tr.Backward(taps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tvg := testgpu.Upload(t, d, "tvgrad", nil, 3, H, W)
+			tv, err := ops.NewTVLoss(d, tr.X, tvg, scal, 3, m.TVWeight, false, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addTV, _ := ops.NewAxpy(d, 1, nil, 0, tvg, tr.DX)
+			zero, _ := ops.NewFill(d, scal, 0)
+			total, _ := ops.NewScalar(d, scal, "s[0] = s[1] + s[2] + s[3];")
+			before := d.Counters()
+			testgpu.Run(t, d, ops.Seq{zero, tr.Forward(), bw, tv, addTV, total})
+			after := d.Counters()
+			if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks {
+				t.Fatalf("one iteration took %d submissions and %d readbacks", after.Submits-before.Submits, after.Readbacks-before.Readbacks)
+			}
+			t.Logf("one iteration: 1 submission, 0 readbacks, %d dispatches", after.Dispatch-before.Dispatch)
+			got := testgpu.F64(testgpu.Read(t, scal))
+			want := f64(t, f, "ref.loss0")
+			for i, n := range []string{"total", "content", "style", "tv"} {
+				rel := math.Abs(got[i]-want[i]) / math.Max(math.Abs(want[i]), 1e-30)
+				t.Logf("loss0 %-7s %.9g vs %.9g: rel err %.3g", n, got[i], want[i], rel)
+				if want[i] != 0 && rel > 1e-4 || want[i] == 0 && math.Abs(got[i]) > 1e-6 {
+					t.Fatalf("loss0 %s: rel err %.3g > 1e-4", n, rel)
+				}
+			}
+			s := testgpu.Errors(testgpu.F64(testgpu.Read(t, tr.DX)), f64(t, f, "ref.grad0"))
+			t.Logf("grad0: norm-wise rel err %.3g", s.NormRel)
+			if s.NormRel > 1e-3 {
+				t.Fatalf("grad0: norm-wise rel err %.3g > 1e-3", s.NormRel)
+			}
+		})
+	}
+}
+
+func TestTrunkRejectsBadSizes(t *testing.T) {
+	d := testgpu.Device(t)
+	w, err := weights.Synthetic([]int{4, 4, 4, 4, 4}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := vgg.New(d, w, ops.MaxPool, ops.Caffe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Release()
+	if _, err := net.NewTrunk(15, 40, "relu5_1", true); err == nil {
+		t.Fatal("a 40x15 image cannot reach relu5_1 (needs 16), but NewTrunk accepted it")
+	} else {
+		t.Log(err)
+	}
+	if _, err := net.NewTrunk(16, 16, "relu9_1", true); err == nil {
+		t.Fatal("unknown layer accepted")
+	}
+	tr, err := net.NewTrunk(16, 16, "relu5_1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Release()
+}
