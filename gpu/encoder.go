@@ -93,6 +93,9 @@ func (e *Encoder) Dispatch(b *Binding, x, y, z uint32) error {
 // Dispatch1D records b over enough workgroups of size wg to cover n
 // invocations, splitting across dimensions as Grid does.
 func (e *Encoder) Dispatch1D(b *Binding, n, wg int) error {
+	if b == nil {
+		return e.Dispatch(nil, 0, 0, 0) // its error, not a nil dereference below
+	}
 	x, y, z, err := Grid(n, wg, int(e.d.limits.MaxComputeWorkgroupsPerDimension))
 	if err != nil {
 		return e.fail(fmt.Errorf("gpu: pipeline %q: %w", b.Kernel.Name, err))
@@ -112,6 +115,9 @@ func (e *Encoder) copy(src *Buffer, dst *wgpu.Buffer, n uint64) error {
 	if e.err != nil {
 		return e.err
 	}
+	if e.done {
+		return e.fail(fmt.Errorf("gpu: %s: copy after submit", e.label))
+	}
 	if src.buf == nil || dst == nil {
 		return e.fail(fmt.Errorf("gpu: %s: copy of a released buffer", e.label))
 	}
@@ -129,7 +135,6 @@ func (e *Encoder) Read(rb *Readback, src *Buffer) error {
 	if err := rb.Copy(e, src); err != nil {
 		return e.fail(err)
 	}
-	e.readbacks = append(e.readbacks, rb)
 	return nil
 }
 
@@ -138,6 +143,7 @@ func (e *Encoder) Discard() {
 	if e.done {
 		return
 	}
+	e.dropReadbacks()
 	if e.pass != nil {
 		_ = e.pass.End()
 		e.pass.Release()
@@ -171,6 +177,7 @@ func (e *Encoder) Submit() error {
 	e.enc.Release()
 	e.done = true
 	if err != nil {
+		e.dropReadbacks()
 		return fmt.Errorf("gpu: %s: finish: %w", e.label, err)
 	}
 	e.d.queue.Submit(cb)
@@ -185,4 +192,12 @@ func (e *Encoder) Submit() error {
 		}
 	}
 	return e.d.check()
+}
+
+// dropReadbacks frees the readbacks whose copies were recorded here but will
+// never be submitted, so that they neither stay busy nor hand back stale bytes.
+func (e *Encoder) dropReadbacks() {
+	for _, rb := range e.readbacks {
+		rb.state.CompareAndSwap(1, 0)
+	}
 }

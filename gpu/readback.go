@@ -52,6 +52,7 @@ func (r *Readback) Copy(e *Encoder, src *Buffer) error {
 		return err
 	}
 	r.state.Store(1)
+	e.readbacks = append(e.readbacks, r)
 	return nil
 }
 

@@ -58,6 +58,9 @@ func (e *Encoder) Mark(t *Timer, label string) error {
 	if e.err != nil {
 		return e.err
 	}
+	if e.done {
+		return e.fail(fmt.Errorf("gpu: %s: mark after submit", e.label))
+	}
 	if e.timer != nil && e.timer != t {
 		return e.fail(fmt.Errorf("gpu: %s: two timers in one encoder", e.label))
 	}
