@@ -58,9 +58,12 @@ func stylizeUncapturedError(typ C.int, message *C.char, userdata unsafe.Pointer)
 	if !ok {
 		return
 	}
-	d := v.(*Device)
-	msg := C.GoString(message)
-	t := wgpu.ErrorType(typ)
+	v.(*Device).onUncaptured(wgpu.ErrorType(typ), C.GoString(message))
+}
+
+// onUncaptured records an error that no error scope caught; a lost device
+// or an out-of-memory error makes every later call fail with ErrDeviceLost.
+func (d *Device) onUncaptured(t wgpu.ErrorType, msg string) {
 	d.mu.Lock()
 	if d.uncaptured == nil {
 		d.uncaptured = fmt.Errorf("gpu: %s: %s", strings.TrimPrefix(t.String(), "ErrorType_"), msg)
