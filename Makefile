@@ -19,7 +19,7 @@ deps:
 	@need=""; \
 	command -v gcc >/dev/null || need="$$need gcc libc6-dev"; \
 	ldconfig -p | grep -q 'libvulkan.so.1 ' || need="$$need libvulkan1"; \
-	ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1 || need="$$need mesa-vulkan-drivers"; \
+	ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | grep -q . || need="$$need mesa-vulkan-drivers"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing:$$need"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$need >/dev/null; \
