@@ -55,6 +55,8 @@ func SumTwin(mode SumMode, a, b []float64) float64 {
 			s += v * b[i]
 		case SumSquares:
 			s += v * v
+		case SumAbs:
+			s += math.Abs(v)
 		default:
 			s += v
 		}

@@ -117,7 +117,7 @@ func TestGramMatchesTwin(t *testing.T) {
 func TestSumMatchesTwin(t *testing.T) {
 	d := testgpu.Device(t)
 	for _, n := range []int{1, 5, 255, 256, 257, ops.Chunk, ops.Chunk + 1, 3*ops.Chunk + 17, 300000} {
-		for _, mode := range []ops.SumMode{ops.SumValues, ops.SumDot, ops.SumSquares} {
+		for _, mode := range []ops.SumMode{ops.SumValues, ops.SumDot, ops.SumSquares, ops.SumAbs} {
 			t.Run(fmt.Sprintf("n=%d/mode=%d", n, mode), func(t *testing.T) {
 				a := testgpu.Round(testgpu.Rand(int64(n), n, -1, 1))
 				b := testgpu.Round(testgpu.Rand(int64(n+1), n, -1, 1))

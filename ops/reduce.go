@@ -16,6 +16,8 @@ const (
 	SumDot SumMode = 1
 	// SumSquares adds a[i]².
 	SumSquares SumMode = 2
+	// SumAbs adds |a[i]|, the L1 norm.
+	SumAbs SumMode = 3
 )
 
 // Chunk is how many elements one workgroup of a first reduction stage sums.

@@ -1,6 +1,7 @@
 // reduce.wgsl: deterministic two-stage sums, split-K, no float atomics.
 //   partials: part[g] = sum over chunk g of f(a[i], b[i]) where f is a[i]
-//             (MODE 0), a[i]*b[i] (MODE 1, a dot product) or a[i]^2 (MODE 2).
+//             (MODE 0), a[i]*b[i] (MODE 1, a dot product), a[i]^2 (MODE 2)
+//             or |a[i]| (MODE 3, an L1 norm).
 //   total:    out[IDX] (=, or += with ACCUM) SCALE * sum_g part[g].
 //   slices:   out[i] = SCALE * sum_s part[s*N + i] for i < N (split-K GEMM).
 // Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, ACCUM, S.
@@ -32,7 +33,8 @@ fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   for (var i = begin + lid; i < end; i += WG) {
 {{if eq .MODE 0}}    acc += a[i];
 {{else if eq .MODE 1}}    acc = fma(a[i], b[i], acc);
-{{else}}    acc = fma(a[i], a[i], acc);
+{{else if eq .MODE 2}}    acc = fma(a[i], a[i], acc);
+{{else}}    acc += abs(a[i]);
 {{end}}  }
   red[lid] = acc;
   let total = tree(lid);
