@@ -1,0 +1,222 @@
+package transfer_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/transfer"
+	"github.com/stylize/stylize/vgg"
+	"github.com/stylize/stylize/weights"
+)
+
+type oracle struct {
+	ContentLayers []string  `json:"content_layers"`
+	StyleLayers   []string  `json:"style_layers"`
+	ContentWeight float64   `json:"content_weight"`
+	StyleWeight   float64   `json:"style_weight"`
+	TVWeight      float64   `json:"tv_weight"`
+	Pooling       string    `json:"pooling"`
+	StyleBlend    []float64 `json:"style_blend"`
+	ContentHW     []int     `json:"content_hw"`
+	StyleHWs      [][]int   `json:"style_hws"`
+	Steps         int       `json:"steps"`
+	Adam          struct {
+		LR, Beta1, Beta2, Epsilon float64
+	} `json:"adam"`
+}
+
+func tensor(t *testing.T, f *weights.File, name string) []float64 {
+	t.Helper()
+	tn, ok := f.Tensors[name]
+	if !ok {
+		t.Fatalf("no tensor %s", name)
+	}
+	v, err := tn.Float64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestAdamTrajectoryMatchesOracle runs the seed's Keras-form Adam for the
+// oracle's steps, one command buffer per iteration, and compares every
+// step's loss and the final image with PyTorch float64.
+func TestAdamTrajectoryMatchesOracle(t *testing.T) {
+	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
+		t.Run(name, func(t *testing.T) {
+			d := testgpu.Device(t)
+			f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var o oracle
+			if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &o); err != nil {
+				t.Fatal(err)
+			}
+			w, err := weights.FromSafetensors(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool, _ := ops.ParsePooling(o.Pooling)
+			net, err := vgg.New(d, w, pool, ops.Caffe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Release()
+			img := func(name string, hw []int) transfer.Image {
+				return transfer.Image{H: hw[0], W: hw[1], Pix: testgpu.F32(tensor(t, f, name))}
+			}
+			content := img("content", o.ContentHW)
+			var styles []transfer.Image
+			for j, hw := range o.StyleHWs {
+				styles = append(styles, img(fmt.Sprintf("style.%d", j), hw))
+			}
+			cfg := transfer.Config{
+				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
+				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
+				Adam: ops.AdamConfig{Form: ops.AdamKeras, LR: o.Adam.LR, Beta1: o.Adam.Beta1, Beta2: o.Adam.Beta2, Eps: o.Adam.Epsilon, Clip: true, Lo: 0, Hi: 1},
+			}
+			e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Release()
+			// Bounds. float32 reproduces every Adam step at its own point to
+			// <= 5e-6 (TestTwinAdamTrajectory), but tiny_seed's trajectory is
+			// stiff (content weight 1e4 on a 3x2 relu5_2): at step 9 a relu4_2
+			// unit sits 3.3e-6 of the layer's peak from zero in float64, so
+			// float32 takes the other branch and perturbing the float64 run by
+			// one float32 ulp of the weights moves steps 10..19 by 5-10%.
+			// There, only a sanity band is meaningful. tiny_blend_tv_avg has no
+			// such branch until step 15 (a relu3_2 unit at +1e-8 of peak).
+			early, late, imgTol := 2e-4, 2e-4, 2e-3
+			if name == "tiny_seed" {
+				early, late, imgTol = 5e-4, 0.15, 0.05
+			}
+			wantLoss := tensor(t, f, "ref.adam.loss")
+			worstEarly, worstLate := 0.0, 0.0
+			for k := 0; k < o.Steps; k++ {
+				before := d.Counters()
+				if err := e.Step(); err != nil {
+					t.Fatal(err)
+				}
+				after := d.Counters()
+				if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks || after.Uploads != before.Uploads {
+					t.Fatalf("iteration %d: %d submissions, %d readbacks, %d uploads; want 1, 0, 0", k, after.Submits-before.Submits, after.Readbacks-before.Readbacks, after.Uploads-before.Uploads)
+				}
+				l, err := e.Losses() // the test reads every step; a run would not
+				if err != nil {
+					t.Fatal(err)
+				}
+				rel := math.Abs(float64(l[transfer.LossTotal])-wantLoss[k]) / wantLoss[k]
+				bound := early
+				if k >= 10 {
+					bound = late
+					worstLate = math.Max(worstLate, rel)
+				} else {
+					worstEarly = math.Max(worstEarly, rel)
+				}
+				t.Logf("step %2d: loss %.8g [content %.6g style %.6g tv %.4g], oracle %.8g, rel err %.3g", k, l[0], l[1], l[2], l[3], wantLoss[k], rel)
+				if rel > bound {
+					t.Errorf("step %d: loss rel err %.3g > %.3g", k, rel, bound)
+				}
+			}
+			t.Logf("%d Adam steps: worst loss rel err %.3g on steps 0-9 (bound %.0e), %.3g on 10-%d (bound %.0e)", o.Steps, worstEarly, early, worstLate, o.Steps-1, late)
+			got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
+			s := testgpu.Errors(got, tensor(t, f, "ref.adam.image"))
+			t.Logf("final image: max abs err %.3g (bound %.0e), norm rel %.3g", s.MaxAbs, imgTol, s.NormRel)
+			if s.MaxAbs > imgTol {
+				t.Fatalf("final image max abs err %.3g > %.0e", s.MaxAbs, imgTol)
+			}
+		})
+	}
+}
+
+// TestLBFGSTrajectoryMatchesOracle runs torch.optim.LBFGS's algorithm (no
+// line search, history 10, lr 1, no clipping) on the GPU and compares each
+// step's loss and the final iterate with PyTorch float64.
+func TestLBFGSTrajectoryMatchesOracle(t *testing.T) {
+	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
+		t.Run(name, func(t *testing.T) {
+			d := testgpu.Device(t)
+			f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var o oracle
+			if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &o); err != nil {
+				t.Fatal(err)
+			}
+			var hist struct {
+				H int `json:"lbfgs_history"`
+			}
+			_ = json.Unmarshal([]byte(f.Metadata["oracle"]), &hist)
+			w, err := weights.FromSafetensors(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool, _ := ops.ParsePooling(o.Pooling)
+			net, err := vgg.New(d, w, pool, ops.Caffe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Release()
+			img := func(name string, hw []int) transfer.Image {
+				return transfer.Image{H: hw[0], W: hw[1], Pix: testgpu.F32(tensor(t, f, name))}
+			}
+			content := img("content", o.ContentHW)
+			var styles []transfer.Image
+			for j, hw := range o.StyleHWs {
+				styles = append(styles, img(fmt.Sprintf("style.%d", j), hw))
+			}
+			cfg := transfer.Config{
+				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
+				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
+				Optimizer: "lbfgs", LBFGS: transfer.LBFGSConfig{History: hist.H, LR: 1},
+			}
+			e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Release()
+			wantLoss := tensor(t, f, "ref.lbfgs.loss")
+			for k := 0; k < o.Steps; k++ {
+				before := d.Counters()
+				if err := e.Step(); err != nil {
+					t.Fatal(err)
+				}
+				after := d.Counters()
+				if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks {
+					t.Fatalf("iteration %d: %d submissions, %d readbacks", k, after.Submits-before.Submits, after.Readbacks-before.Readbacks)
+				}
+				l, err := e.Losses()
+				if err != nil {
+					t.Fatal(err)
+				}
+				rel := math.Abs(float64(l[0])-wantLoss[k]) / wantLoss[k]
+				// L-BFGS builds its curvature pairs from gradient
+				// differences, which amplify float32 rounding and the
+				// near-tie ReLU decisions that TestTwinAdamTrajectory
+				// traces; measured: <= 2.7e-4 on steps 0-9, <= 5.1e-3 after.
+				bound := 1e-3
+				if k >= 10 {
+					bound = 2e-2
+				}
+				t.Logf("step %2d: loss %.8g, oracle %.8g, rel err %.3g (bound %.0e)", k, l[0], wantLoss[k], rel, bound)
+				if rel > bound {
+					t.Errorf("step %d: loss rel err %.3g > %.0e", k, rel, bound)
+				}
+			}
+			got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
+			s := testgpu.Errors(got, tensor(t, f, "ref.lbfgs.image"))
+			t.Logf("final iterate: max abs err %.3g (bound 0.05), norm rel %.3g", s.MaxAbs, s.NormRel)
+			if s.MaxAbs > 0.05 {
+				t.Fatalf("final iterate max abs err %.3g > 0.05", s.MaxAbs)
+			}
+		})
+	}
+}
