@@ -18,6 +18,24 @@ static void stylize_on_error(int type, char const *message, void *userdata) {
 static void stylize_set_error_callback(void *device) {
 	wgpuDeviceSetUncapturedErrorCallback(device, stylize_on_error, device);
 }
+
+// Buffer mapping, with an integer id as userdata: go-webgpu's MapAsync
+// hands wgpu the address of a Go variable that nothing keeps alive until
+// the callback runs in a later poll, so a garbage collection in between
+// made it read freed memory (stale results, then a segfault).
+// mode 1 is WGPUMapMode_Read.
+typedef void (*stylize_map_cb)(int status, void *userdata);
+void wgpuBufferMapAsync(void *buffer, uint32_t mode, size_t offset, size_t size, stylize_map_cb callback, void *userdata);
+
+extern void stylizeMapDone(int status, uintptr_t id);
+
+static void stylize_on_map(int status, void *userdata) {
+	stylizeMapDone(status, (uintptr_t)userdata);
+}
+
+static void stylize_map_read(void *buffer, size_t size, uintptr_t id) {
+	wgpuBufferMapAsync(buffer, 1, 0, size, stylize_on_map, (void *)id);
+}
 */
 import "C"
 
@@ -25,6 +43,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
@@ -32,6 +51,30 @@ import (
 
 // registry maps a native device handle to its Device, for the callback.
 var registry sync.Map
+
+// mapWaiters maps a mapping request's id to the function its callback runs.
+var (
+	mapWaiters sync.Map
+	mapSeq     atomic.Uintptr
+)
+
+// mapRead asks wgpu to map the first size bytes of b for reading; done
+// runs, from a later device poll, with whether it succeeded.
+func mapRead(b *wgpu.Buffer, size uint64, done func(ok bool)) {
+	id := mapSeq.Add(1)
+	mapWaiters.Store(id, done)
+	raw := (*[2]unsafe.Pointer)(unsafe.Pointer(b))[1] // go-webgpu's Buffer is {deviceRef, ref}
+	C.stylize_map_read(raw, C.size_t(size), C.uintptr_t(id))
+}
+
+//export stylizeMapDone
+func stylizeMapDone(status C.int, id C.uintptr_t) {
+	v, ok := mapWaiters.LoadAndDelete(uintptr(id))
+	if !ok {
+		return
+	}
+	v.(func(bool))(wgpu.BufferMapAsyncStatus(status) == wgpu.BufferMapAsyncStatus_Success)
+}
 
 // rawHandle returns the native WGPUDevice inside a go-webgpu Device, whose
 // only field it is.

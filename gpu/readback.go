@@ -61,17 +61,13 @@ func (r *Readback) start() error {
 	if !r.state.CompareAndSwap(1, 2) {
 		return nil
 	}
-	err := r.staging.MapAsync(wgpu.MapMode_Read, 0, r.size, func(s wgpu.BufferMapAsyncStatus) {
-		if s == wgpu.BufferMapAsyncStatus_Success {
+	mapRead(r.staging, r.size, func(ok bool) {
+		if ok {
 			r.state.Store(3)
 		} else {
 			r.state.Store(4)
 		}
 	})
-	if err != nil {
-		r.state.Store(0)
-		return fmt.Errorf("gpu: map readback: %w", err)
-	}
 	r.d.mu.Lock()
 	r.d.counters.Readbacks++
 	r.d.mu.Unlock()
