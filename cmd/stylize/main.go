@@ -5,6 +5,7 @@
 //
 //	stylize devices            list the GPUs WebGPU can use
 //	stylize bench [flags]      time the VGG19 conv3x3 passes on a GPU
+//	stylize weights CMD        fetch, inspect, convert and list VGG19 weights
 package main
 
 import (
@@ -21,10 +22,13 @@ const usage = `stylize: neural style transfer on any Vulkan, Metal or D3D12 GPU.
 Usage:
   stylize devices [-backend B]       list the GPUs WebGPU can use
   stylize bench [flags]              time conv3x3 forward/backward at VGG19 shapes
+  stylize weights fetch|info|convert|list
+                                     download, inspect and convert VGG19 weights
 
 Run 'stylize <command> -h' for a command's flags.
 Environment: STYLIZE_DEVICE picks the adapter (index or name substring),
-STYLIZE_BACKEND the backend (vulkan, metal, dx12, gl).
+STYLIZE_BACKEND the backend (vulkan, metal, dx12, gl); STYLIZE_CACHE the
+directory downloaded weights are kept in.
 `
 
 func main() {
@@ -38,6 +42,8 @@ func main() {
 		err = devices(os.Args[2:])
 	case "bench":
 		err = bench(os.Args[2:])
+	case "weights":
+		err = weightsCommand(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return
