@@ -278,22 +278,15 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 	return e, nil
 }
 
-// Step runs one iteration: forward, losses, backward, Adam step and clip,
-// recorded into one command buffer and submitted, with no readback. The
-// losses it leaves in Scalars are those of the image before the step.
+// Step runs one iteration: forward, losses, backward, optimiser step (and
+// clip), recorded into one command buffer and submitted, with no readback.
+// The losses it leaves in Scalars are those of the image before the step.
 func (e *Engine) Step() error {
 	enc, err := e.D.NewEncoder(fmt.Sprintf("iteration %d", e.Iter+1))
 	if err != nil {
 		return err
 	}
-	err = e.iter.Record(enc)
-	if err == nil && e.Adam != nil {
-		err = e.Adam.Record(enc)
-	}
-	if err == nil && e.LBFGS != nil {
-		err = e.LBFGS.Record(enc, e.Iter+1)
-	}
-	if err != nil {
+	if err := e.record(enc); err != nil {
 		enc.Discard()
 		return err
 	}
@@ -301,6 +294,20 @@ func (e *Engine) Step() error {
 		return err
 	}
 	e.Iter++
+	return nil
+}
+
+// record appends iteration e.Iter+1 to enc.
+func (e *Engine) record(enc *gpu.Encoder) error {
+	if err := e.iter.Record(enc); err != nil {
+		return err
+	}
+	if e.Adam != nil {
+		return e.Adam.Record(enc)
+	}
+	if e.LBFGS != nil {
+		return e.LBFGS.Record(enc, e.Iter+1)
+	}
 	return nil
 }
 

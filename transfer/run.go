@@ -1,0 +1,364 @@
+package transfer
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand"
+	"time"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/vgg"
+)
+
+// Progress is what a run reports every PrintEvery iterations. The losses
+// are those of the image at iteration Iter, read back asynchronously, so
+// they may arrive an iteration or two after it.
+type Progress struct {
+	Scale, Scales int
+	Iter, Iters   int // within the scale
+	Done, Total   int // over all scales
+	W, H          int
+	Loss          [4]float32 // total, content, style, tv
+	ItPerSec      float64
+	Elapsed       time.Duration
+}
+
+// Options is a whole run: the losses and optimiser, the schedule, and the
+// callbacks. Images are planar RGB in [0,1].
+type Options struct {
+	Config
+	// Sizes is the long side of each scale, smallest first; the last is the
+	// output size. Iters holds the iterations of each scale.
+	Sizes []int
+	Iters []int
+	// StyleScale multiplies each style image's size at the final scale
+	// (1 keeps it); smaller scales shrink the styles in proportion.
+	StyleScale float64
+	// Init is the first scale's starting image: "content", "random"
+	// (seeded by Seed), "style" (the first style image resized) or "file"
+	// (InitImage).
+	Init      string
+	InitImage *Image
+	Seed      int64
+	// EMA, when in (0,1), returns the exponential moving average of the
+	// iterates with this decay instead of the last iterate.
+	EMA float64
+	// PrintEvery > 0 reports progress every that many iterations.
+	PrintEvery int
+	OnProgress func(Progress)
+	// SaveEvery > 0 calls OnSave with the current image every that many iterations.
+	SaveEvery int
+	OnSave    func(done int, img Image) error
+	// Resize resamples an image (planar RGB) to w×h.
+	Resize func(img Image, w, h int) Image
+}
+
+// Scales returns n sizes growing by about √2 up to final, as crowsonkb's
+// style-transfer-pytorch does, never below min.
+func Scales(final, n, minSide int) []int {
+	if n < 1 {
+		n = 1
+	}
+	out := make([]int, n)
+	for i := range out {
+		s := int(math.Round(float64(final) / math.Pow(math.Sqrt2, float64(n-1-i))))
+		out[i] = max(s, min(minSide, final))
+	}
+	out[n-1] = final
+	return out
+}
+
+// FitLong returns w×h scaled so that the long side is long (aspect kept).
+func FitLong(w, h, long int) (int, int) {
+	if long <= 0 {
+		return w, h
+	}
+	if w >= h {
+		return long, max(1, int(math.Round(float64(h)*float64(long)/float64(w))))
+	}
+	return max(1, int(math.Round(float64(w)*float64(long)/float64(h)))), long
+}
+
+// Run performs the whole style transfer and returns the result at the last
+// scale's size. Cancelling ctx (Ctrl-C) stops after the current iteration
+// and returns the image so far together with ctx's error.
+func Run(ctx context.Context, net *vgg.Net, content Image, styles []Image, blend []float64, o Options) (Image, error) {
+	if len(o.Sizes) == 0 || len(o.Sizes) != len(o.Iters) {
+		return Image{}, fmt.Errorf("transfer: %d scales but %d iteration counts", len(o.Sizes), len(o.Iters))
+	}
+	if o.Resize == nil {
+		return Image{}, fmt.Errorf("transfer: no resize function")
+	}
+	total := 0
+	for _, n := range o.Iters {
+		total += n
+	}
+	var (
+		cur     Image // the image carried between scales
+		m, v    Image // Adam's moments, carried too
+		adamT   []float32
+		done    int
+		start   = time.Now()
+		lastErr error
+	)
+	for si, long := range o.Sizes {
+		w, h := FitLong(content.W, content.H, long)
+		c := o.Resize(content, w, h)
+		scale := float64(long) / float64(max(content.W, content.H))
+		if o.Sizes[len(o.Sizes)-1] > 0 {
+			scale = float64(long) / float64(o.Sizes[len(o.Sizes)-1])
+		}
+		var ss []Image
+		for _, s := range styles {
+			f := scale * o.StyleScale
+			if f <= 0 {
+				f = scale
+			}
+			sw := max(1, int(math.Round(float64(s.W)*f)))
+			sh := max(1, int(math.Round(float64(s.H)*f)))
+			ss = append(ss, o.Resize(s, sw, sh))
+		}
+		var x0 Image
+		switch {
+		case si > 0:
+			x0 = o.Resize(cur, w, h)
+		case o.Init == "" || o.Init == "content":
+			x0 = c
+		case o.Init == "random":
+			x0 = randomImage(w, h, o.Seed)
+		case o.Init == "style":
+			if len(styles) == 0 {
+				return Image{}, fmt.Errorf("transfer: -init style needs a style image")
+			}
+			x0 = o.Resize(styles[0], w, h)
+		case o.Init == "file":
+			if o.InitImage == nil {
+				return Image{}, fmt.Errorf("transfer: -init file needs an image")
+			}
+			x0 = o.Resize(*o.InitImage, w, h)
+		default:
+			return Image{}, fmt.Errorf("transfer: unknown init %q (want content, random, style or file)", o.Init)
+		}
+		e, err := NewEngine(net, o.Config, c, ss, blend, x0)
+		if err != nil {
+			return Image{}, fmt.Errorf("scale %d (%dx%d): %w", si+1, w, h, err)
+		}
+		if e.Adam != nil && si > 0 && m.Pix != nil {
+			// Carry Adam's moments and step count to the new size.
+			if err := e.Adam.M.Write(o.Resize(m, w, h).Pix); err != nil {
+				e.Release()
+				return Image{}, err
+			}
+			if err := e.Adam.V.Write(nonNegative(o.Resize(v, w, h)).Pix); err != nil {
+				e.Release()
+				return Image{}, err
+			}
+			if err := e.Adam.State.Write(adamT); err != nil {
+				e.Release()
+				return Image{}, err
+			}
+		}
+		res, err := e.run(ctx, &o, si, done, total, start)
+		done += res.iters
+		if err != nil && ctx.Err() == nil {
+			e.Release()
+			return Image{}, err
+		}
+		lastErr = err
+		cur = res.out
+		if e.Adam != nil {
+			m, v = res.m, res.v
+			adamT = res.t
+		}
+		e.Release()
+		if lastErr != nil {
+			break
+		}
+	}
+	return cur, lastErr
+}
+
+type scaleResult struct {
+	out, m, v Image
+	t         []float32
+	iters     int
+}
+
+func nonNegative(img Image) Image {
+	for i, x := range img.Pix {
+		if x < 0 {
+			img.Pix[i] = 0
+		}
+	}
+	return img
+}
+
+func randomImage(w, h int, seed int64) Image {
+	r := rand.New(rand.NewSource(seed))
+	img := Image{H: h, W: w, Pix: make([]float32, 3*w*h)}
+	for i := range img.Pix {
+		img.Pix[i] = r.Float32()
+	}
+	return img
+}
+
+func readImage(b *gpu.Buffer, w, h int) (Image, error) {
+	p, err := b.Read()
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{H: h, W: w, Pix: p}, nil
+}
+
+// run iterates one scale.
+func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start time.Time) (scaleResult, error) {
+	d := e.D
+	tr := e.Trunk
+	w, h := tr.W, tr.H
+	var res scaleResult
+	out := tr.X
+	var ema ops.Seq
+	if o.EMA > 0 && o.EMA < 1 {
+		avg, err := d.NewBuffer("ema", gpu.F32, 3, h, w)
+		if err != nil {
+			return res, err
+		}
+		e.bufs = append(e.bufs, avg)
+		enc, err := d.NewEncoder("ema init")
+		if err != nil {
+			return res, err
+		}
+		if err := enc.Copy(tr.X, avg); err != nil {
+			return res, err
+		}
+		if err := enc.Submit(); err != nil {
+			return res, err
+		}
+		sc, err := ops.NewScale(d, o.EMA, nil, 0, avg)
+		if err != nil {
+			return res, err
+		}
+		ax, err := ops.NewAxpy(d, 1-o.EMA, nil, 0, tr.X, avg)
+		if err != nil {
+			return res, err
+		}
+		e.steps = append(e.steps, sc, ax)
+		ema = ops.Seq{sc, ax}
+		out = avg
+	}
+	rb, err := d.NewReadback("losses", 4*numScalars)
+	if err != nil {
+		return res, err
+	}
+	defer rb.Release()
+	pendingIter := -1
+	report := func(raw []byte, iter int) {
+		if o.OnProgress == nil {
+			return
+		}
+		var p Progress
+		for i := range p.Loss {
+			p.Loss[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		p.Scale, p.Scales = si+1, len(o.Sizes)
+		p.Iter, p.Iters = iter, o.Iters[si]
+		p.Done, p.Total = done+iter, total
+		p.W, p.H = w, h
+		p.Elapsed = time.Since(start)
+		if s := p.Elapsed.Seconds(); s > 0 {
+			p.ItPerSec = float64(p.Done) / s
+		}
+		o.OnProgress(p)
+	}
+	n := o.Iters[si]
+	var runErr error
+	for k := 1; k <= n; k++ {
+		if err := ctx.Err(); err != nil {
+			runErr = err
+			break
+		}
+		enc, err := d.NewEncoder(fmt.Sprintf("iteration %d", e.Iter+1))
+		if err != nil {
+			return res, err
+		}
+		if err := e.record(enc); err != nil {
+			enc.Discard()
+			return res, err
+		}
+		if err := ema.Record(enc); err != nil {
+			enc.Discard()
+			return res, err
+		}
+		wantPrint := o.PrintEvery > 0 && (k%o.PrintEvery == 0 || k == 1 || k == n)
+		if wantPrint && k == n && rb.Busy() {
+			// The last iteration's losses must not be lost: collect the
+			// pending read first (a wait only at the end of the scale).
+			raw, err := rb.Wait()
+			if err != nil {
+				enc.Discard()
+				return res, err
+			}
+			report(raw, pendingIter)
+			pendingIter = -1
+		}
+		wantPrint = wantPrint && !rb.Busy()
+		if wantPrint {
+			if err := enc.Read(rb, e.Scalars); err != nil {
+				enc.Discard()
+				return res, err
+			}
+		}
+		if err := enc.Submit(); err != nil {
+			return res, err
+		}
+		e.Iter++
+		res.iters++
+		if wantPrint {
+			pendingIter = k - 1 // the losses are those of the image before step k
+		}
+		if pendingIter >= 0 {
+			raw, ok, err := rb.Ready()
+			if err != nil {
+				return res, err
+			}
+			if ok {
+				report(raw, pendingIter)
+				pendingIter = -1
+			}
+		}
+		if o.SaveEvery > 0 && o.OnSave != nil && k%o.SaveEvery == 0 && k != n {
+			img, err := readImage(out, w, h)
+			if err != nil {
+				return res, err
+			}
+			if err := o.OnSave(done+k, img); err != nil {
+				return res, err
+			}
+		}
+	}
+	if pendingIter >= 0 {
+		raw, err := rb.Wait()
+		if err != nil {
+			return res, err
+		}
+		report(raw, pendingIter)
+	}
+	if res.out, err = readImage(out, w, h); err != nil {
+		return res, err
+	}
+	if e.Adam != nil {
+		if res.m, err = readImage(e.Adam.M, w, h); err != nil {
+			return res, err
+		}
+		if res.v, err = readImage(e.Adam.V, w, h); err != nil {
+			return res, err
+		}
+		if res.t, err = e.Adam.State.Read(); err != nil {
+			return res, err
+		}
+	}
+	return res, runErr
+}
