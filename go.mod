@@ -1,6 +1,6 @@
 module github.com/stylize/stylize
 
-go 1.22
+go 1.24
 
 require github.com/rajveermalviya/go-webgpu/wgpu v0.17.1
 

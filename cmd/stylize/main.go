@@ -22,6 +22,8 @@ const usage = `stylize: neural style transfer on any Vulkan, Metal or D3D12 GPU.
 Usage:
   stylize devices [-backend B]       list the GPUs WebGPU can use
   stylize bench [flags]              time conv3x3 forward/backward at VGG19 shapes
+  stylize run -content IMG -style IMG [flags]
+                                     style transfer (see stylize run -h)
   stylize weights fetch|info|convert|list
                                      download, inspect and convert VGG19 weights
 
@@ -42,6 +44,8 @@ func main() {
 		err = devices(os.Args[2:])
 	case "bench":
 		err = bench(os.Args[2:])
+	case "run":
+		err = runCommand(os.Args[2:])
 	case "weights":
 		err = weightsCommand(os.Args[2:])
 	case "-h", "-help", "--help", "help":

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/weights"
+)
+
+type oracleCase struct {
+	file *weights.File
+	meta struct {
+		ContentLayers []string  `json:"content_layers"`
+		StyleLayers   []string  `json:"style_layers"`
+		ContentWeight float64   `json:"content_weight"`
+		StyleWeight   float64   `json:"style_weight"`
+		TVWeight      float64   `json:"tv_weight"`
+		Pooling       string    `json:"pooling"`
+		StyleBlend    []float64 `json:"style_blend"`
+		ContentHW     []int     `json:"content_hw"`
+		StyleHWs      [][]int   `json:"style_hws"`
+		Steps         int       `json:"steps"`
+		History       int       `json:"lbfgs_history"`
+		Adam          struct{ LR, Beta1, Beta2, Epsilon float64 }
+	}
+	dir, content, weights string
+	styles                []string
+}
+
+func f64s(t *testing.T, f *weights.File, name string) []float64 {
+	t.Helper()
+	v, err := f.Tensors[name].Float64s()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+// prepareOracle writes the oracle's images as 8-bit PNGs (they are exact
+// multiples of 1/255) and its weights as a safetensors file.
+func prepareOracle(t *testing.T, name string) *oracleCase {
+	t.Helper()
+	f, err := weights.ReadSafetensors("../../testdata/" + name + ".safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &oracleCase{file: f, dir: t.TempDir()}
+	if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &c.meta); err != nil {
+		t.Fatal(err)
+	}
+	save := func(tensor string, hw []int) string {
+		p := filepath.Join(c.dir, strings.ReplaceAll(tensor, ".", "_")+".png")
+		img := imageio.Image{H: hw[0], W: hw[1], Pix: testgpu.F32(f64s(t, f, tensor))}
+		if err := imageio.Save(p, img, 8); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c.content = save("content", c.meta.ContentHW)
+	for j, hw := range c.meta.StyleHWs {
+		c.styles = append(c.styles, save(fmt.Sprintf("style.%d", j), hw))
+	}
+	w, err := weights.FromSafetensors(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Preprocess = "caffe"
+	c.weights = filepath.Join(c.dir, "vgg.safetensors")
+	if err := weights.SaveSafetensors(c.weights, w); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *oracleCase) args(optimizer, out string) []string {
+	m := c.meta
+	blend := make([]string, len(m.StyleBlend))
+	for i, b := range m.StyleBlend {
+		blend[i] = fmt.Sprint(b)
+	}
+	a := []string{"-content", c.content, "-style", strings.Join(c.styles, ","), "-style-blend", strings.Join(blend, ","),
+		"-weights", c.weights, "-size", "0", "-iters", fmt.Sprint(m.Steps), "-optimizer", optimizer,
+		"-content-layers", strings.Join(m.ContentLayers, ","), "-style-layers", strings.Join(m.StyleLayers, ","),
+		"-content-weight", fmt.Sprint(m.ContentWeight), "-style-weight", fmt.Sprint(m.StyleWeight),
+		"-tv-weight", fmt.Sprint(m.TVWeight), "-pooling", m.Pooling, "-init", "content",
+		"-out", out, "-out-depth", "16", "-print-every", "5", "-json"}
+	if optimizer == "adam" {
+		a = append(a, "-lr", fmt.Sprint(m.Adam.LR), "-beta1", fmt.Sprint(m.Adam.Beta1), "-beta2", fmt.Sprint(m.Adam.Beta2), "-eps", fmt.Sprint(m.Adam.Epsilon))
+	} else {
+		a = append(a, "-lr", "1", "-lbfgs-history", fmt.Sprint(m.History))
+	}
+	return a
+}
+
+// TestRunReproducesOracle runs the real command line on PNG inputs and a
+// safetensors weights file and compares the 16-bit PNG it writes with
+// the PyTorch float64 result.
+func TestRunReproducesOracle(t *testing.T) {
+	testgpu.Device(t) // fails, never skips, without a GPU
+	cases := []struct {
+		file, optimizer string
+		bound           float64
+		why             string
+	}{
+		{"tiny_blend_tv_avg", "adam", 2e-3, "float32 against float64, 16-bit output"},
+		{"tiny_seed", "adam", 0.05, "after step 9 a relu4_2 unit 3.3e-6 of peak from zero branches in float32 (see transfer's TestTwinAdamTrajectory)"},
+		{"tiny_blend_tv_avg", "lbfgs", 0.05, "L-BFGS amplifies float32 differences through its curvature pairs"},
+		{"tiny_seed", "lbfgs", 0.05, "as above"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file+"/"+tc.optimizer, func(t *testing.T) {
+			c := prepareOracle(t, tc.file)
+			out := filepath.Join(c.dir, "out.png")
+			var stdout, stderr bytes.Buffer
+			if err := runStyle(context.Background(), c.args(tc.optimizer, out), &stdout, &stderr); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			events := 0
+			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				var ev map[string]any
+				if err := json.Unmarshal([]byte(line), &ev); err != nil {
+					t.Fatalf("-json wrote a line that is not JSON: %q", line)
+				}
+				events++
+			}
+			got, err := imageio.Load(out, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := f64s(t, c.file, "ref."+tc.optimizer+".image")
+			for i := range ref {
+				ref[i] = math.Min(math.Max(ref[i], 0), 1) // the output is clamped to [0,1]
+			}
+			s := testgpu.Errors(testgpu.F64(got.Pix), ref)
+			t.Logf("%s %s via the CLI: final image max abs err %.3g, norm rel %.3g (bound %.0e: %s); %d JSON events",
+				tc.file, tc.optimizer, s.MaxAbs, s.NormRel, tc.bound, tc.why, events)
+			if s.MaxAbs > tc.bound {
+				t.Fatalf("max abs err %.3g > %.0e", s.MaxAbs, tc.bound)
+			}
+		})
+	}
+}
+
+// writePNGHeader writes a PNG whose IHDR claims w×h and which has no data.
+func writePNGHeader(t *testing.T, path string, w, h uint32) {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2
+	binary.Write(&b, binary.BigEndian, uint32(13))
+	chunk := append([]byte("IHDR"), ihdr...)
+	b.Write(chunk)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_seed")
+	dir := c.dir
+	corrupt := filepath.Join(dir, "corrupt.png")
+	data, _ := os.ReadFile(c.content)
+	os.WriteFile(corrupt, data[:len(data)/2], 0o644)
+	text := filepath.Join(dir, "notes.png")
+	os.WriteFile(text, []byte("this is not an image at all"), 0o644)
+	huge := filepath.Join(dir, "huge.png")
+	writePNGHeader(t, huge, 100000, 100000)
+	out := filepath.Join(dir, "o.png")
+	base := []string{"-weights", c.weights, "-iters", "2", "-out", out}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing content", []string{"-content", filepath.Join(dir, "nope.png"), "-style", c.styles[0]}, "nope.png"},
+		{"no style", []string{"-content", c.content}, "no -style"},
+		{"corrupt image", []string{"-content", corrupt, "-style", c.styles[0]}, "corrupt.png"},
+		{"unsupported format", []string{"-content", text, "-style", c.styles[0]}, "format"},
+		{"huge header", []string{"-content", huge, "-style", c.styles[0]}, "100000"},
+		{"blend mismatch", []string{"-content", c.content, "-style", c.styles[0], "-style-blend", "0.5,0.5"}, "2 weights for 1 style"},
+		{"unknown layer", []string{"-content", c.content, "-style", c.styles[0], "-style-layers", "relu9_9"}, "unknown layer"},
+		{"negative weight", []string{"-content", c.content, "-style", c.styles[0], "-style-weight", "-1"}, "style-weight"},
+		{"NaN weight", []string{"-content", c.content, "-style", c.styles[0], "-content-weight", "NaN"}, "content-weight"},
+		{"bad output format", []string{"-content", c.content, "-style", c.styles[0], "-out", filepath.Join(dir, "o.gif")}, "unsupported output"},
+		{"too large for the GPU", []string{"-content", c.content, "-style", c.styles[0], "-size", "8000"}, "use -size"},
+		{"too small for the layers", []string{"-content", c.content, "-style", c.styles[0], "-size", "8"}, "too small"},
+		{"bad weights file", []string{"-content", c.content, "-style", c.styles[0], "-weights", text}, "notes.png"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append(append([]string{}, base...), tc.args...)
+			err := runStyle(context.Background(), args, &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("accepted; stderr: %s", stderr.String())
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+			if _, serr := os.Stat(out); serr == nil {
+				t.Fatalf("an output was written despite the error")
+			}
+			t.Logf("%v", err)
+		})
+	}
+}
+
+// cancelOnProgress cancels a context at the first progress event.
+type cancelOnProgress struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnProgress) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if bytes.Contains(p, []byte(`"progress"`)) {
+		w.cancel()
+	}
+	return w.buf.Write(p)
+}
+
+// TestRunCtrlCWritesImage interrupts a run (as Ctrl-C does, through its
+// context) and checks that the image so far is written.
+func TestRunCtrlCWritesImage(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_seed")
+	out := filepath.Join(c.dir, "interrupted.png")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelOnProgress{cancel: cancel}
+	var stderr bytes.Buffer
+	args := []string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
+		"-iters", "1000", "-print-every", "1", "-json", "-out", out}
+	err := runStyle(ctx, args, w, &stderr)
+	if !errors.Is(err, errInterrupted) {
+		t.Fatalf("want errInterrupted, got %v\n%s", err, stderr.String())
+	}
+	img, err := imageio.Load(out, 0)
+	if err != nil {
+		t.Fatalf("no image written on interrupt: %v", err)
+	}
+	if img.W != 44 || img.H != 52 {
+		t.Fatalf("wrote %dx%d", img.W, img.H)
+	}
+	if !strings.Contains(w.buf.String(), `"interrupted":true`) {
+		t.Fatalf("the done event does not say interrupted: %s", w.buf.String())
+	}
+	t.Logf("interrupted after the first progress event; wrote %s", out)
+}
+
+// TestRunFeatures runs full-width VGG19 (synthetic weights, flagged) with
+// original colours, several styles and multi-scale, checking each one's
+// defining property.
+func TestRunFeatures(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_blend_tv_avg")
+	out := filepath.Join(c.dir, "features.png")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-content", c.content, "-style", strings.Join(c.styles, ","), "-style-blend", "0.6,0.4",
+		"-weights", "synthetic", "-size", "64", "-scales", "2", "-iters", "2,2", "-original-colors",
+		"-print-every", "1", "-save-every", "1", "-out", out}
+	if err := runStyle(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "SYNTHETIC") {
+		t.Fatalf("synthetic weights were not flagged in the output:\n%s", stderr.String())
+	}
+	got, err := imageio.Load(out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.W != 64 || got.H != 64 {
+		t.Fatalf("after multi-scale the output is %dx%d, want 64x64", got.W, got.H)
+	}
+	content, _ := imageio.Load(c.content, 0)
+	cy := imageio.RGBToYIQ(imageio.Resize(content, 64, 64))
+	gy := imageio.RGBToYIQ(got)
+	n := 64 * 64
+	var worst float64
+	clipped := 0
+	for i := n; i < 3*n; i++ { // I and Q planes
+		d := math.Abs(float64(cy.Pix[i] - gy.Pix[i]))
+		rgbClipped := false
+		for ch := 0; ch < 3; ch++ {
+			v := got.Pix[ch*n+i%n]
+			if v <= 0 || v >= 1 {
+				rgbClipped = true
+			}
+		}
+		if rgbClipped {
+			clipped++
+			continue
+		}
+		worst = math.Max(worst, d)
+	}
+	t.Logf("original colours: max chroma difference %.3g (8-bit output), %d clipped pixel planes excluded", worst, clipped)
+	if worst > 6.0/255 {
+		t.Fatalf("chroma differs from the content's by %.3g", worst)
+	}
+	saved, _ := filepath.Glob(filepath.Join(c.dir, "features_*.png"))
+	if len(saved) == 0 {
+		t.Fatalf("-save-every wrote nothing")
+	}
+	t.Logf("stderr:\n%s", stderr.String())
+}
+
+// TestRunWithoutGPU hides every Vulkan driver from the loader and checks
+// that the run stops with a message naming the package to install.
+func TestRunWithoutGPU(t *testing.T) {
+	c := prepareOracle(t, "tiny_seed")
+	t.Setenv("VK_DRIVER_FILES", "/nonexistent/icd.json")
+	t.Setenv("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+	out := filepath.Join(c.dir, "o.png")
+	var stdout, stderr bytes.Buffer
+	err := runStyle(context.Background(), []string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0", "-iters", "1", "-out", out}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "mesa-vulkan-drivers") {
+		t.Fatalf("want an error naming mesa-vulkan-drivers, got %v", err)
+	}
+	if _, serr := os.Stat(out); serr == nil {
+		t.Fatal("an output was written without a GPU")
+	}
+	t.Log(err)
+}
