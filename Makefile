@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # lavapipe's window-system layer warns when this is unset; give it a private dir.
 export XDG_RUNTIME_DIR ?= /tmp/stylize-xdg-$(shell id -u)
 
-.PHONY: all build deps test vet fmt-check bench bench-go devices clean
+.PHONY: all build deps test vet fmt-check bench bench-go devices demo clean
 
 all: build
 
@@ -49,5 +49,16 @@ bench-go: deps
 devices: build
 	./bin/stylize devices
 
+# demo fetches the Caffe-derived VGG19 weights once (about 550 MB, cached
+# in the user's cache directory), then stylises the bundled cat with the
+# Hubble deep field. On a software GPU, use e.g. DEMO_FLAGS="-size 128 -iters 50".
+DEMO_FLAGS ?= -size 384 -iters 300
+demo: build
+	@mkdir -p out
+	@w=$$(./bin/stylize weights fetch vgg19-caffe) || exit 1; \
+	./bin/stylize run -content samples/chelsea.png -style samples/hubble_deep_field.jpg \
+	  -weights "$$w" -out out/demo.png $(DEMO_FLAGS) && \
+	echo "result: $$(pwd)/out/demo.png"
+
 clean:
-	rm -rf bin
+	rm -rf bin out

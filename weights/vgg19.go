@@ -135,10 +135,10 @@ func Synthetic(widths []int, seed int64) (*VGG19, error) {
 		if cout <= 0 {
 			return nil, fmt.Errorf("weights: block width %d must be positive", cout)
 		}
+		// He initialisation: activations keep the scale of the Caffe-style
+		// input (±128) through the ReLUs, as trained VGG19's roughly do,
+		// so that the seed's loss weights give losses of a realistic size.
 		std := math.Sqrt(2 / float64(9*cin))
-		if i == 0 {
-			std /= 128 // Caffe inputs span about ±128
-		}
 		c := Conv{Cout: cout, Cin: cin, W: make([]float32, cout*cin*9), B: make([]float32, cout)}
 		for j := range c.W {
 			c.W[j] = float32(r.NormFloat64() * std)

@@ -71,7 +71,7 @@ type runOpts struct {
 	blend                      string
 	size, styleSize            int
 	iters                      string
-	optimizer                  string
+	optimizer, adamForm        string
 	lr, beta1, beta2, eps      float64
 	lbfgsHistory               int
 	contentLayers, styleLayers string
@@ -120,6 +120,7 @@ func newRunFlags(o *runOpts) *flag.FlagSet {
 	fs.IntVar(&o.styleSize, "style-size", 0, "long side of the style images; 0 keeps their size")
 	fs.StringVar(&o.iters, "iters", "", "iterations, or a comma list with one count per scale (preset: 1000)")
 	fs.StringVar(&o.optimizer, "optimizer", "", "adam or lbfgs")
+	fs.StringVar(&o.adamForm, "adam-form", "keras", "keras (epsilon outside the bias correction, the seed's) or torch")
 	fs.Float64Var(&o.lr, "lr", math.NaN(), "learning rate (Adam) or step length (L-BFGS)")
 	fs.Float64Var(&o.beta1, "beta1", math.NaN(), "Adam beta1")
 	fs.Float64Var(&o.beta2, "beta2", math.NaN(), "Adam beta2")
@@ -288,6 +289,14 @@ func resolve(fs *flag.FlagSet, o *runOpts) (*settings, error) {
 	if o.optimizer != "adam" && o.optimizer != "lbfgs" {
 		return nil, fmt.Errorf("unknown -optimizer %q (want adam or lbfgs)", o.optimizer)
 	}
+	form := ops.AdamKeras
+	switch o.adamForm {
+	case "keras":
+	case "torch", "pytorch":
+		form = ops.AdamTorch
+	default:
+		return nil, fmt.Errorf("unknown -adam-form %q (want keras or torch)", o.adamForm)
+	}
 	if o.lbfgsHistory < 1 {
 		return nil, fmt.Errorf("-lbfgs-history must be >= 1")
 	}
@@ -341,7 +350,7 @@ func resolve(fs *flag.FlagSet, o *runOpts) (*settings, error) {
 		ContentLayers: cl, StyleLayers: sl,
 		ContentWeight: o.contentWeight, StyleWeight: o.styleWeight, TVWeight: o.tvWeight,
 		Optimizer: o.optimizer,
-		Adam:      ops.AdamConfig{Form: ops.AdamKeras, LR: o.lr, Beta1: o.beta1, Beta2: o.beta2, Eps: o.eps, Clip: true, Lo: 0, Hi: 1},
+		Adam:      ops.AdamConfig{Form: form, LR: o.lr, Beta1: o.beta1, Beta2: o.beta2, Eps: o.eps, Clip: true, Lo: 0, Hi: 1},
 		LBFGS:     transfer.LBFGSConfig{History: o.lbfgsHistory, LR: o.lr},
 	}
 	s.opts.Seed = o.seed
