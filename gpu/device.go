@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -312,21 +313,58 @@ func (d *Device) check() error {
 	return err
 }
 
+// spin polls the device without blocking until cond holds. wgpu 0.17's
+// blocking poll gives up after 5 s and then treats the awaited work as
+// finished — firing buffer-map callbacks over unwritten data and freeing
+// resources the GPU is still using — so a slow GPU (a software one, a
+// large image) must never be waited on that way.
+func (d *Device) spin(cond func() bool) error {
+	pause := 20 * time.Microsecond
+	for {
+		if err := d.check(); err != nil {
+			return err
+		}
+		d.dev.Poll(false, nil)
+		if cond() {
+			return d.check()
+		}
+		time.Sleep(pause)
+		if pause < 2*time.Millisecond {
+			pause *= 2
+		}
+	}
+}
+
 // Poll waits until all submitted work has finished.
 func (d *Device) Poll() error {
-	if err := d.check(); err != nil {
-		return err
-	}
-	d.dev.Poll(true, nil)
-	return d.check()
+	return d.spin(func() bool { return d.dev.Poll(false, nil) })
 }
+
+// Marker notes the work submitted so far; Wait blocks until it has finished.
+type Marker struct {
+	d    *Device
+	done atomic.Bool
+}
+
+// Mark returns a marker for everything submitted until now. Loops call it
+// before submitting iteration k and wait on it after: iteration k-1 has
+// then finished while k is queued, so the CPU records ahead but a slow GPU
+// is never buried under queued work.
+func (d *Device) Mark() *Marker {
+	m := &Marker{d: d}
+	onWorkDone(d.queue, func(bool) { m.done.Store(true) })
+	return m
+}
+
+// Wait blocks, polling, until the marked work has finished.
+func (m *Marker) Wait() error { return m.d.spin(m.done.Load) }
 
 // Close releases the device and everything cached on it.
 func (d *Device) Close() {
 	if d == nil || d.closed {
 		return
 	}
-	d.dev.Poll(true, nil)
+	_ = d.Poll()
 	for _, k := range d.kernels {
 		k.release()
 	}

@@ -36,6 +36,18 @@ static void stylize_on_map(int status, void *userdata) {
 static void stylize_map_read(void *buffer, size_t size, uintptr_t id) {
 	wgpuBufferMapAsync(buffer, 1, 0, size, stylize_on_map, (void *)id);
 }
+
+// Completion of submitted work, with the same integer-id userdata.
+typedef void (*stylize_done_cb)(int status, void *userdata);
+void wgpuQueueOnSubmittedWorkDone(void *queue, stylize_done_cb callback, void *userdata);
+
+static void stylize_on_done(int status, void *userdata) {
+	stylizeMapDone(status, (uintptr_t)userdata);
+}
+
+static void stylize_on_work_done(void *queue, uintptr_t id) {
+	wgpuQueueOnSubmittedWorkDone(queue, stylize_on_done, (void *)id);
+}
 */
 import "C"
 
@@ -65,6 +77,15 @@ func mapRead(b *wgpu.Buffer, size uint64, done func(ok bool)) {
 	mapWaiters.Store(id, done)
 	raw := (*[2]unsafe.Pointer)(unsafe.Pointer(b))[1] // go-webgpu's Buffer is {deviceRef, ref}
 	C.stylize_map_read(raw, C.size_t(size), C.uintptr_t(id))
+}
+
+// onWorkDone runs done, from a later device poll, once all the work
+// submitted to q so far has finished.
+func onWorkDone(q *wgpu.Queue, done func(ok bool)) {
+	id := mapSeq.Add(1)
+	mapWaiters.Store(id, done)
+	raw := (*[2]unsafe.Pointer)(unsafe.Pointer(q))[1] // go-webgpu's Queue is {deviceRef, ref}
+	C.stylize_on_work_done(raw, C.uintptr_t(id))
 }
 
 //export stylizeMapDone

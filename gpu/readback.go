@@ -94,26 +94,38 @@ func (r *Readback) Ready() ([]byte, bool, error) {
 	return nil, false, nil
 }
 
-// Wait blocks until the copied bytes arrive.
+// Collect returns the bytes if a poll (Device.Wait, for instance) has
+// already delivered them, without polling itself.
+func (r *Readback) Collect() ([]byte, bool, error) {
+	if err := r.start(); err != nil {
+		return nil, false, err
+	}
+	switch r.state.Load() {
+	case 3:
+		return r.take(), true, nil
+	case 4:
+		r.state.Store(0)
+		return nil, false, fmt.Errorf("gpu: readback mapping failed")
+	}
+	return nil, false, nil
+}
+
+// Wait blocks, polling, until the copied bytes arrive.
 func (r *Readback) Wait() ([]byte, error) {
 	if err := r.start(); err != nil {
 		return nil, err
 	}
-	for {
-		if err := r.d.check(); err != nil {
-			return nil, err
-		}
-		r.d.dev.Poll(true, nil)
-		switch r.state.Load() {
-		case 3:
-			return r.take(), nil
-		case 4:
-			r.state.Store(0)
-			return nil, fmt.Errorf("gpu: readback mapping failed")
-		case 0:
-			return nil, fmt.Errorf("gpu: readback waited with no copy recorded")
-		}
+	if r.state.Load() == 0 {
+		return nil, fmt.Errorf("gpu: readback waited with no copy recorded")
 	}
+	if err := r.d.spin(func() bool { s := r.state.Load(); return s == 3 || s == 4 }); err != nil {
+		return nil, err
+	}
+	if r.state.Load() == 4 {
+		r.state.Store(0)
+		return nil, fmt.Errorf("gpu: readback mapping failed")
+	}
+	return r.take(), nil
 }
 
 func (r *Readback) take() []byte {

@@ -275,6 +275,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 	}
 	n := o.Iters[si]
 	var runErr error
+
 	for k := 1; k <= n; k++ {
 		if err := ctx.Err(); err != nil {
 			runErr = err
@@ -311,7 +312,12 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 				return res, err
 			}
 		}
+		// Keep one iteration queued behind the running one, no more.
+		prev := d.Mark()
 		if err := enc.Submit(); err != nil {
+			return res, err
+		}
+		if err := prev.Wait(); err != nil {
 			return res, err
 		}
 		e.Iter++
@@ -320,7 +326,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			pendingIter = k - 1 // the losses are those of the image before step k
 		}
 		if pendingIter >= 0 {
-			raw, ok, err := rb.Ready()
+			raw, ok, err := rb.Collect()
 			if err != nil {
 				return res, err
 			}
