@@ -168,9 +168,8 @@ func sniffFormat(path string) (string, error) {
 	return "", fmt.Errorf("%s is not a weights file stylize knows: want safetensors, PyTorch .pth or Keras .h5", path)
 }
 
-// loadAny reads VGG19 weights from a file in any format stylize reads.
-// For now that is safetensors; .pth and .h5 are recognised but their
-// readers are not yet wired in here.
+// loadAny reads VGG19 weights from a file in any format stylize reads:
+// safetensors, PyTorch .pth (zip or legacy) and Keras .h5.
 func loadAny(path string) (*weights.VGG19, error) {
 	format, err := sniffFormat(path)
 	if err != nil {
@@ -193,9 +192,7 @@ func loadAny(path string) (*weights.VGG19, error) {
 		}
 		return v, nil
 	case "h5":
-		return nil, fmt.Errorf("weights: %s: Keras .h5 files cannot be read yet: the pure-Go HDF5 reader "+
-			"(github.com/scigolib/hdf5 v0.13.0) misreads the files h5py writes. Use the same Caffe-derived weights "+
-			"as a .pth instead (stylize weights fetch vgg19-caffe), or convert the .h5 to .safetensors elsewhere", path)
+		return weights.ReadKerasH5(path)
 	}
 	return nil, fmt.Errorf("weights: %s: unknown format %q", path, format)
 }
@@ -366,7 +363,7 @@ Example:
 }
 
 func weightsConvert(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("convert", "convert [flags] IN OUT.safetensors", `Reads VGG19 weights from IN (safetensors; .pth and .h5 are to come) and
+	fs := newFlags("convert", "convert [flags] IN OUT.safetensors", `Reads VGG19 weights from IN (safetensors, PyTorch .pth or Keras .h5) and
 writes their 16 convs as float32 safetensors in torchvision naming
 (features.N.weight, features.N.bias), with the source, preprocessing and
 synthetic flag as metadata. OUT is written atomically.

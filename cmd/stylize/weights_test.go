@@ -134,7 +134,8 @@ func TestWeightsErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"convert", pth, out}, "not a valid pth file"},
-		{[]string{"convert", h5, out}, "cannot be read yet"},
+		{[]string{"convert", h5, out}, "not a valid h5 file"},
+		{[]string{"info", h5}, "not a valid h5 file"},
 		{[]string{"convert", junk, out}, "not a weights file"},
 		{[]string{"convert", filepath.Join(dir, "missing.safetensors"), out}, "no such file"},
 		{[]string{"convert", tinySeed, filepath.Join(dir, "out.bin")}, "must end in .safetensors"},
