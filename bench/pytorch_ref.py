@@ -235,7 +235,7 @@ class Bench:
                 break
         return out
 
-    def finish(self, row, samples, flops=0.0, nbytes=0.0, peak=None):
+    def finish(self, row, samples, flops=0.0, nbytes=0.0, peak=None, emit=True):
         row["ms_median"], row["ms_min"], row["ms_max"] = median(samples), min(samples), max(samples)
         row["reps"] = len(samples)
         sec = row["ms_median"] / 1e3
@@ -251,7 +251,8 @@ class Bench:
                 row["bound"] = "memory"
                 if peak:
                     row["pct_peak"] = 100 * row["gbs"] / peak
-        self.emit(row)
+        if emit:
+            self.emit(row)
 
     def emit(self, row):
         self.rows.append(row)
@@ -280,13 +281,14 @@ class Bench:
         cuda = self.device.type == "cuda"
         n = 8192 if cuda else 512
         side = 64 if cuda else 16
+        timed = []
         for prec in self.precisions():
             for kind in ("sgemm", "conv"):
                 shape = "%dx%dx%d" % (n, n, n) if kind == "sgemm" else "512>512 %dx%d, batch 8" % (side, side)
                 row = new_row("peak.%s.%s" % (kind, prec), "peak", 0, shape)
+                timed.append((prec, row))
                 if not self.runnable(prec):
                     row["skipped"], row["reason"] = True, "TF32 is a CUDA (Ampere or later) mode"
-                    self.emit(row)
                     continue
                 self.set_precision(prec)
                 if kind == "sgemm":
@@ -303,23 +305,24 @@ class Bench:
                             return F.conv2d(a, b, padding=1)
                     s = self.sample(fn)
                     flops = 8 * 2.0 * 9 * 512 * 512 * side * side
-                self.finish(row, s, flops)
+                self.finish(row, s, flops, emit=False)
                 rate = flops / 1e9 / (row["ms_median"] / 1e3)
                 self.peak_fma[prec] = max(self.peak_fma.get(prec, 0.0), rate)
                 del a, b
-        for r in self.rows:
-            if r["kind"] == "peak" and r["tflops"] is not None:
-                prec = r["name"].rsplit(".", 1)[1]
+        for prec, r in timed:
+            if r["tflops"] is not None:
                 r["pct_peak"] = 100 * r["tflops"] * 1e3 / self.peak_fma[prec]
+            self.emit(r)
         self.set_precision("fp32")
         mib = 256 if cuda else 32
         src = torch.empty(mib << 18, device=self.device).fill_(1.0)
         dst = torch.empty_like(src)
         row = new_row("peak.bandwidth.copy", "peak", 0, "%d MiB -> %d MiB" % (mib, mib))
         s = self.sample(lambda: dst.copy_(src))
-        self.finish(row, s, 0.0, 2.0 * src.numel() * 4)
+        self.finish(row, s, 0.0, 2.0 * src.numel() * 4, emit=False)
         row["pct_peak"] = 100.0
         self.bw = row["gbs"]
+        self.emit(row)
         del src, dst
 
     def precisions(self):

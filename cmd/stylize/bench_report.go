@@ -251,7 +251,11 @@ func benchSummary(w io.Writer, r *benchReport) {
 			ratios[i] = x.Ratio
 		}
 		sort.Float64s(ratios)
-		fmt.Fprintf(w, "; ratio new/old median %.2f (min %.2f, max %.2f)", ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
+		med := ratios[len(ratios)/2]
+		if len(ratios)%2 == 0 {
+			med = (ratios[len(ratios)/2-1] + med) / 2
+		}
+		fmt.Fprintf(w, "; ratio new/old median %.2f (min %.2f, max %.2f)", med, ratios[0], ratios[len(ratios)-1])
 	}
 	fmt.Fprintln(w)
 	if len(c.OnlyOld) > 0 {
