@@ -1,11 +1,11 @@
 package transfer_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"testing"
 
+	orc "github.com/stylize/stylize/internal/oracle"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/transfer"
@@ -13,33 +13,48 @@ import (
 	"github.com/stylize/stylize/weights"
 )
 
-type oracle struct {
-	ContentLayers []string  `json:"content_layers"`
-	StyleLayers   []string  `json:"style_layers"`
-	ContentWeight float64   `json:"content_weight"`
-	StyleWeight   float64   `json:"style_weight"`
-	TVWeight      float64   `json:"tv_weight"`
-	Pooling       string    `json:"pooling"`
-	StyleBlend    []float64 `json:"style_blend"`
-	ContentHW     []int     `json:"content_hw"`
-	StyleHWs      [][]int   `json:"style_hws"`
-	Steps         int       `json:"steps"`
-	Adam          struct {
-		LR, Beta1, Beta2, Epsilon float64
-	} `json:"adam"`
-}
+// oracle is a reference case's settings.
+type oracle = orc.Meta
 
 func tensor(t *testing.T, f *weights.File, name string) []float64 {
 	t.Helper()
-	tn, ok := f.Tensors[name]
-	if !ok {
-		t.Fatalf("no tensor %s", name)
-	}
-	v, err := tn.Float64s()
+	v, err := (&orc.Case{File: f}).F64(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// oracleSetup loads a reference case and builds its network and images.
+func oracleSetup(t *testing.T, name string) (*orc.Case, *vgg.Net, transfer.Image, []transfer.Image) {
+	t.Helper()
+	d := testgpu.Device(t)
+	c, err := orc.Load("../testdata/" + name + ".safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := weights.FromSafetensors(c.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := ops.ParsePooling(c.Meta.Pooling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := vgg.New(d, w, pool, ops.Caffe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Release)
+	img := func(name string, hw []int) transfer.Image {
+		return transfer.Image{H: hw[0], W: hw[1], Pix: testgpu.F32(tensor(t, c.File, name))}
+	}
+	content := img("content", c.Meta.ContentHW)
+	var styles []transfer.Image
+	for j, hw := range c.Meta.StyleHWs {
+		styles = append(styles, img(fmt.Sprintf("style.%d", j), hw))
+	}
+	return c, net, content, styles
 }
 
 // TestAdamTrajectoryMatchesOracle runs the seed's Keras-form Adam for the
@@ -48,33 +63,8 @@ func tensor(t *testing.T, f *weights.File, name string) []float64 {
 func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
 		t.Run(name, func(t *testing.T) {
-			d := testgpu.Device(t)
-			f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var o oracle
-			if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &o); err != nil {
-				t.Fatal(err)
-			}
-			w, err := weights.FromSafetensors(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pool, _ := ops.ParsePooling(o.Pooling)
-			net, err := vgg.New(d, w, pool, ops.Caffe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer net.Release()
-			img := func(name string, hw []int) transfer.Image {
-				return transfer.Image{H: hw[0], W: hw[1], Pix: testgpu.F32(tensor(t, f, name))}
-			}
-			content := img("content", o.ContentHW)
-			var styles []transfer.Image
-			for j, hw := range o.StyleHWs {
-				styles = append(styles, img(fmt.Sprintf("style.%d", j), hw))
-			}
+			c, net, content, styles := oracleSetup(t, name)
+			d, f, o := net.D, c.File, c.Meta
 			cfg := transfer.Config{
 				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
 				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
@@ -142,41 +132,12 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 func TestLBFGSTrajectoryMatchesOracle(t *testing.T) {
 	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
 		t.Run(name, func(t *testing.T) {
-			d := testgpu.Device(t)
-			f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var o oracle
-			if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &o); err != nil {
-				t.Fatal(err)
-			}
-			var hist struct {
-				H int `json:"lbfgs_history"`
-			}
-			_ = json.Unmarshal([]byte(f.Metadata["oracle"]), &hist)
-			w, err := weights.FromSafetensors(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pool, _ := ops.ParsePooling(o.Pooling)
-			net, err := vgg.New(d, w, pool, ops.Caffe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer net.Release()
-			img := func(name string, hw []int) transfer.Image {
-				return transfer.Image{H: hw[0], W: hw[1], Pix: testgpu.F32(tensor(t, f, name))}
-			}
-			content := img("content", o.ContentHW)
-			var styles []transfer.Image
-			for j, hw := range o.StyleHWs {
-				styles = append(styles, img(fmt.Sprintf("style.%d", j), hw))
-			}
+			c, net, content, styles := oracleSetup(t, name)
+			d, f, o := net.D, c.File, c.Meta
 			cfg := transfer.Config{
 				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
 				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
-				Optimizer: "lbfgs", LBFGS: transfer.LBFGSConfig{History: hist.H, LR: 1},
+				Optimizer: "lbfgs", LBFGS: transfer.LBFGSConfig{History: o.LBFGSHistory, LR: 1},
 			}
 			e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
 			if err != nil {
