@@ -11,24 +11,14 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/gpu"
+	orc "github.com/stylize/stylize/internal/oracle"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/weights"
 )
 
-type oracleMeta struct {
-	ContentLayers []string    `json:"content_layers"`
-	StyleLayers   []string    `json:"style_layers"`
-	ContentWeight float64     `json:"content_weight"`
-	StyleWeight   float64     `json:"style_weight"`
-	TVWeight      float64     `json:"tv_weight"`
-	Pooling       string      `json:"pooling"`
-	Widths        []int       `json:"widths"`
-	StyleBlend    []float64   `json:"style_blend"`
-	ContentHW     []int       `json:"content_hw"`
-	StyleHWs      [][]int     `json:"style_hws"`
-	LayerNames    [][2]string `json:"layer_names"`
-}
+// oracleMeta is a reference case's settings.
+type oracleMeta = orc.Meta
 
 var blockConvs = []int{2, 2, 4, 4, 4}
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/gpu"
+	orc "github.com/stylize/stylize/internal/oracle"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/vgg"
@@ -35,17 +36,8 @@ func TestLayerNames(t *testing.T) {
 	}
 }
 
-type meta struct {
-	ContentLayers []string  `json:"content_layers"`
-	StyleLayers   []string  `json:"style_layers"`
-	ContentWeight float64   `json:"content_weight"`
-	StyleWeight   float64   `json:"style_weight"`
-	TVWeight      float64   `json:"tv_weight"`
-	Pooling       string    `json:"pooling"`
-	StyleBlend    []float64 `json:"style_blend"`
-	ContentHW     []int     `json:"content_hw"`
-	StyleHWs      [][]int   `json:"style_hws"`
-}
+// meta is a reference case's settings.
+type meta = orc.Meta
 
 func f64(t *testing.T, f *weights.File, name string) []float64 {
 	t.Helper()
