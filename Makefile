@@ -6,13 +6,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # lavapipe's window-system layer warns when this is unset; give it a private dir.
 export XDG_RUNTIME_DIR ?= /tmp/stylize-xdg-$(shell id -u)
 
-.PHONY: all build deps test vet fmt-check bench bench-go devices demo clean
+.PHONY: all build deps test vet fmt-check bench bench-go devices demo live clean
 
 all: build
 
 # deps installs, only where missing, the Vulkan loader and Mesa's lavapipe
 # (a software Vulkan GPU, so that every GPU test runs on a machine without
-# one) and gcc for cgo, with apt.
+# one), gcc for cgo, the X11/GL headers GLFW builds against (stylize-live)
+# and Xvfb (the live window's tests run on a private virtual display), with apt.
 deps:
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install"; exit 1; }
@@ -20,6 +21,12 @@ deps:
 	command -v gcc >/dev/null || need="$$need gcc libc6-dev"; \
 	ldconfig -p | grep -q 'libvulkan.so.1 ' || need="$$need libvulkan1"; \
 	ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | grep -q . || need="$$need mesa-vulkan-drivers"; \
+	for h in X11/Xlib.h:libx11-dev X11/Xcursor/Xcursor.h:libxcursor-dev X11/extensions/Xrandr.h:libxrandr-dev \
+	  X11/extensions/Xinerama.h:libxinerama-dev X11/extensions/XInput2.h:libxi-dev \
+	  X11/extensions/xf86vmode.h:libxxf86vm-dev GL/gl.h:libgl1-mesa-dev; do \
+	  [ -f /usr/include/$${h%%:*} ] || need="$$need $${h#*:}"; \
+	done; \
+	command -v Xvfb >/dev/null || need="$$need xvfb"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing:$$need"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$need >/dev/null; \
@@ -27,6 +34,14 @@ deps:
 
 build: deps
 	$(GO) build -o bin/stylize ./cmd/stylize
+	$(GO) build -o bin/stylize-live ./cmd/stylize-live
+
+# live opens the realtime window on the bundled samples (needs a display).
+LIVE_FLAGS ?= -size 256
+live: build
+	@w=$$(./bin/stylize weights fetch vgg19-caffe) || exit 1; \
+	./bin/stylize-live -content samples/chelsea.png -style samples/hubble_deep_field.jpg \
+	  -weights "$$w" -out out/live.png $(LIVE_FLAGS)
 
 fmt-check:
 	@f=$$(gofmt -l .); if [ -n "$$f" ]; then echo "gofmt would change: $$f"; exit 1; fi
