@@ -6,56 +6,104 @@ import (
 	"github.com/stylize/stylize/gpu"
 )
 
+// lossParams mirrors the Params uniform of mse.wgsl, style_loss.wgsl and
+// tv_loss.wgsl (and reduce.wgsl's "total" with PARAMS): the coefficients
+// that depend on the loss's weight. They are computed in float64 on the
+// host and live in a uniform so that the weight can change between
+// iterations without building new pipelines.
+type lossParams struct {
+	Grad, Value float32 // the gradient's coefficient; the value's scale
+	_, _        float32
+}
+
+// Loss is a weighted loss term. Its weight can change between iterations
+// (SetWeight); the kernels read it when they run.
+type Loss struct {
+	Step
+	Params *gpu.Buffer // lossParams
+	w      float64
+	coefs  func(w float64) (grad, value float64)
+}
+
+func newLoss(d *gpu.Device, op string, w float64, coefs func(w float64) (grad, value float64)) (*Loss, error) {
+	if err := finite(op, "weight", w); err != nil {
+		return nil, err
+	}
+	l := &Loss{Step: Step{Name: op}, w: w, coefs: coefs}
+	p, err := d.NewParams(op+".params", l.values(w))
+	if err != nil {
+		return nil, err
+	}
+	l.Params = p
+	l.own = append(l.own, p)
+	return l, nil
+}
+
+func (l *Loss) values(w float64) lossParams {
+	g, v := l.coefs(w)
+	return lossParams{Grad: float32(g), Value: float32(v)}
+}
+
+// Weight is the loss's weight now.
+func (l *Loss) Weight() float64 { return l.w }
+
+// SetWeight changes the weight for the iterations submitted from now on
+// (a queue write, ordered before later submissions).
+func (l *Loss) SetWeight(w float64) error {
+	if err := finite(l.Name, "weight", w); err != nil {
+		return err
+	}
+	if err := l.Params.SetParams(l.values(w)); err != nil {
+		return err
+	}
+	l.w = w
+	return nil
+}
+
 type mseData struct {
 	N, CHUNK    int
 	GRAD, ACCUM bool
-	COEF        float64
 }
 
-// mse records part[g] = Σ_chunk (a-b)² and, when grad is not nil,
-// grad (= or +=) coef*(a-b); then out[idx] (=, or += with accumOut) scale*Σ part.
-func mse(d *gpu.Device, op string, a, b, grad *gpu.Buffer, coef float64, accumGrad bool, out *gpu.Buffer, idx int, scale float64, accumOut bool) (*Step, error) {
+// mse appends to l: part[g] = Σ_chunk (a-b)² and, when grad is not nil,
+// grad (= or +=) params.grad*(a-b); then out[idx] (=, or += with accumOut)
+// params.value*Σ part.
+func (l *Loss) mse(d *gpu.Device, op string, a, b, grad *gpu.Buffer, accumGrad bool, out *gpu.Buffer, idx int, accumOut bool) error {
 	n := a.Len()
 	if err := wantLen(op, "target", b, n); err != nil {
-		return nil, err
+		return err
 	}
 	if grad != nil {
 		if err := wantLen(op, "grad", grad, n); err != nil {
-			return nil, err
+			return err
 		}
-	}
-	if err := finite(op, "gradient coefficient", coef); err != nil {
-		return nil, err
 	}
 	np := ceilDiv(n, Chunk)
 	part, err := d.NewBuffer(op+".part", gpu.F32, np)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s := &Step{Name: op, own: []*gpu.Buffer{part}}
-	data := mseData{N: n, CHUNK: Chunk, GRAD: grad != nil, ACCUM: accumGrad, COEF: coef}
+	l.own = append(l.own, part)
+	data := mseData{N: n, CHUNK: Chunk, GRAD: grad != nil, ACCUM: accumGrad}
 	var bd *gpu.Binding
 	if grad != nil {
-		bd, err = bind(d, op+".mse", "mse.wgsl", "forward_backward", data, acc(gpu.In, gpu.In, gpu.Out, gpu.Out), a, b, grad, part)
+		bd, err = bind(d, op+".mse", "mse.wgsl", "forward_backward", data, acc(gpu.In, gpu.In, gpu.Out, gpu.Out, gpu.Uniform), a, b, grad, part, l.Params)
 	} else {
 		bd, err = bind(d, op+".mse", "mse.wgsl", "forward_backward", data, acc(gpu.In, gpu.In, gpu.Out), a, b, part)
 	}
 	if err != nil {
-		s.Release()
-		return nil, err
+		return err
 	}
-	if err := s.addGrid(d, bd, np); err != nil {
+	if err := l.addGrid(d, bd, np); err != nil {
 		bd.Release()
-		s.Release()
-		return nil, err
+		return err
 	}
-	f, err := finalStep(d, op, part, np, out, idx, scale, accumOut)
+	f, err := lossTotal(d, op, part, np, out, idx, l.Params, accumOut)
 	if err != nil {
-		s.Release()
-		return nil, err
+		return err
 	}
-	s.then(f)
-	return s, nil
+	l.then(f)
+	return nil
 }
 
 // NewContentLoss records the content loss of one layer (Gatys et al. 2016,
@@ -68,29 +116,33 @@ func mse(d *gpu.Device, op string, a, b, grad *gpu.Buffer, coef float64, accumGr
 // accumGrad, so several losses can share a layer's gradient).
 //
 //	f, p, grad: (C,h,w)
-func NewContentLoss(d *gpu.Device, f, p, grad, out *gpu.Buffer, idx int, w float64, accumGrad, accumOut bool) (*Step, error) {
+func NewContentLoss(d *gpu.Device, f, p, grad, out *gpu.Buffer, idx int, w float64, accumGrad, accumOut bool) (*Loss, error) {
 	const op = "content_loss"
 	c, h, wd, err := chw(op, "features", f)
 	if err != nil {
 		return nil, err
 	}
-	if err := finite(op, "weight", w); err != nil {
+	n := float64(c * h * wd)
+	l, err := newLoss(d, op, w, func(w float64) (float64, float64) { return 2 * w / n, w / n })
+	if err != nil {
 		return nil, err
 	}
-	n := float64(c * h * wd)
-	return mse(d, op, f, p, grad, 2*w/n, accumGrad, out, idx, w/n, accumOut)
+	if err := l.mse(d, op, f, p, grad, accumGrad, out, idx, accumOut); err != nil {
+		l.Release()
+		return nil, err
+	}
+	return l, nil
 }
 
 type styleData struct {
 	tileData
 	C, K  int
-	COEF  float64
 	ACCUM bool
 }
 
 // StyleLoss is the style loss of one layer, with its Gram matrix.
 type StyleLoss struct {
-	Step
+	Loss
 	Gram *gpu.Buffer // G of the current features, (C,C)
 }
 
@@ -117,34 +169,35 @@ func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64
 			return nil, err
 		}
 	}
-	if err := finite(op, "weight", w); err != nil {
-		return nil, err
-	}
-	g, err := d.NewBuffer(op+".gram", gpu.F32, c, c)
+	cc, m := float64(c*c), h*wd
+	l, err := newLoss(d, op, w, func(w float64) (float64, float64) { return 4 * w / (cc * float64(m)), w / cc })
 	if err != nil {
 		return nil, err
 	}
-	sl := &StyleLoss{Step: Step{Name: op, own: []*gpu.Buffer{g}}, Gram: g}
+	sl := &StyleLoss{Loss: *l}
+	g, err := d.NewBuffer(op+".gram", gpu.F32, c, c)
+	if err != nil {
+		sl.Release()
+		return nil, err
+	}
+	sl.own = append(sl.own, g)
+	sl.Gram = g
 	gs, err := NewGram(d, f, g)
 	if err != nil {
 		sl.Release()
 		return nil, err
 	}
 	sl.then(gs)
-	cc := float64(c * c)
-	val, err := mse(d, op, g, a, nil, 0, false, out, idx, w/cc, accumOut)
-	if err != nil {
+	if err := sl.mse(d, op, g, a, nil, false, out, idx, accumOut); err != nil {
 		sl.Release()
 		return nil, err
 	}
-	sl.then(val)
 	if grad == nil {
 		return sl, nil
 	}
-	m := h * wd
 	t := ChooseTile(c, m)
-	data := styleData{tileData: t.data(true, false), C: c, K: m, COEF: 4 * w / (cc * float64(m)), ACCUM: accumGrad}
-	b, err := bind(d, op+".backward", "style_loss.wgsl", "backward", data, acc(gpu.In, gpu.In, gpu.In, gpu.Out), g, a, f, grad)
+	data := styleData{tileData: t.data(true, false), C: c, K: m, ACCUM: accumGrad}
+	b, err := bind(d, op+".backward", "style_loss.wgsl", "backward", data, acc(gpu.In, gpu.In, gpu.In, gpu.Out, gpu.Uniform), g, a, f, grad, sl.Params)
 	if err != nil {
 		sl.Release()
 		return nil, err
@@ -159,7 +212,7 @@ func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64
 
 type tvData struct {
 	C, H, W, CHUNK int
-	WT, INY, INX   float64
+	INY, INX       float64
 	ACCUM          bool
 }
 
@@ -168,7 +221,7 @@ type tvData struct {
 //	L = w · ( mean((x[:,i+1,j]-x[:,i,j])²) + mean((x[:,i,j+1]-x[:,i,j])²) )
 //
 // into out[idx] (+= when accumOut) and its gradient into grad (+= when accumGrad).
-func NewTVLoss(d *gpu.Device, x, grad, out *gpu.Buffer, idx int, w float64, accumGrad, accumOut bool) (*Step, error) {
+func NewTVLoss(d *gpu.Device, x, grad, out *gpu.Buffer, idx int, w float64, accumGrad, accumOut bool) (*Loss, error) {
 	const op = "tv_loss"
 	c, h, wd, err := chw(op, "x", x)
 	if err != nil {
@@ -177,39 +230,40 @@ func NewTVLoss(d *gpu.Device, x, grad, out *gpu.Buffer, idx int, w float64, accu
 	if err := wantShape(op, "grad", grad, c, h, wd); err != nil {
 		return nil, err
 	}
-	if err := finite(op, "weight", w); err != nil {
-		return nil, err
-	}
-	data := tvData{C: c, H: h, W: wd, CHUNK: Chunk, WT: w}
+	data := tvData{C: c, H: h, W: wd, CHUNK: Chunk, ACCUM: accumGrad}
 	if ny := c * (h - 1) * wd; ny > 0 {
 		data.INY = 1 / float64(ny)
 	}
 	if nx := c * h * (wd - 1); nx > 0 {
 		data.INX = 1 / float64(nx)
 	}
-	data.ACCUM = accumGrad
+	l, err := newLoss(d, op, w, func(w float64) (float64, float64) { return w, w })
+	if err != nil {
+		return nil, err
+	}
 	n := c * h * wd
 	np := ceilDiv(n, Chunk)
 	part, err := d.NewBuffer(op+".part", gpu.F32, np)
 	if err != nil {
+		l.Release()
 		return nil, err
 	}
-	s := &Step{Name: op, own: []*gpu.Buffer{part}}
-	b, err := bind(d, op, "tv_loss.wgsl", "forward_backward", data, acc(gpu.In, gpu.Out, gpu.Out), x, grad, part)
+	l.own = append(l.own, part)
+	b, err := bind(d, op, "tv_loss.wgsl", "forward_backward", data, acc(gpu.In, gpu.Out, gpu.Out, gpu.Uniform), x, grad, part, l.Params)
 	if err != nil {
-		s.Release()
+		l.Release()
 		return nil, err
 	}
-	if err := s.addGrid(d, b, np); err != nil {
+	if err := l.addGrid(d, b, np); err != nil {
 		b.Release()
-		s.Release()
+		l.Release()
 		return nil, err
 	}
-	f, err := finalStep(d, op, part, np, out, idx, w, accumOut)
+	f, err := lossTotal(d, op, part, np, out, idx, l.Params, accumOut)
 	if err != nil {
-		s.Release()
+		l.Release()
 		return nil, err
 	}
-	s.then(f)
-	return s, nil
+	l.then(f)
+	return l, nil
 }

@@ -168,16 +168,41 @@ func TestLossesMatchTwins(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			testgpu.Run(t, d, cl, sl, tv)
-			lc, gc := ops.ContentLossTwin(f, p, wc)
-			ls, gs := ops.StyleLossTwin(f, a, tc.c, m, ws)
-			lt, gt := ops.TVLossTwin(f, tc.c, tc.h, tc.w, wt)
-			want := make([]float64, n)
-			for k := range want {
-				want[k] = prior[k] + gc[k] + gs[k] + gt[k]
+			check := func(what string, wc, ws, wt float64) {
+				t.Helper()
+				testgpu.Run(t, d, cl, sl, tv)
+				lc, gc := ops.ContentLossTwin(f, p, wc)
+				ls, gs := ops.StyleLossTwin(f, a, tc.c, m, ws)
+				lt, gt := ops.TVLossTwin(f, tc.c, tc.h, tc.w, wt)
+				want := make([]float64, n)
+				for k := range want {
+					want[k] = prior[k] + gc[k] + gs[k] + gt[k]
+				}
+				testgpu.Close(t, what+": losses.value [content style tv]", testgpu.Read(t, out)[1:], []float64{lc, ls, lt}, 1e-7, 2e-5)
+				testgpu.Close(t, what+": losses.grad (+= into one buffer)", testgpu.Read(t, grad), want, 1e-5, 1e-4)
 			}
-			testgpu.Close(t, "losses.value [content style tv]", testgpu.Read(t, out)[1:], []float64{lc, ls, lt}, 1e-7, 2e-5)
-			testgpu.Close(t, "losses.grad (+= into one buffer)", testgpu.Read(t, grad), want, 1e-5, 1e-4)
+			check("built", wc, ws, wt)
+			// New weights between runs: the same pipelines read them from
+			// their uniforms (the live window's weight keys rely on it).
+			const wc2, ws2, wt2 = 0.5, 40, 3
+			for _, c := range []struct {
+				l *ops.Loss
+				w float64
+			}{{cl, wc2}, {&sl.Loss, ws2}, {tv, wt2}} {
+				if err := c.l.SetWeight(c.w); err != nil {
+					t.Fatal(err)
+				}
+				if c.l.Weight() != c.w {
+					t.Fatalf("%s: Weight() = %v after SetWeight(%v)", c.l.Name, c.l.Weight(), c.w)
+				}
+			}
+			if err := grad.Write(testgpu.F32(prior)); err != nil {
+				t.Fatal(err)
+			}
+			check("after SetWeight", wc2, ws2, wt2)
+			if err := cl.SetWeight(math.NaN()); err == nil {
+				t.Error("SetWeight(NaN) accepted")
+			}
 		})
 	}
 }

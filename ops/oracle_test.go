@@ -247,7 +247,7 @@ func runOracleByHand(t *testing.T, file string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lossAt[l] = append(lossAt[l], st)
+		lossAt[l] = append(lossAt[l], &st.Step)
 	}
 	for _, l := range meta.StyleLayers {
 		st, err := ops.NewStyleLoss(d, net.acts[l], styleA[l], grads[l], scalars, 2, ws, true, true)

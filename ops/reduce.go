@@ -29,6 +29,7 @@ type reduceData struct {
 	CHUNK, NP int
 	IDX, S    int
 	SCALE     float64
+	PARAMS    bool // the scale is a loss uniform's value, not SCALE
 	ACCUM     bool
 }
 
@@ -42,6 +43,22 @@ func finalStep(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gp
 	}
 	data := reduceData{Entry: "total", NP: np, IDX: idx, SCALE: scale, ACCUM: accum}
 	b, err := bind(d, name+".total", "reduce.wgsl", "total", data, acc(gpu.In, gpu.Out), partials, out)
+	if err != nil {
+		return nil, err
+	}
+	s := &Step{Name: name}
+	s.parts = append(s.parts, part{b: b, x: 1, y: 1, z: 1})
+	return s, nil
+}
+
+// lossTotal writes out[idx] (= or += with accum) params.value * sum(part[:np]),
+// the scale read from a loss's uniform when the kernel runs.
+func lossTotal(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gpu.Buffer, idx int, params *gpu.Buffer, accum bool) (*Step, error) {
+	if idx < 0 || out == nil || idx >= out.Len() {
+		return nil, fmt.Errorf("ops: %s: scalar index %d outside the output buffer", name, idx)
+	}
+	data := reduceData{Entry: "total", NP: np, IDX: idx, PARAMS: true, ACCUM: accum}
+	b, err := bind(d, name+".total", "reduce.wgsl", "total", data, acc(gpu.In, gpu.Out, gpu.Uniform), partials, out, params)
 	if err != nil {
 		return nil, err
 	}

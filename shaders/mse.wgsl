@@ -1,12 +1,19 @@
 // mse.wgsl: squared-error sums and their gradient, for the content loss
 // (features F against target P) and the style loss value (G against A).
 //   forward_backward: part[g] = sum over chunk g of (a-b)^2;
-//                     with GRAD also grad[i] (= or += with ACCUM) COEF*(a[i]-b[i]).
-// reduce.wgsl's "final" turns part into the loss value.
-// Template: N, CHUNK, GRAD, ACCUM, COEF.
+//                     with GRAD also grad[i] (= or += with ACCUM) params.grad*(a[i]-b[i]).
+// reduce.wgsl's "total" turns part into the loss value.
+// Template: N, CHUNK, GRAD, ACCUM.
+// The weight-dependent coefficients are in a uniform, so that a loss weight
+// can change between iterations without a new pipeline.
+struct Params {
+  grad: f32,  // the gradient's coefficient
+  value: f32, // the value's scale (read by reduce.wgsl's "total")
+  pad0: f32,
+  pad1: f32,
+}
 const N = {{.N}}u;
 const CHUNK = {{.CHUNK}}u;
-const COEF = {{f32 .COEF}};
 const WG = 256u;
 var<workgroup> red: array<f32, 256>;
 
@@ -14,6 +21,7 @@ var<workgroup> red: array<f32, 256>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 {{if .GRAD}}@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
 {{else}}@group(0) @binding(2) var<storage, read_write> part: array<f32>;
 {{end}}
 @compute @workgroup_size(256)
@@ -22,11 +30,12 @@ fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let begin = g * CHUNK;
   let end = min(begin + CHUNK, N);
   var acc = 0.0;
-  for (var i = begin + lid; i < end; i += WG) {
+{{if .GRAD}}  let coef = params.grad;
+{{end}}  for (var i = begin + lid; i < end; i += WG) {
     let d = a[i] - b[i];
     acc = fma(d, d, acc);
-{{if .GRAD}}{{if .ACCUM}}    grad[i] = grad[i] + COEF * d;
-{{else}}    grad[i] = COEF * d;
+{{if .GRAD}}{{if .ACCUM}}    grad[i] = grad[i] + coef * d;
+{{else}}    grad[i] = coef * d;
 {{end}}{{end}}  }
   red[lid] = acc;
   for (var s = WG / 2u; s > 0u; s = s / 2u) {

@@ -2,9 +2,11 @@
 //   partials: part[g] = sum over chunk g of f(a[i], b[i]) where f is a[i]
 //             (MODE 0), a[i]*b[i] (MODE 1, a dot product), a[i]^2 (MODE 2)
 //             or |a[i]| (MODE 3, an L1 norm).
-//   total:    out[IDX] (=, or += with ACCUM) SCALE * sum_g part[g].
+//   total:    out[IDX] (=, or += with ACCUM) SCALE * sum_g part[g]; with
+//             PARAMS the scale is the loss uniform's value instead (a loss
+//             weight that can change between iterations).
 //   slices:   out[i] = SCALE * sum_s part[s*N + i] for i < N (split-K GEMM).
-// Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, ACCUM, S.
+// Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, PARAMS, ACCUM, S.
 const WG = 256u;
 var<workgroup> red: array<f32, 256>;
 
@@ -43,10 +45,18 @@ fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 {{else if eq .Entry "total"}}
 const NP = {{.NP}}u;
 const IDX = {{.IDX}}u;
-const SCALE = {{f32 .SCALE}};
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
+{{if .PARAMS}}struct Params {
+  grad: f32,
+  value: f32,
+  pad0: f32,
+  pad1: f32,
+}
+@group(0) @binding(2) var<uniform> params: Params;
+fn scale() -> f32 { return params.value; }
+{{else}}fn scale() -> f32 { return {{f32 .SCALE}}; }
+{{end}}
 @compute @workgroup_size(256)
 fn total(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
@@ -54,8 +64,8 @@ fn total(@builtin(local_invocation_index) lid: u32) {
   red[lid] = acc;
   let total = tree(lid);
   if (lid == 0u) {
-{{if .ACCUM}}    out[IDX] = out[IDX] + SCALE * total;
-{{else}}    out[IDX] = SCALE * total;
+{{if .ACCUM}}    out[IDX] = out[IDX] + scale() * total;
+{{else}}    out[IDX] = scale() * total;
 {{end}}  }
 }
 {{else}}

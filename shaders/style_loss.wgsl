@@ -1,13 +1,20 @@
 // style_loss.wgsl: the style loss's gradient with respect to the features.
 // For L = w * mean((G-A)^2) with G = F Fᵀ / M (Gatys et al. 2016, with the
 // seed's normalisation), dL/dG = 2w(G-A)/C² and, as G-A is symmetric,
-//   backward: dF (C,M) (= or += with ACCUM) COEF * (G - A) F,
-// with COEF = 4w/(C²·M) supplied by the host. The value comes from mse.wgsl.
-// Template: C, K (= M), COEF, ACCUM, tile fields.
+//   backward: dF (C,M) (= or += with ACCUM) params.grad * (G - A) F,
+// with params.grad = 4w/(C²·M) supplied by the host. The value comes from mse.wgsl.
+// Template: C, K (= M), ACCUM, tile fields.
+// The weight-dependent coefficients are in a uniform, so that a loss weight
+// can change between iterations without a new pipeline.
+struct Params {
+  grad: f32,  // the gradient's coefficient
+  value: f32, // the value's scale (read by reduce.wgsl's "total")
+  pad0: f32,
+  pad1: f32,
+}
 const GM = {{.C}}u;
 const GN = {{.K}}u;
 const CC = {{.C}}u;
-const COEF = {{f32 .COEF}};
 const TILES_N = {{cdiv .K .TN}}u;
 const TILES_M = {{cdiv .C .TM}}u;
 
@@ -15,8 +22,9 @@ const TILES_M = {{cdiv .C .TM}}u;
 @group(0) @binding(1) var<storage, read> tgt: array<f32>; // (C,C)
 @group(0) @binding(2) var<storage, read> f: array<f32>;      // (C,M)
 @group(0) @binding(3) var<storage, read_write> df: array<f32>; // (C,M)
+@group(0) @binding(4) var<uniform> params: Params;
 
-fn load_a(m: u32, k: u32) -> f32 { return COEF * (gram[m * CC + k] - tgt[m * CC + k]); }
+fn load_a(m: u32, k: u32) -> f32 { return params.grad * (gram[m * CC + k] - tgt[m * CC + k]); }
 fn load_b(k: u32, n: u32) -> f32 { return f[k * GN + n]; }
 fn store_c(m: u32, n: u32, v: f32) {
 {{if .ACCUM}}  df[m * GN + n] = df[m * GN + n] + v;

@@ -3,14 +3,22 @@
 // with NY = C(H-1)W and NX = CH(W-1) (a term is absent when its count is 0).
 //   forward_backward: part[g] = sum over chunk g of each element's forward
 //   differences, normalised; grad[i] (= or += with ACCUM) dL/dx[i].
-// reduce.wgsl's "final" with SCALE = w turns part into the loss.
-// Template: C, H, W, CHUNK, WT (w), ACCUM.
+// The weight w is params.grad (and params.value, which reduce.wgsl's "total"
+// reads to turn part into the loss).
+// Template: C, H, W, CHUNK, INY, INX, ACCUM.
+// The weight-dependent coefficients are in a uniform, so that a loss weight
+// can change between iterations without a new pipeline.
+struct Params {
+  grad: f32,  // the gradient's coefficient
+  value: f32, // the value's scale (read by reduce.wgsl's "total")
+  pad0: f32,
+  pad1: f32,
+}
 const C = {{.C}}u;
 const H = {{.H}}u;
 const W = {{.W}}u;
 const N = {{mul .C (mul .H .W)}}u;
 const CHUNK = {{.CHUNK}}u;
-const WT = {{f32 .WT}};
 const INY = {{f32 .INY}};
 const INX = {{f32 .INX}};
 const WG = 256u;
@@ -19,6 +27,7 @@ var<workgroup> red: array<f32, 256>;
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
 
 @compute @workgroup_size(256)
 fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -26,6 +35,7 @@ fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let begin = g * CHUNK;
   let end = min(begin + CHUNK, N);
   var acc = 0.0;
+  let wt = params.grad;
   for (var i = begin + lid; i < end; i += WG) {
     let r = i % (H * W);
     let y = r / W;
@@ -36,8 +46,8 @@ fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     if (y > 0u) { let d = v - x[i - W]; gr += 2.0 * INY * d; }
     if (xx + 1u < W) { let d = x[i + 1u] - v; acc = fma(d * d, INX, acc); gr -= 2.0 * INX * d; }
     if (xx > 0u) { let d = v - x[i - 1u]; gr += 2.0 * INX * d; }
-{{if .ACCUM}}    grad[i] = grad[i] + WT * gr;
-{{else}}    grad[i] = WT * gr;
+{{if .ACCUM}}    grad[i] = grad[i] + wt * gr;
+{{else}}    grad[i] = wt * gr;
 {{end}}  }
   red[lid] = acc;
   for (var s = WG / 2u; s > 0u; s = s / 2u) {

@@ -440,7 +440,7 @@ func (b *benchRun) opSpecs(ls []benchLayer) []benchOpSpec {
 				p := a.get("bench.p", l.Cout, l.H, l.W)
 				grad := a.get("bench.grad", l.Cout, l.H, l.W)
 				out := a.get("bench.scalars", 4)
-				return benchStep(a, func() (*ops.Step, error) {
+				return benchStep(a, func() (*ops.Loss, error) {
 					return ops.NewContentLoss(d, f, p, grad, out, 1, benchContentWeight, true, true)
 				})
 			},
@@ -467,7 +467,7 @@ func (b *benchRun) opSpecs(ls []benchLayer) []benchOpSpec {
 			x := a.get("bench.x", 3, s, s)
 			g := a.get("bench.g", 3, s, s)
 			out := a.get("bench.scalars", 4)
-			return benchStep(a, func() (*ops.Step, error) { return ops.NewTVLoss(d, x, g, out, 3, 1e-3, false, false) })
+			return benchStep(a, func() (*ops.Loss, error) { return ops.NewTVLoss(d, x, g, out, 3, 1e-3, false, false) })
 		},
 	})
 	return specs
