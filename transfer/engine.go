@@ -5,6 +5,7 @@ package transfer
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
@@ -56,6 +57,22 @@ type Engine struct {
 	bufs  []*gpu.Buffer
 	steps []interface{ Release() }
 	trunk []*vgg.Trunk
+
+	net     *vgg.Net
+	cfg     Config
+	deepest string
+	// The style targets: grams[j][l] is style image j's Gram at
+	// cfg.StyleLayers[l]; A[l] = Σ_j blend[j]·grams[j][l] is recomputed by
+	// combine from the blend weights in blendBuf, so the blend (or which
+	// style is used) can change between iterations.
+	grams    [][]*gpu.Buffer
+	targets  []*gpu.Buffer
+	blendBuf *gpu.Buffer
+	blend    []float64
+	combine  ops.Seq
+	// The loss terms, whose weights SetWeights changes in place.
+	content, style []*ops.Loss
+	tv             *ops.Loss
 }
 
 func deepestOf(layers ...[]string) (string, error) {
@@ -88,7 +105,7 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 		return nil, err
 	}
 	d := net.D
-	e := &Engine{D: d}
+	e := &Engine{D: d, net: net, cfg: cfg, deepest: deepest}
 	fail := func(err error) (*Engine, error) {
 		e.Release()
 		return nil, err
@@ -99,17 +116,6 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 			e.bufs = append(e.bufs, b)
 		}
 		return b, err
-	}
-	run := func(r ops.Recorder) error {
-		enc, err := d.NewEncoder("targets")
-		if err != nil {
-			return err
-		}
-		if err := r.Record(enc); err != nil {
-			enc.Discard()
-			return err
-		}
-		return enc.Submit()
 	}
 	// Content targets P.
 	ct, err := net.NewTrunk(content.H, content.W, deepest, false)
@@ -146,49 +152,61 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 	if err := enc.Submit(); err != nil {
 		return fail(err)
 	}
-	// Style targets A = Σ blend_j G(style_j).
-	A := map[string]*gpu.Buffer{}
+	// Style targets A = Σ blend_j G(style_j), from each style's Grams.
 	for _, l := range cfg.StyleLayers {
 		a, err := ct.Act(l)
 		if err != nil {
 			return fail(err)
 		}
 		c := a.Shape[0]
-		if A[l], err = newBuf("A."+l, c, c); err != nil {
+		A, err := newBuf("A."+l, c, c)
+		if err != nil {
 			return fail(err)
+		}
+		e.targets = append(e.targets, A)
+	}
+	if e.blendBuf, err = newBuf("blend", max(len(styles), 1)); err != nil {
+		return fail(err)
+	}
+	for j := range styles {
+		var gs []*gpu.Buffer
+		for l := range cfg.StyleLayers {
+			c := e.targets[l].Shape[0]
+			g, err := newBuf(fmt.Sprintf("G%d.%s", j+1, cfg.StyleLayers[l]), c, c)
+			if err != nil {
+				return fail(err)
+			}
+			gs = append(gs, g)
+		}
+		e.grams = append(e.grams, gs)
+	}
+	for l, A := range e.targets {
+		z, err := ops.NewFill(d, A, 0)
+		if err != nil {
+			return fail(err)
+		}
+		e.steps = append(e.steps, z)
+		e.combine = append(e.combine, z)
+		for j := range styles {
+			ax, err := ops.NewAxpy(d, 1, e.blendBuf, j, e.grams[j][l], A)
+			if err != nil {
+				return fail(err)
+			}
+			e.steps = append(e.steps, ax)
+			e.combine = append(e.combine, ax)
 		}
 	}
 	for j, s := range styles {
-		st, err := net.NewTrunk(s.H, s.W, deepest, false)
-		if err != nil {
+		if err := e.styleGrams(j, s, false); err != nil {
 			return fail(fmt.Errorf("style image %d: %w", j+1, err))
 		}
-		e.trunk = append(e.trunk, st)
-		if err := st.X.Write(s.Pix); err != nil {
-			return fail(err)
-		}
-		seq := ops.Seq{st.Forward()}
-		for _, l := range cfg.StyleLayers {
-			a, _ := st.Act(l)
-			c := a.Shape[0]
-			g, err := newBuf("G", c, c)
-			if err != nil {
-				return fail(err)
-			}
-			gs, err := ops.NewGram(d, a, g)
-			if err != nil {
-				return fail(err)
-			}
-			ax, err := ops.NewAxpy(d, blend[j], nil, 0, g, A[l])
-			if err != nil {
-				return fail(err)
-			}
-			e.steps = append(e.steps, gs, ax)
-			seq = append(seq, gs, ax)
-		}
-		if err := run(seq); err != nil {
-			return fail(err)
-		}
+	}
+	if err := e.SetBlend(blend); err != nil {
+		return fail(err)
+	}
+	A := map[string]*gpu.Buffer{}
+	for l, name := range cfg.StyleLayers {
+		A[name] = e.targets[l]
 	}
 	// The iteration at the content's size.
 	tr, err := net.NewTrunk(content.H, content.W, deepest, true)
@@ -217,6 +235,7 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 			return fail(err)
 		}
 		e.steps = append(e.steps, cl)
+		e.content = append(e.content, cl)
 		taps[l] = append(taps[l], cl)
 	}
 	for _, l := range cfg.StyleLayers {
@@ -227,6 +246,7 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 			return fail(err)
 		}
 		e.steps = append(e.steps, sl)
+		e.style = append(e.style, &sl.Loss)
 		taps[l] = append(taps[l], sl)
 	}
 	bw, err := tr.Backward(taps)
@@ -253,6 +273,7 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 			return fail(err)
 		}
 		e.steps = append(e.steps, tv, add)
+		e.tv = tv
 		e.iter = append(e.iter, tv, add)
 	}
 	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3];")
@@ -276,6 +297,156 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 		return fail(fmt.Errorf("transfer: unknown optimiser %q (want adam or lbfgs)", cfg.Optimizer))
 	}
 	return e, nil
+}
+
+// styleGrams computes style image j's Grams at the style layers into
+// e.grams[j] with a trunk at the image's size. When release is set the
+// trunk is freed once the GPU has finished with it; otherwise the engine
+// keeps it until Release.
+func (e *Engine) styleGrams(j int, img Image, release bool) error {
+	d := e.D
+	st, err := e.net.NewTrunk(img.H, img.W, e.deepest, false)
+	if err != nil {
+		return err
+	}
+	var steps []interface{ Release() }
+	free := func() {
+		for _, s := range steps {
+			s.Release()
+		}
+		st.Release()
+	}
+	if err := st.X.Write(img.Pix); err != nil {
+		free()
+		return err
+	}
+	seq := ops.Seq{st.Forward()}
+	for l, name := range e.cfg.StyleLayers {
+		a, err := st.Act(name)
+		if err != nil {
+			free()
+			return err
+		}
+		gs, err := ops.NewGram(d, a, e.grams[j][l])
+		if err != nil {
+			free()
+			return err
+		}
+		steps = append(steps, gs)
+		seq = append(seq, gs)
+	}
+	enc, err := d.NewEncoder(fmt.Sprintf("style %d grams", j+1))
+	if err != nil {
+		free()
+		return err
+	}
+	if err := seq.Record(enc); err != nil {
+		enc.Discard()
+		free()
+		return err
+	}
+	if err := enc.Submit(); err != nil {
+		free()
+		return err
+	}
+	if !release {
+		e.trunk = append(e.trunk, st)
+		for _, s := range steps {
+			e.steps = append(e.steps, s)
+		}
+		return nil
+	}
+	err = d.Poll()
+	free()
+	return err
+}
+
+// Blend is the style blend weights in use.
+func (e *Engine) Blend() []float64 { return append([]float64(nil), e.blend...) }
+
+// SetBlend changes the style blend weights (one per style image; a one-hot
+// vector selects one style) and recomputes the style targets on the GPU,
+// ordered before the iterations submitted after it.
+func (e *Engine) SetBlend(blend []float64) error {
+	if len(blend) != len(e.grams) {
+		return fmt.Errorf("transfer: %d style images but %d blend weights", len(e.grams), len(blend))
+	}
+	v := make([]float32, max(len(blend), 1))
+	for j, b := range blend {
+		if math.IsNaN(b) || math.IsInf(b, 0) || b < 0 {
+			return fmt.Errorf("transfer: blend weight %d is %v; want a finite number >= 0", j+1, b)
+		}
+		v[j] = float32(b)
+	}
+	if err := e.blendBuf.Write(v); err != nil {
+		return err
+	}
+	enc, err := e.D.NewEncoder("style targets")
+	if err != nil {
+		return err
+	}
+	if err := e.combine.Record(enc); err != nil {
+		enc.Discard()
+		return err
+	}
+	if err := enc.Submit(); err != nil {
+		return err
+	}
+	e.blend = append(e.blend[:0], blend...)
+	return nil
+}
+
+// SetStyle replaces style image j (0-based): its Grams are recomputed and
+// the targets recombined, between iterations. It waits for the GPU.
+func (e *Engine) SetStyle(j int, img Image) error {
+	if j < 0 || j >= len(e.grams) {
+		return fmt.Errorf("transfer: no style image %d (have %d)", j+1, len(e.grams))
+	}
+	if err := e.styleGrams(j, img, true); err != nil {
+		return err
+	}
+	return e.SetBlend(e.blend)
+}
+
+// Weights returns the content, style and TV weights in use (before their
+// division by the number of layers).
+func (e *Engine) Weights() (content, style, tv float64) {
+	return e.cfg.ContentWeight, e.cfg.StyleWeight, e.cfg.TVWeight
+}
+
+// SetWeights changes the loss weights (before their division by the
+// number of layers) for the iterations submitted from now on. The kernels
+// read them from uniforms: no pipeline is rebuilt. A TV weight can change
+// only when the engine was built with one (> 0).
+func (e *Engine) SetWeights(content, style, tv float64) error {
+	for _, w := range []struct {
+		n string
+		v float64
+	}{{"content", content}, {"style", style}, {"tv", tv}} {
+		if math.IsNaN(w.v) || math.IsInf(w.v, 0) || w.v < 0 {
+			return fmt.Errorf("transfer: %s weight %v; want a finite number >= 0", w.n, w.v)
+		}
+	}
+	if e.tv == nil && tv != 0 {
+		return fmt.Errorf("transfer: this engine has no TV loss (it was built with TV weight 0)")
+	}
+	for _, l := range e.content {
+		if err := l.SetWeight(content / float64(len(e.content))); err != nil {
+			return err
+		}
+	}
+	for _, l := range e.style {
+		if err := l.SetWeight(style / float64(len(e.style))); err != nil {
+			return err
+		}
+	}
+	if e.tv != nil {
+		if err := e.tv.SetWeight(tv); err != nil {
+			return err
+		}
+	}
+	e.cfg.ContentWeight, e.cfg.StyleWeight, e.cfg.TVWeight = content, style, tv
+	return nil
 }
 
 // Step runs one iteration: forward, losses, backward, optimiser step (and

@@ -181,3 +181,97 @@ func TestLBFGSTrajectoryMatchesOracle(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineSettingsInPlace changes the loss weights, the blend and a
+// style image of a built engine and checks that its next iteration equals
+// that of an engine built with those settings from the start.
+func TestEngineSettingsInPlace(t *testing.T) {
+	c, net, content, styles := oracleSetup(t, "tiny_blend_tv_avg")
+	o := c.Meta
+	if len(styles) < 2 {
+		t.Fatalf("tiny_blend_tv_avg has %d styles, want 2", len(styles))
+	}
+	cfg := transfer.Config{
+		ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
+		ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
+		Adam: ops.AdamConfig{Form: ops.AdamKeras, LR: o.Adam.LR, Beta1: o.Adam.Beta1, Beta2: o.Adam.Beta2, Eps: o.Adam.Epsilon, Clip: true, Lo: 0, Hi: 1},
+	}
+	step := func(e *transfer.Engine) ([]float32, []float64) {
+		t.Helper()
+		if err := e.Step(); err != nil {
+			t.Fatal(err)
+		}
+		l, err := e.Losses()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, testgpu.F64(testgpu.Read(t, e.Trunk.DX))
+	}
+	// Start away from the content, so that the content loss is not 0.
+	x0 := transfer.Image{H: content.H, W: content.W, Pix: make([]float32, len(content.Pix))}
+	for i, v := range content.Pix {
+		x0.Pix[i] = float32(math.Min(math.Max(float64(v)+0.2*math.Sin(float64(7*i)), 0), 1))
+	}
+	a, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, x0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	before, _ := step(a)
+	if err := a.Trunk.X.Write(x0.Pix); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Adam.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	// New settings: weights ×3, ÷5, ×4; style 1 replaced by style 2; the
+	// blend now weighs the (twice-present) second style 0.25 and 0.75.
+	w2c, w2s, w2tv := 3*o.ContentWeight, o.StyleWeight/5, 4*o.TVWeight
+	blend2 := []float64{0.25, 0.75}
+	if err := a.SetWeights(w2c, w2s, w2tv); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetStyle(0, styles[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetBlend(blend2); err != nil {
+		t.Fatal(err)
+	}
+	if wc, ws, wt := a.Weights(); wc != w2c || ws != w2s || wt != w2tv {
+		t.Fatalf("Weights() = %v %v %v, want %v %v %v", wc, ws, wt, w2c, w2s, w2tv)
+	}
+	gotL, gotG := step(a)
+
+	cfg2 := cfg
+	cfg2.ContentWeight, cfg2.StyleWeight, cfg2.TVWeight = w2c, w2s, w2tv
+	b, err := transfer.NewEngine(net, cfg2, content, []transfer.Image{styles[1], styles[1]}, blend2, x0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	wantL, wantG := step(b)
+	for i, n := range []string{"total", "content", "style", "tv"} {
+		rel := math.Abs(float64(gotL[i]-wantL[i])) / math.Abs(float64(wantL[i]))
+		t.Logf("%s loss: changed in place %.7g, built so %.7g (rel %.2g); before the change %.7g", n, gotL[i], wantL[i], rel, before[i])
+		if rel > 1e-6 {
+			t.Errorf("%s loss: %.7g in place, %.7g built with the settings", n, gotL[i], wantL[i])
+		}
+		if before[i] == gotL[i] {
+			t.Errorf("%s loss did not change with the settings (%.7g)", n, gotL[i])
+		}
+	}
+	s := testgpu.Errors(gotG, wantG)
+	t.Logf("dL/dx: norm rel %.2g, max abs %.2g", s.NormRel, s.MaxAbs)
+	if s.NormRel > 1e-6 {
+		t.Errorf("dL/dx differs: norm rel %.2g", s.NormRel)
+	}
+	if err := a.SetWeights(1, 1, math.NaN()); err == nil {
+		t.Error("SetWeights accepted a NaN TV weight")
+	}
+	if err := a.SetBlend([]float64{1}); err == nil {
+		t.Error("SetBlend accepted one weight for two styles")
+	}
+	if err := a.SetStyle(2, styles[0]); err == nil {
+		t.Error("SetStyle accepted style 3 of 2")
+	}
+}
