@@ -324,8 +324,28 @@ func (a *app) later(f func() error) {
 
 func (a *app) changeWeight(name string, w *float64, f float64) {
 	*w *= f
-	a.pending, a.pendingAt = true, time.Now()
-	a.setMessage(textWhite, "%s weight %.4g (rebuilding)", name, *w)
+	a.changed(fmt.Sprintf("%s weight %.4g", name, *w), time.Now())
+}
+
+// changed applies a changed weight or style selection: in place, before
+// the next iteration is submitted, when the engine allows it (Adam); else
+// by a rebuild once the keys rest.
+func (a *app) changed(what string, at time.Time) {
+	if !a.s.inPlace() {
+		a.pending, a.pendingAt = true, at
+		a.setMessage(textWhite, "%s (rebuilding)", what)
+		return
+	}
+	a.later(func() error {
+		if err := a.s.apply(); err != nil {
+			a.s.cfg.ContentWeight, a.s.cfg.StyleWeight, a.s.sel = a.applied.contentWeight, a.applied.styleWeight, a.applied.sel
+			a.setMessage(textBad, "not applied, settings kept: %v", err)
+			return nil
+		}
+		a.applied = a.snapshotSettings()
+		a.setMessage(textWhite, "%s (applied in %.2g ms)", what, float64(a.s.applied.Microseconds())/1000)
+		return nil
+	})
 }
 
 func (a *app) selectStyle(k int) {
@@ -339,8 +359,7 @@ func (a *app) selectStyle(k int) {
 		a.setMessage(textWarn, "no style %d: 1..%d select one style, %d the blend", k, n, n+1)
 		return
 	}
-	a.pending, a.pendingAt = true, time.Now().Add(-rebuildDelay)
-	a.setMessage(textWhite, "%s (rebuilding)", a.styleName())
+	a.changed(a.styleName(), time.Now().Add(-rebuildDelay))
 }
 
 func (a *app) styleName() string {
@@ -435,7 +454,11 @@ func (a *app) dropFile(target int, path string) error {
 		return err
 	}
 	a.imageDirty = true
-	a.setMessage(textWhite, "%s: %s (rebuilt in %d ms)", what, filepath.Base(path), a.s.last.Milliseconds())
+	if target >= 0 && a.s.inPlace() {
+		a.setMessage(textWhite, "%s: %s (targets recomputed in %d ms)", what, filepath.Base(path), a.s.applied.Milliseconds())
+	} else {
+		a.setMessage(textWhite, "%s: %s (rebuilt in %d ms)", what, filepath.Base(path), a.s.last.Milliseconds())
+	}
 	return nil
 }
 
@@ -610,7 +633,7 @@ func (a *app) hudText(now time.Time) []textLine {
 		textLine{fmt.Sprintf("lr %.4g  tv %.3g  %s", s.engineLR(), s.cfg.TVWeight, s.cfg.Optimizer), textWhite},
 		textLine{a.styleName(), textWhite},
 		textLine{fmt.Sprintf("%dx%d  zoom %.2f", s.w, s.h, a.view.zoom), textWhite},
-		textLine{fmt.Sprintf("build %d ms  (%d rebuilds)", s.last.Milliseconds(), s.rebuilds), textDim},
+		textLine{fmt.Sprintf("build %d ms  (%d rebuilds, %d in place)", s.last.Milliseconds(), s.rebuilds, s.changes), textDim},
 		textLine{"colours: " + map[bool]string{true: "original (O)", false: "as optimised"}[a.orig], textWhite},
 	)
 	if a.message != "" {

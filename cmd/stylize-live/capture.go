@@ -47,6 +47,8 @@ type liveState struct {
 	Message        string     `json:"message"`
 	BuildMS        float64    `json:"build_ms"`
 	Rebuilds       int        `json:"rebuilds"`
+	Changes        int        `json:"changes"`  // settings applied in place
+	ApplyMS        float64    `json:"apply_ms"` // the last in-place change
 	FPS            float64    `json:"fps"`
 	ItPerSec       float64    `json:"it_per_sec"`
 	IterMS         float64    `json:"iter_ms"` // per iteration, from the batches' completions
@@ -71,6 +73,7 @@ func (a *app) state(now time.Time) liveState {
 		ImageRect: a.view.lastRect, ImageArea: a.lay.area, HUDRect: a.hudRect(), ContentThumb: a.lay.content, StyleThumbs: a.lay.styles,
 		Zoom: a.view.zoom, PanX: a.view.panX, PanY: a.view.panY,
 		Message: a.message, BuildMS: float64(s.last.Microseconds()) / 1000, Rebuilds: s.rebuilds,
+		Changes: s.changes, ApplyMS: float64(s.applied.Microseconds()) / 1000,
 		FPS: fps, ItPerSec: a.run.itPerSec(now), IterMS: a.run.tIt * 1000, DrawGPUMS: a.r.tGPU * 1000, PresentMS: a.r.tCPU * 1000,
 		Frames: a.frameCount, GPU: a.d.Info.Name, Snapshots: append([]string(nil), a.snapshots...),
 	}

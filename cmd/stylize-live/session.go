@@ -16,9 +16,12 @@ import (
 
 // session is the style transfer that the window steers: the images, the
 // settings that keys change, and the transfer.Engine built from them.
-// The engine bakes its loss weights and targets into its kernels, so a
-// change of weight, style or content builds a new engine that takes over
-// the current image and Adam's state (m, v, t) from the old one.
+// With Adam, a change of loss weight, of the style selection or of a style
+// image is applied to the engine in place, between iterations (uniform
+// writes and a recomputation of the targets on the GPU). A new content
+// image (a new size), and any change under L-BFGS (whose history belongs
+// to one objective), builds a new engine that takes over the current image
+// and Adam's state (m, v, t) from the old one.
 type session struct {
 	d   *gpu.Device
 	net *vgg.Net
@@ -46,6 +49,8 @@ type session struct {
 	gen      int           // bumped whenever e changes
 	rebuilds int           // engines built after the first
 	last     time.Duration // how long the last (re)build took, GPU work included
+	changes  int           // settings applied in place
+	applied  time.Duration // how long the last in-place change took (CPU side)
 }
 
 func toT(m imageio.Image) transfer.Image   { return transfer.Image{H: m.H, W: m.W, Pix: m.Pix} }
@@ -115,16 +120,41 @@ func (s *session) setContent(img imageio.Image) error {
 	return nil
 }
 
-// active returns the style images and blend weights the selection uses.
+// active returns the style images and the blend weights the selection
+// uses: the given blend, or one style alone (a one-hot blend).
 func (s *session) active() ([]transfer.Image, []float64) {
-	if s.sel >= 1 && s.sel <= len(s.styles) {
-		return []transfer.Image{toT(s.styles[s.sel-1])}, []float64{1}
-	}
 	var out []transfer.Image
 	for _, st := range s.styles {
 		out = append(out, toT(st))
 	}
-	return out, s.blend
+	return out, s.blendFor()
+}
+
+func (s *session) blendFor() []float64 {
+	if s.sel >= 1 && s.sel <= len(s.styles) {
+		b := make([]float64, len(s.styles))
+		b[s.sel-1] = 1
+		return b
+	}
+	return s.blend
+}
+
+// inPlace reports whether settings can change without a new engine.
+func (s *session) inPlace() bool { return s.e != nil && s.e.Adam != nil }
+
+// apply gives the engine the current loss weights and style selection, in
+// place: no pipeline is built and the GPU is not drained.
+func (s *session) apply() error {
+	t0 := time.Now()
+	if err := s.e.SetWeights(s.cfg.ContentWeight, s.cfg.StyleWeight, s.cfg.TVWeight); err != nil {
+		return err
+	}
+	if err := s.e.SetBlend(s.blendFor()); err != nil {
+		return err
+	}
+	s.changes++
+	s.applied = time.Since(t0)
+	return nil
 }
 
 // start builds the first engine, from the start image.
@@ -260,7 +290,8 @@ func (s *session) swapContent(path string, img imageio.Image) error {
 	return nil
 }
 
-// swapStyle replaces style j (0-based) and rebuilds. The GPU must be idle.
+// swapStyle replaces style j (0-based): in place with Adam (its Grams are
+// recomputed), by a rebuild with L-BFGS. The GPU must be idle.
 func (s *session) swapStyle(j int, path string, img imageio.Image) error {
 	if j < 0 || j >= len(s.styles) {
 		return fmt.Errorf("no style %d", j+1)
@@ -277,6 +308,16 @@ func (s *session) swapStyle(j int, path string, img imageio.Image) error {
 	}
 	oldImg, oldPath := s.styles[j], s.stylePaths[j]
 	s.styles[j], s.stylePaths[j] = img, path
+	if s.inPlace() {
+		t0 := time.Now()
+		if err := s.e.SetStyle(j, toT(img)); err != nil {
+			s.styles[j], s.stylePaths[j] = oldImg, oldPath
+			return err
+		}
+		s.changes++
+		s.applied = time.Since(t0)
+		return nil
+	}
 	if err := s.rebuild(); err != nil {
 		s.styles[j], s.stylePaths[j] = oldImg, oldPath
 		return err
