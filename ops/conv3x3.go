@@ -87,13 +87,74 @@ type convData struct {
 	Entry                   string
 	GM, KC, H, W            int
 	RELU, BIAS, MASK, ACCUM bool
+	S, KCHUNK               int
 }
+
+// ConvPlan is how a conv3x3 pass runs: the GEMM tile, and Split, the
+// number of slices of its K = 9*Cin reduction (split-K), each of Chunk
+// values. With Split > 1 the slices write partial sums to a scratch
+// buffer that a second dispatch adds up in a fixed order, applying the
+// epilogue (bias, ReLU, +=): no float atomics, reproducible results.
+type ConvPlan struct {
+	Tile         Tile
+	Split, Chunk int
+}
+
+// String renders the plan as its tile and split.
+func (p ConvPlan) String() string { return fmt.Sprintf("%v split %dx%d", p.Tile, p.Split, p.Chunk) }
+
+// Split-K bounds: a slice keeps at least minSplitChunk values of K (so the
+// second pass stays small next to the first), and the partial sums at most
+// maxSplitBytes of scratch.
+const (
+	minSplitChunk = 256
+	maxSplitBytes = 64 << 20
+)
+
+// ChooseConvPlan picks the plan of a conv pass whose GEMM is M×N with
+// K = 9*kc, within l. The tile is ChooseTileFor's. When that gives fewer
+// than l.MinTiles workgroups (the deep layers at small spatial sizes: 512
+// channels at 4x4 is a 512×16 GEMM with K = 4608, a handful of tiles each
+// running a long K loop), K is split so that tiles × slices reaches
+// MinTiles, keeping slices of at least minSplitChunk values.
+func ChooseConvPlan(l TileLimits, m, n, kc int) ConvPlan {
+	t := ChooseTileFor(l, m, n)
+	k := 9 * kc
+	p := ConvPlan{Tile: t, Split: 1, Chunk: ceilDiv(k, t.TK) * t.TK}
+	tiles := t.tiles(m, n)
+	if tiles >= l.MinTiles {
+		return p
+	}
+	s := min(ceilDiv(l.MinTiles, tiles), k/minSplitChunk, maxSplitBytes/(4*m*n))
+	if s <= 1 {
+		return p
+	}
+	return splitPlan(t, k, s)
+}
+
+// splitPlan splits k into about s slices whose length is a multiple of TK.
+func splitPlan(t Tile, k, s int) ConvPlan {
+	chunk := ceilDiv(ceilDiv(k, s), t.TK) * t.TK
+	return ConvPlan{Tile: t, Split: ceilDiv(k, chunk), Chunk: chunk}
+}
+
+// SplitConvPlan is a plan with tile t and about s slices of k = 9*kc, for
+// tests and benchmarks that force a path.
+func SplitConvPlan(t Tile, kc, s int) ConvPlan { return splitPlan(t, 9*kc, max(s, 1)) }
 
 // NewConv3x3Forward computes y = conv3x3(x, w) + b, followed by ReLU when
 // relu is set (the fused epilogue), written with =.
 //
 //	x: (Cin,H,W)  y: (Cout,H,W)
 func NewConv3x3Forward(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bool) (*Step, error) {
+	if cw == nil || x == nil || len(x.Shape) != 3 {
+		return NewConv3x3ForwardPlan(d, cw, x, y, relu, ConvPlan{})
+	}
+	return NewConv3x3ForwardPlan(d, cw, x, y, relu, ChooseConvPlan(LimitsOf(d), cw.Cout, x.Shape[1]*x.Shape[2], cw.Cin))
+}
+
+// NewConv3x3ForwardPlan is NewConv3x3Forward with a given plan.
+func NewConv3x3ForwardPlan(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bool, p ConvPlan) (*Step, error) {
 	const op = "conv3x3.forward"
 	if cw == nil {
 		return nil, fmt.Errorf("ops: %s: nil weights", op)
@@ -108,16 +169,66 @@ func NewConv3x3Forward(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bo
 	if err := wantShape(op, "y", y, cw.Cout, h, w); err != nil {
 		return nil, err
 	}
-	t := ChooseTile(cw.Cout, h*w)
-	data := convData{tileData: t.data(true, false), Entry: "forward", GM: cw.Cout, KC: cw.Cin, H: h, W: w, RELU: relu, BIAS: true}
-	b, err := bind(d, op, "conv3x3.wgsl", "forward", data, acc(gpu.In, gpu.In, gpu.In, gpu.Out), x, cw.Fwd, cw.Bias, y)
+	data := convData{Entry: "forward", GM: cw.Cout, KC: cw.Cin, H: h, W: w, RELU: relu, BIAS: true}
+	return convStep(d, op, data, p, []*gpu.Buffer{x, cw.Fwd}, cw.Bias, y)
+}
+
+// convStep builds a conv pass: in are the GEMM's inputs (the B source, the
+// A weights and, for the backward pass, the mask), bias is nil without one.
+func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buffer, bias, dst *gpu.Buffer) (*Step, error) {
+	t := p.Tile
+	if err := t.Check(LimitsOf(d)); err != nil {
+		return nil, fmt.Errorf("ops: %s: %w", op, err)
+	}
+	m, n, k := data.GM, data.H*data.W, 9*data.KC
+	if p.Split <= 1 {
+		p.Split, p.Chunk = 1, ceilDiv(k, t.TK)*t.TK
+	}
+	if p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
+		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
+	}
+	data.tileData = t.data(true, false)
+	data.S, data.KCHUNK = p.Split, p.Chunk
+	s := &Step{Name: op}
+	out := dst
+	if p.Split > 1 {
+		var err error
+		if out, err = d.NewBuffer(op+".part", gpu.F32, p.Split, m, n); err != nil {
+			return nil, err
+		}
+		s.own = append(s.own, out)
+	}
+	bufs := append(append([]*gpu.Buffer{}, in...), out)
+	if bias != nil && p.Split == 1 {
+		bufs = append(append([]*gpu.Buffer{}, in...), bias, out)
+	}
+	a := make([]gpu.Access, len(bufs))
+	for i := range a {
+		a[i] = gpu.In
+	}
+	a[len(a)-1] = gpu.Out
+	b, err := bind(d, op, "conv3x3.wgsl", data.Entry, data, a, bufs...)
 	if err != nil {
+		s.Release()
 		return nil, err
 	}
-	s := &Step{Name: op}
-	if err := s.addGrid(d, b, t.tiles(cw.Cout, h*w)); err != nil {
+	if err := s.addGrid(d, b, p.Split*t.tiles(m, n)); err != nil {
 		b.Release()
+		s.Release()
 		return nil, fmt.Errorf("ops: %s: %w", op, err)
+	}
+	if p.Split > 1 {
+		data.Entry = "combine"
+		bufs, a = []*gpu.Buffer{out, dst}, acc(gpu.In, gpu.Out)
+		if bias != nil {
+			bufs, a = []*gpu.Buffer{out, bias, dst}, acc(gpu.In, gpu.In, gpu.Out)
+		}
+		b2, err := bind(d, op+".combine", "conv3x3.wgsl", "combine", data, a, bufs...)
+		if err != nil {
+			s.Release()
+			return nil, err
+		}
+		s.add1D(b2, m*n)
 	}
 	return s, nil
 }
@@ -130,6 +241,14 @@ func NewConv3x3Forward(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bo
 //
 //	dy, mask: (Cout,H,W)  dx: (Cin,H,W)
 func NewConv3x3BackwardInput(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool) (*Step, error) {
+	if cw == nil || dy == nil || len(dy.Shape) != 3 {
+		return NewConv3x3BackwardInputPlan(d, cw, dy, mask, dx, accum, ConvPlan{})
+	}
+	return NewConv3x3BackwardInputPlan(d, cw, dy, mask, dx, accum, ChooseConvPlan(LimitsOf(d), cw.Cin, dy.Shape[1]*dy.Shape[2], cw.Cout))
+}
+
+// NewConv3x3BackwardInputPlan is NewConv3x3BackwardInput with a given plan.
+func NewConv3x3BackwardInputPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool, p ConvPlan) (*Step, error) {
 	const op = "conv3x3.backward_input"
 	if cw == nil {
 		return nil, fmt.Errorf("ops: %s: nil weights", op)
@@ -149,23 +268,12 @@ func NewConv3x3BackwardInput(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.B
 	if err := wantShape(op, "dx", dx, cw.Cin, h, w); err != nil {
 		return nil, err
 	}
-	t := ChooseTile(cw.Cin, h*w)
-	data := convData{tileData: t.data(true, false), Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil, ACCUM: accum}
-	var b *gpu.Binding
+	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil, ACCUM: accum}
+	in := []*gpu.Buffer{dy, cw.Bwd}
 	if mask != nil {
-		b, err = bind(d, op, "conv3x3.wgsl", "backward_input", data, acc(gpu.In, gpu.In, gpu.In, gpu.Out), dy, cw.Bwd, mask, dx)
-	} else {
-		b, err = bind(d, op, "conv3x3.wgsl", "backward_input", data, acc(gpu.In, gpu.In, gpu.Out), dy, cw.Bwd, dx)
+		in = append(in, mask)
 	}
-	if err != nil {
-		return nil, err
-	}
-	s := &Step{Name: op}
-	if err := s.addGrid(d, b, t.tiles(cw.Cin, h*w)); err != nil {
-		b.Release()
-		return nil, fmt.Errorf("ops: %s: %w", op, err)
-	}
-	return s, nil
+	return convStep(d, op, data, p, in, nil, dx)
 }
 
 // Conv3x3FLOPs is the multiply-add count ×2 of one 3x3 conv pass.

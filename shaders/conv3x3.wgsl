@@ -1,27 +1,52 @@
 // conv3x3.wgsl: 3x3 convolution, stride 1, padding 1, as an implicit GEMM.
 //   forward:        y: (COUT,H,W) = act(conv(x, w) + b)      x: (CIN,H,W)
 //   backward_input: dx: (CIN,H,W) = conv(dy * (y > 0), w')   (written with =)
+//   combine:        the second pass of a split-K conv: sums the S slices
+//                   of part: (S,GM,H,W) in a fixed order (no float atomics)
+//                   and applies the epilogue (bias, ReLU, += with ACCUM).
 // The weights arrive re-laid out as a GEMM operand A: (M, 9*KC) where
 // k = (ky*3+kx)*KC + c, so that one K-tile mostly holds one spatial shift.
 // For the forward pass A[co][k] = w[co][c][ky][kx]; for backward_input the
 // Go side prepares A[ci][k] = w[co][ci][2-ky][2-kx] (k over co), once.
 // Template: GM (output channels), KC (input channels of the GEMM), H, W,
 // RELU (fuse ReLU into the forward epilogue), BIAS, MASK (multiply the
-// B operand by mask > 0: the fused ReLU backward), ACCUM (+= instead of =).
+// B operand by mask > 0: the fused ReLU backward), ACCUM (+= instead of =),
+// S (split-K slices; with S > 1 forward/backward_input write raw partial
+// sums to part and combine applies the epilogue), KCHUNK (K per slice).
 const GM = {{.GM}}u;
+const S = {{.S}}u;
 const KC = {{.KC}}u;
 const H = {{.H}}u;
 const W = {{.W}}u;
 const GN = {{mul .H .W}}u;
 const GK = {{mul 9 .KC}}u;
 const TILES_N = {{cdiv (mul .H .W) .TN}}u;
+const KCHUNK = {{.KCHUNK}}u;
 const TILES_M = {{cdiv .GM .TM}}u;
 
+{{if eq .Entry "combine"}}
+@group(0) @binding(0) var<storage, read> part: array<f32>; // (S,GM,H,W)
+{{if .BIAS}}@group(0) @binding(1) var<storage, read> bias: array<f32>; // (GM)
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>; // (GM,H,W)
+{{else}}@group(0) @binding(1) var<storage, read_write> dst: array<f32>; // (GM,H,W)
+{{end}}
+@compute @workgroup_size(256)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * 256u + lid;
+  if (i >= GM * GN) { return; }
+  var r = 0.0;
+  for (var s = 0u; s < S; s++) { r += part[s * GM * GN + i]; }
+{{if .BIAS}}  r = r + bias[i / GN];
+{{end}}{{if .RELU}}  r = max(r, 0.0);
+{{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
+{{else}}  dst[i] = r;
+{{end}}}
+{{else}}
 @group(0) @binding(0) var<storage, read> src: array<f32>;   // (KC,H,W)
 @group(0) @binding(1) var<storage, read> wa: array<f32>;    // (GM, 9*KC)
 {{if .MASK}}@group(0) @binding(2) var<storage, read> mask: array<f32>; // (KC,H,W)
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W)
-{{else if .BIAS}}@group(0) @binding(2) var<storage, read> bias: array<f32>; // (GM)
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W), or part with S > 1
+{{else if and .BIAS (eq .S 1)}}@group(0) @binding(2) var<storage, read> bias: array<f32>; // (GM)
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W)
 {{else}}@group(0) @binding(2) var<storage, read_write> dst: array<f32>; // (GM,H,W)
 {{end}}
@@ -44,19 +69,28 @@ fn load_b(k: u32, n: u32) -> f32 {
 {{else}}  return src[idx];
 {{end}}}
 
+var<private> slice: u32;
+
 fn store_c(m: u32, n: u32, v: f32) {
-  var r = v;
+{{if gt .S 1}}  dst[slice * GM * GN + m * GN + n] = v;
+{{else}}  var r = v;
 {{if .BIAS}}  r = r + bias[m];
 {{end}}{{if .RELU}}  r = max(r, 0.0);
 {{end}}{{if .ACCUM}}  dst[m * GN + n] = dst[m * GN + n] + r;
 {{else}}  dst[m * GN + n] = r;
-{{end}}}
+{{end}}{{end}}}
 {{template "gemm_core" .}}
 @compute @workgroup_size({{.TX}}, {{.TY}}, 1)
 fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let g = flat_group(wid, nwg);
-  let tm = g / TILES_N;
-  if (tm >= TILES_M) { return; }
-  let tn = g - tm * TILES_N;
-  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, 0u, GK, lid);
+  let per = TILES_M * TILES_N;
+  let s = g / per;
+  if (s >= S) { return; }
+  slice = s;
+  let r = g - s * per;
+  let tm = r / TILES_N;
+  let tn = r - tm * TILES_N;
+  let kb = s * KCHUNK;
+  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, kb, min(kb + KCHUNK, GK), lid);
 }
+{{end}}
