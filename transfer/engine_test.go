@@ -76,16 +76,19 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 			}
 			defer e.Release()
 			// Bounds. float32 reproduces every Adam step at its own point to
-			// <= 5e-6 (TestTwinAdamTrajectory), but tiny_seed's trajectory is
-			// stiff (content weight 1e4 on a 3x2 relu5_2): at step 9 a relu4_2
-			// unit sits 3.3e-6 of the layer's peak from zero in float64, so
-			// float32 takes the other branch and perturbing the float64 run by
-			// one float32 ulp of the weights moves steps 10..19 by 5-10%.
-			// There, only a sanity band is meaningful. tiny_blend_tv_avg has no
-			// such branch until step 15 (a relu3_2 unit at +1e-8 of peak).
-			early, late, imgTol := 2e-4, 2e-4, 2e-3
+			// a few 1e-6 (TestTwinAdamTrajectory), but tiny_seed's trajectory
+			// is chaotic from its first steps (content weight 1e4 on a 3x2
+			// relu5_2, many units near zero): in float64, scaling x0 by
+			// (1 + 1e-7 u) changes ReLU decisions at step 1 and moves the
+			// step-3 loss by 7%, steps 0-9 by up to 22% and the final image
+			// by 0.36. float32 rounding follows it for three steps (which
+			// ones it departs at depends on the kernels' summation order);
+			// after that only a sanity band is meaningful, and the final
+			// image is compared with TestTwinAdamTrajectory's twin instead.
+			// tiny_blend_tv_avg has no such branch until step 15.
+			early, earlySteps, late, imgTol := 2e-5, 20, 2e-5, 2e-5
 			if name == "tiny_seed" {
-				early, late, imgTol = 5e-4, 0.15, 0.05
+				early, earlySteps, late, imgTol = 2e-5, 3, 0.5, 0
 			}
 			wantLoss := tensor(t, f, "ref.adam.loss")
 			worstEarly, worstLate := 0.0, 0.0
@@ -104,7 +107,7 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 				}
 				rel := math.Abs(float64(l[transfer.LossTotal])-wantLoss[k]) / wantLoss[k]
 				bound := early
-				if k >= 10 {
+				if k >= earlySteps {
 					bound = late
 					worstLate = math.Max(worstLate, rel)
 				} else {
@@ -115,9 +118,13 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 					t.Errorf("step %d: loss rel err %.3g > %.3g", k, rel, bound)
 				}
 			}
-			t.Logf("%d Adam steps: worst loss rel err %.3g on steps 0-9 (bound %.0e), %.3g on 10-%d (bound %.0e)", o.Steps, worstEarly, early, worstLate, o.Steps-1, late)
+			t.Logf("%d Adam steps: worst loss rel err %.3g on steps 0-%d (bound %.0e), %.3g on %d-%d (bound %.0e)", o.Steps, worstEarly, earlySteps-1, early, worstLate, earlySteps, o.Steps-1, late)
 			got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
 			s := testgpu.Errors(got, tensor(t, f, "ref.adam.image"))
+			if imgTol == 0 {
+				t.Logf("final image: max abs err %.3g, norm rel %.3g (not bounded: chaotic, see above)", s.MaxAbs, s.NormRel)
+				return
+			}
 			t.Logf("final image: max abs err %.3g (bound %.0e), norm rel %.3g", s.MaxAbs, imgTol, s.NormRel)
 			if s.MaxAbs > imgTol {
 				t.Fatalf("final image max abs err %.3g > %.0e", s.MaxAbs, imgTol)

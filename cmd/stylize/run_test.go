@@ -96,7 +96,7 @@ func (c *oracleCase) args(optimizer, out string) []string {
 		"-content-layers", strings.Join(m.ContentLayers, ","), "-style-layers", strings.Join(m.StyleLayers, ","),
 		"-content-weight", fmt.Sprint(m.ContentWeight), "-style-weight", fmt.Sprint(m.StyleWeight),
 		"-tv-weight", fmt.Sprint(m.TVWeight), "-pooling", m.Pooling, "-init", "content",
-		"-out", out, "-out-depth", "16", "-print-every", "5", "-json"}
+		"-out", out, "-out-depth", "16", "-print-every", "1", "-json"}
 	if optimizer == "adam" {
 		a = append(a, "-lr", fmt.Sprint(m.Adam.LR), "-beta1", fmt.Sprint(m.Adam.Beta1), "-beta2", fmt.Sprint(m.Adam.Beta2), "-eps", fmt.Sprint(m.Adam.Epsilon))
 	} else {
@@ -110,15 +110,24 @@ func (c *oracleCase) args(optimizer, out string) []string {
 // the PyTorch float64 result.
 func TestRunReproducesOracle(t *testing.T) {
 	testgpu.Device(t) // fails, never skips, without a GPU
+	// lossSteps is how many leading steps' losses (from the -json events)
+	// must match the oracle's to lossBound. tiny_seed's Adam run is chaotic
+	// in the first steps: in float64, scaling x0 by (1 + 1e-7 u) moves its
+	// step-3 loss by 7% and its final image by 0.36 (transfer's
+	// TestTwinAdamTrajectory), so float32 rounding can follow it for only
+	// three steps and its final image gets a band, not a bound; that test
+	// checks instead that every GPU step is right at the GPU's own iterate.
 	cases := []struct {
 		file, optimizer string
 		bound           float64
 		why             string
+		lossSteps       int
+		lossBound       float64
 	}{
-		{"tiny_blend_tv_avg", "adam", 2e-3, "float32 against float64, 16-bit output"},
-		{"tiny_seed", "adam", 0.05, "after step 9 a relu4_2 unit 3.3e-6 of peak from zero branches in float32 (see transfer's TestTwinAdamTrajectory)"},
-		{"tiny_blend_tv_avg", "lbfgs", 0.05, "L-BFGS amplifies float32 differences through its curvature pairs"},
-		{"tiny_seed", "lbfgs", 0.05, "as above"},
+		{"tiny_blend_tv_avg", "adam", 2e-5, "float32 against float64, 16-bit output (half a step is 7.6e-6)", 20, 2e-5},
+		{"tiny_seed", "adam", 0.4, "chaotic: a 1e-7 relative change of x0 moves the float64 result by 0.36", 3, 2e-5},
+		{"tiny_blend_tv_avg", "lbfgs", 0.05, "L-BFGS amplifies float32 differences through its curvature pairs", 5, 1e-3},
+		{"tiny_seed", "lbfgs", 0.05, "as above", 5, 1e-3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file+"/"+tc.optimizer, func(t *testing.T) {
@@ -129,13 +138,35 @@ func TestRunReproducesOracle(t *testing.T) {
 				t.Fatalf("%v\n%s", err, stderr.String())
 			}
 			events := 0
+			wantLoss := f64s(t, c.file, "ref."+tc.optimizer+".loss")
+			worst, checked := 0.0, 0
 			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 				var ev map[string]any
 				if err := json.Unmarshal([]byte(line), &ev); err != nil {
 					t.Fatalf("-json wrote a line that is not JSON: %q", line)
 				}
 				events++
+				// A progress event's "iter" n carries the loss of the image
+				// after n updates, the oracle's step n. The run reads losses
+				// without waiting, so not every iteration gets an event.
+				if ev["event"] != "progress" {
+					continue
+				}
+				k := int(ev["iter"].(float64))
+				if k < 0 || k >= tc.lossSteps || k >= len(wantLoss) {
+					continue
+				}
+				rel := math.Abs(ev["loss"].(float64)-wantLoss[k]) / wantLoss[k]
+				worst = math.Max(worst, rel)
+				checked++
+				if rel > tc.lossBound {
+					t.Errorf("step %d: loss %.8g, oracle %.8g, rel err %.3g > %.0e", k, ev["loss"], wantLoss[k], rel, tc.lossBound)
+				}
 			}
+			if checked == 0 {
+				t.Errorf("no -json progress event within steps 0..%d", tc.lossSteps-1)
+			}
+			t.Logf("%s %s: losses of %d steps in 0..%d vs the oracle: worst rel err %.3g (bound %.0e)", tc.file, tc.optimizer, checked, tc.lossSteps-1, worst, tc.lossBound)
 			got, err := imageio.Load(out, 0)
 			if err != nil {
 				t.Fatal(err)
