@@ -17,7 +17,8 @@ const (
 	In Access = iota
 	// Out is a read-write storage buffer (var<storage, read_write>).
 	Out
-	// Uniform is the params block (var<uniform>), always last.
+	// Uniform is a params block (var<uniform>); a kernel's uniforms come
+	// after all its storage bindings.
 	Uniform
 )
 
@@ -34,7 +35,8 @@ func (a Access) String() string {
 }
 
 // Kernel is a compiled compute pipeline with an explicit bind group layout:
-// bindings 0..n-1 of @group(0) in the fixed order inputs, outputs, params.
+// bindings 0..n-1 of @group(0) in the fixed order inputs, outputs, then
+// the params uniforms.
 type Kernel struct {
 	Name     string
 	Bindings []Access
@@ -63,8 +65,8 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 		return nil, fmt.Errorf("gpu: pipeline %q: no entry point", spec.Name)
 	}
 	for i, a := range spec.Bindings {
-		if a == Uniform && i != len(spec.Bindings)-1 {
-			return nil, fmt.Errorf("gpu: pipeline %q: the uniform params must be the last binding", spec.Name)
+		if a != Uniform && i > 0 && spec.Bindings[i-1] == Uniform {
+			return nil, fmt.Errorf("gpu: pipeline %q: binding %d (%s) follows a uniform; the uniform params must come after every storage binding", spec.Name, i, a)
 		}
 	}
 	h := sha256.New()

@@ -88,6 +88,10 @@ type convData struct {
 	GM, KC, H, W            int
 	RELU, BIAS, MASK, ACCUM bool
 	S, KCHUNK               int
+	// The fused loss gradients of backward_input (GradTaps) and their
+	// binding numbers.
+	CONTENT, STYLE           bool
+	BF, BG, BP, BD, BCP, BSP int
 }
 
 // ConvPlan is how a conv3x3 pass runs: the GEMM tile, and Split, the
@@ -175,17 +179,25 @@ func NewConv3x3ForwardPlan(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, rel
 
 // convStep builds a conv pass: in are the GEMM's inputs (the B source, the
 // A weights and, for the backward pass, the mask), bias is nil without one.
-func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buffer, bias, dst *gpu.Buffer) (*Step, error) {
+// uniforms, bound after dst, are the fused losses' params (then the plan
+// must not split K).
+func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buffer, bias, dst *gpu.Buffer, uniforms ...*gpu.Buffer) (*Step, error) {
 	t := p.Tile
 	if err := t.Check(LimitsOf(d)); err != nil {
 		return nil, fmt.Errorf("ops: %s: %w", op, err)
 	}
 	m, n, k := data.GM, data.H*data.W, 9*data.KC
+	if data.STYLE {
+		k += data.GM
+	}
 	if p.Split <= 1 {
 		p.Split, p.Chunk = 1, ceilDiv(k, t.TK)*t.TK
 	}
 	if p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
 		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
+	}
+	if (data.CONTENT || data.STYLE) && p.Split != 1 {
+		return nil, fmt.Errorf("ops: %s: plan %v splits K; the fused loss gradients need one slice", op, p)
 	}
 	data.tileData = t.data(true, false)
 	data.S, data.KCHUNK = p.Split, p.Chunk
@@ -207,6 +219,9 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buf
 		a[i] = gpu.In
 	}
 	a[len(a)-1] = gpu.Out
+	for _, u := range uniforms {
+		bufs, a = append(bufs, u), append(a, gpu.Uniform)
+	}
 	b, err := bind(d, op, "conv3x3.wgsl", data.Entry, data, a, bufs...)
 	if err != nil {
 		s.Release()
@@ -274,6 +289,178 @@ func NewConv3x3BackwardInputPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *g
 		in = append(in, mask)
 	}
 	return convStep(d, op, data, p, in, nil, dx)
+}
+
+// GradTaps are the loss gradients at a tapped activation F that the conv
+// backward writing dL/dF can add in the same pass (NewConv3x3BackwardFused),
+// instead of the losses adding them into dL/dF with passes of their own.
+// Each loss must read F, the conv's input: build it with grad nil, so that
+// it records only its value (and, for the style loss, the Gram G of F that
+// the fused pass reads: record it before the fused pass). The fused pass
+// reads the losses' Params uniforms, so SetWeight takes effect in it.
+type GradTaps struct {
+	Content *Loss      // from NewContentLoss: adds Content.grad·(F-P)
+	Style   *StyleLoss // from NewStyleLoss: adds Style.grad·(G-A)·F
+}
+
+// Empty reports whether t fuses nothing.
+func (t GradTaps) Empty() bool { return t.Content == nil && t.Style == nil }
+
+// storageBindings is how many storage buffers the fused backward binds:
+// dy, the weights, the mask, F, G and A, P, dx.
+func (t GradTaps) storageBindings(mask bool) int {
+	n := 3 // dy, weights, dx
+	if mask {
+		n++
+	}
+	if !t.Empty() {
+		n++ // F
+	}
+	if t.Style != nil {
+		n += 2
+	}
+	if t.Content != nil {
+		n++
+	}
+	return n
+}
+
+// FusedBackwardPlan returns the plan the backward pass of cw at h×w would
+// run with the loss gradients taps fused in, or an error saying why it
+// cannot fuse them: the conv's usual plan splits K (the fused terms need
+// the whole sum in one workgroup), or the adapter binds too few storage
+// buffers per shader stage.
+func FusedBackwardPlan(d *gpu.Device, cw *ConvWeights, h, w int, mask bool, taps GradTaps) (ConvPlan, error) {
+	const op = "conv3x3.backward_input"
+	if cw == nil {
+		return ConvPlan{}, fmt.Errorf("ops: %s: nil weights", op)
+	}
+	// The plan of the conv alone: the style term lengthens K by Cin, which
+	// the one slice then covers.
+	p := ChooseConvPlan(LimitsOf(d), cw.Cin, h*w, cw.Cout)
+	if p.Split != 1 {
+		return p, fmt.Errorf("ops: %s: %s at %dx%d runs split-K (%v); the loss gradients cannot be fused", op, cw.Name, w, h, p)
+	}
+	if n, lim := taps.storageBindings(mask), int(d.Limits().MaxStorageBuffersPerShaderStage); n > lim {
+		return p, fmt.Errorf("ops: %s: fusing the loss gradients binds %d storage buffers, the adapter allows %d", op, n, lim)
+	}
+	return p, nil
+}
+
+// NewConv3x3BackwardFused is NewConv3x3BackwardInput (written with =) that
+// also adds the loss gradients taps at the conv's input F into dx:
+//
+//	dx = conv3x3(dy ⊙ (y > 0), w') + c·(F-P) + s·(G-A)·F
+//
+// with c, s the content and style losses' gradient coefficients, read from
+// their Params. F is the losses' features, of dx's shape. With taps empty
+// it is NewConv3x3BackwardInput. It fails where FusedBackwardPlan does.
+func NewConv3x3BackwardFused(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, taps GradTaps) (*Step, error) {
+	if taps.Empty() {
+		return NewConv3x3BackwardInput(d, cw, dy, mask, dx, false)
+	}
+	if cw == nil || dx == nil || len(dx.Shape) != 3 {
+		return NewConv3x3BackwardFusedPlan(d, cw, dy, mask, dx, taps, ConvPlan{})
+	}
+	p, err := FusedBackwardPlan(d, cw, dx.Shape[1], dx.Shape[2], mask != nil, taps)
+	if err != nil {
+		return nil, err
+	}
+	return NewConv3x3BackwardFusedPlan(d, cw, dy, mask, dx, taps, p)
+}
+
+// NewConv3x3BackwardFusedPlan is NewConv3x3BackwardFused with a given plan,
+// which must not split K.
+func NewConv3x3BackwardFusedPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, taps GradTaps, p ConvPlan) (*Step, error) {
+	const op = "conv3x3.backward_input"
+	if cw == nil {
+		return nil, fmt.Errorf("ops: %s: nil weights", op)
+	}
+	c, h, w, err := chw(op, "dy", dy)
+	if err != nil {
+		return nil, err
+	}
+	if c != cw.Cout {
+		return nil, &gpu.ShapeError{Op: op, What: "dy channels", Want: fmt.Sprint(cw.Cout), Got: gpu.ShapeString(dy.Shape)}
+	}
+	if mask != nil {
+		if err := wantShape(op, "mask", mask, cw.Cout, h, w); err != nil {
+			return nil, err
+		}
+	}
+	if err := wantShape(op, "dx", dx, cw.Cin, h, w); err != nil {
+		return nil, err
+	}
+	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil}
+	in := []*gpu.Buffer{dy, cw.Bwd}
+	if mask != nil {
+		in = append(in, mask)
+	}
+	if taps.Empty() {
+		return convStep(d, op, data, p, in, nil, dx)
+	}
+	var feat *gpu.Buffer
+	for _, l := range []*Loss{taps.Content, styleLoss(taps.Style)} {
+		if l == nil {
+			continue
+		}
+		if l.feat == nil || l.target == nil {
+			return nil, fmt.Errorf("ops: %s: loss %s has no features and target to fuse", op, l.Name)
+		}
+		if feat != nil && l.feat != feat {
+			return nil, fmt.Errorf("ops: %s: the fused content and style losses read different features (%s, %s)", op, feat.Name, l.feat.Name)
+		}
+		feat = l.feat
+	}
+	if err := wantShape(op, "fused loss features", feat, cw.Cin, h, w); err != nil {
+		return nil, err
+	}
+	if feat == dx {
+		return nil, fmt.Errorf("ops: %s: the fused losses' features are dx itself", op)
+	}
+	data.BF = len(in)
+	in = append(in, feat)
+	var uniforms []*gpu.Buffer
+	if sl := taps.Style; sl != nil {
+		if sl.Name != "style_loss" || sl.Gram == nil {
+			return nil, fmt.Errorf("ops: %s: the style tap is not a style loss", op)
+		}
+		if err := wantShape(op, "style target", sl.target, cw.Cin, cw.Cin); err != nil {
+			return nil, err
+		}
+		data.STYLE, data.BG = true, len(in)
+		in = append(in, sl.Gram, sl.target)
+	}
+	if cl := taps.Content; cl != nil {
+		if cl.Name != "content_loss" {
+			return nil, fmt.Errorf("ops: %s: the content tap is %s, not a content loss", op, cl.Name)
+		}
+		if err := wantShape(op, "content target", cl.target, cw.Cin, h, w); err != nil {
+			return nil, err
+		}
+		data.CONTENT, data.BP = true, len(in)
+		in = append(in, cl.target)
+	}
+	data.BD = len(in)
+	if taps.Content != nil {
+		data.BCP = data.BD + 1 + len(uniforms)
+		uniforms = append(uniforms, taps.Content.Params)
+	}
+	if taps.Style != nil {
+		data.BSP = data.BD + 1 + len(uniforms)
+		uniforms = append(uniforms, taps.Style.Params)
+	}
+	if n, lim := len(in)+1, int(d.Limits().MaxStorageBuffersPerShaderStage); n > lim {
+		return nil, fmt.Errorf("ops: %s: fusing the loss gradients binds %d storage buffers, the adapter allows %d", op, n, lim)
+	}
+	return convStep(d, op, data, p, in, nil, dx, uniforms...)
+}
+
+func styleLoss(s *StyleLoss) *Loss {
+	if s == nil {
+		return nil
+	}
+	return &s.Loss
 }
 
 // Conv3x3FLOPs is the multiply-add count ×2 of one 3x3 conv pass.

@@ -23,7 +23,19 @@ type Loss struct {
 	Params *gpu.Buffer // lossParams
 	w      float64
 	coefs  func(w float64) (grad, value float64)
+	// feat and target are a content or style loss's features F and target
+	// (P, or the target Gram A), for a conv backward that fuses the
+	// gradient (GradTaps).
+	feat, target *gpu.Buffer
 }
+
+// Features is the features buffer F a content or style loss reads (nil
+// for the TV loss).
+func (l *Loss) Features() *gpu.Buffer { return l.feat }
+
+// Target is a content loss's target P or a style loss's target Gram A
+// (nil for the TV loss).
+func (l *Loss) Target() *gpu.Buffer { return l.target }
 
 func newLoss(d *gpu.Device, op string, w float64, coefs func(w float64) (grad, value float64)) (*Loss, error) {
 	if err := finite(op, "weight", w); err != nil {
@@ -131,6 +143,7 @@ func NewContentLoss(d *gpu.Device, f, p, grad, out *gpu.Buffer, idx int, w float
 		l.Release()
 		return nil, err
 	}
+	l.feat, l.target = f, p
 	return l, nil
 }
 
@@ -174,6 +187,7 @@ func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64
 	if err != nil {
 		return nil, err
 	}
+	l.feat, l.target = f, a
 	sl := &StyleLoss{Loss: *l}
 	g, err := d.NewBuffer(op+".gram", gpu.F32, c, c)
 	if err != nil {

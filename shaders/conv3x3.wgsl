@@ -13,6 +13,14 @@
 // B operand by mask > 0: the fused ReLU backward), ACCUM (+= instead of =),
 // S (split-K slices; with S > 1 forward/backward_input write raw partial
 // sums to part and combine applies the epilogue), KCHUNK (K per slice).
+// Fused loss gradients (backward_input with S = 1 only), when dx is the
+// gradient of a tapped activation F: (CIN,H,W) = (GM,GN):
+//   CONTENT: the epilogue adds cparams.grad * (F - P), P the content target;
+//   STYLE:   K grows by GM: A[m][GK+c] = sparams.grad * (G - T)[m][c] and
+//            B[GK+c][n] = F[c][n], so the GEMM itself adds
+//            sparams.grad * (G - T) F (G - T is symmetric).
+// With them the binding numbers come from the template: BF (F), BG (G,
+// then T at BG+1), BP (P), BD (dx), BCP, BSP (the two losses' uniforms).
 const GM = {{.GM}}u;
 const S = {{.S}}u;
 const KC = {{.KC}}u;
@@ -20,7 +28,9 @@ const H = {{.H}}u;
 const W = {{.W}}u;
 const GN = {{mul .H .W}}u;
 const GK = {{mul 9 .KC}}u;
-const TILES_N = {{cdiv (mul .H .W) .TN}}u;
+{{if .STYLE}}const KT = {{add (mul 9 .KC) .GM}}u; // the conv's K, then the style term's GM
+{{else}}const KT = GK;
+{{end}}const TILES_N = {{cdiv (mul .H .W) .TN}}u;
 const KCHUNK = {{.KCHUNK}}u;
 const TILES_M = {{cdiv .GM .TM}}u;
 
@@ -44,18 +54,37 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 {{else}}
 @group(0) @binding(0) var<storage, read> src: array<f32>;   // (KC,H,W)
 @group(0) @binding(1) var<storage, read> wa: array<f32>;    // (GM, 9*KC)
+{{if or .CONTENT .STYLE}}struct Params {
+  grad: f32,  // the loss gradient's coefficient (ops.lossParams)
+  value: f32,
+  pad0: f32,
+  pad1: f32,
+}
 {{if .MASK}}@group(0) @binding(2) var<storage, read> mask: array<f32>; // (KC,H,W)
+{{end}}@group(0) @binding({{.BF}}) var<storage, read> feat: array<f32>; // F: (GM,H,W)
+{{if .STYLE}}@group(0) @binding({{.BG}}) var<storage, read> gram: array<f32>; // G: (GM,GM)
+@group(0) @binding({{add .BG 1}}) var<storage, read> sty: array<f32>; // T: (GM,GM)
+{{end}}{{if .CONTENT}}@group(0) @binding({{.BP}}) var<storage, read> ptgt: array<f32>; // P: (GM,H,W)
+{{end}}@group(0) @binding({{.BD}}) var<storage, read_write> dst: array<f32>; // (GM,H,W)
+{{if .CONTENT}}@group(0) @binding({{.BCP}}) var<uniform> cparams: Params;
+{{end}}{{if .STYLE}}@group(0) @binding({{.BSP}}) var<uniform> sparams: Params;
+{{end}}{{else if .MASK}}@group(0) @binding(2) var<storage, read> mask: array<f32>; // (KC,H,W)
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W), or part with S > 1
 {{else if and .BIAS (eq .S 1)}}@group(0) @binding(2) var<storage, read> bias: array<f32>; // (GM)
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W)
 {{else}}@group(0) @binding(2) var<storage, read_write> dst: array<f32>; // (GM,H,W)
 {{end}}
 fn load_a(m: u32, k: u32) -> f32 {
-  return wa[m * GK + k];
+{{if .STYLE}}  if (k >= GK) {
+    let j = m * GM + (k - GK);
+    return sparams.grad * (gram[j] - sty[j]);
+  }
+{{end}}  return wa[m * GK + k];
 }
 
 fn load_b(k: u32, n: u32) -> f32 {
-  let s = k / KC;
+{{if .STYLE}}  if (k >= GK) { return feat[(k - GK) * GN + n]; }
+{{end}}  let s = k / KC;
   let c = k - s * KC;
   let ky = s / 3u;
   let kx = s - ky * 3u;
@@ -76,6 +105,8 @@ fn store_c(m: u32, n: u32, v: f32) {
 {{else}}  var r = v;
 {{if .BIAS}}  r = r + bias[m];
 {{end}}{{if .RELU}}  r = max(r, 0.0);
+{{end}}{{if .CONTENT}}  let i = m * GN + n;
+  r = fma(cparams.grad, feat[i] - ptgt[i], r);
 {{end}}{{if .ACCUM}}  dst[m * GN + n] = dst[m * GN + n] + r;
 {{else}}  dst[m * GN + n] = r;
 {{end}}{{end}}}
@@ -91,6 +122,6 @@ fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let tm = r / TILES_N;
   let tn = r - tm * TILES_N;
   let kb = s * KCHUNK;
-  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, kb, min(kb + KCHUNK, GK), lid);
+  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, kb, min(kb + KCHUNK, KT), lid);
 }
 {{end}}

@@ -1,0 +1,206 @@
+package ops_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/ops"
+)
+
+// The fused backward (conv backward_input with the content and/or style
+// loss gradients of its input added in the same pass) against the float64
+// twins: Conv3x3BackwardTwin + ContentLossTwin + StyleLossTwin.
+func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
+	d := testgpu.Device(t)
+	cases := []convCase{
+		{"odd-5x3", 7, 19, 5, 3},
+		{"one-channel-5x3", 1, 1, 5, 3},
+		{"vgg-64-64-8x8", 64, 64, 8, 8},
+		{"vgg-128in-64out-4x4", 128, 64, 4, 4},
+	}
+	kinds := []struct {
+		name           string
+		content, style bool
+	}{{"content", true, false}, {"style", false, true}, {"both", true, true}}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			seed := int64(500 + 10*i)
+			n, m := tc.cin*tc.h*tc.w, tc.h*tc.w
+			wt := testgpu.Round(testgpu.Rand(seed, tc.cout*tc.cin*9, -0.3, 0.3))
+			b := make([]float32, tc.cout)
+			cw, err := ops.NewConvWeights(d, tc.name, testgpu.F32(wt), b, tc.cout, tc.cin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cw.Release()
+			dy := testgpu.Round(testgpu.Rand(seed+1, tc.cout*m, -1, 1))
+			mask := testgpu.Round(testgpu.Rand(seed+2, tc.cout*m, -1, 1))
+			f := testgpu.Round(testgpu.Rand(seed+3, n, 0, 1))
+			p := testgpu.Round(testgpu.Rand(seed+4, n, 0, 1))
+			a := testgpu.Round(ops.GramTwin(testgpu.Rand(seed+5, n, 0, 1), tc.cin, m))
+			dyb := testgpu.Upload(t, d, "dy", dy, tc.cout, tc.h, tc.w)
+			mb := testgpu.Upload(t, d, "mask", mask, tc.cout, tc.h, tc.w)
+			fb := testgpu.Upload(t, d, "f", f, tc.cin, tc.h, tc.w)
+			pb := testgpu.Upload(t, d, "p", p, tc.cin, tc.h, tc.w)
+			ab := testgpu.Upload(t, d, "a", a, tc.cin, tc.cin)
+			out := testgpu.Upload(t, d, "out", make([]float64, 4), 4)
+			// Weights that make the loss gradients as large as the conv's
+			// (content: (F-P); style: about (G-A)F summed over C), so that
+			// a fused term left out or wrong cannot pass.
+			wc := 0.5 * float64(n)
+			ws := 2 * float64(tc.cin*m)
+			for _, k := range kinds {
+				for _, useMask := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/mask=%v", k.name, useMask), func(t *testing.T) {
+						var taps ops.GradTaps
+						var cl *ops.Loss
+						var sl *ops.StyleLoss
+						if k.content {
+							if cl, err = ops.NewContentLoss(d, fb, pb, nil, out, 1, wc, false, false); err != nil {
+								t.Fatal(err)
+							}
+							defer cl.Release()
+							taps.Content = cl
+						}
+						if k.style {
+							if sl, err = ops.NewStyleLoss(d, fb, ab, nil, out, 2, ws, false, false); err != nil {
+								t.Fatal(err)
+							}
+							defer sl.Release()
+							taps.Style = sl
+						}
+						var m64 []float64
+						mbuf := mb
+						if useMask {
+							m64 = mask
+						} else {
+							mbuf = nil
+						}
+						dxb := testgpu.Upload(t, d, "dx", testgpu.Rand(seed+6, n, -9, 9), tc.cin, tc.h, tc.w)
+						// Where this adapter's plan splits K (the small
+						// spatial sizes here, even on lavapipe) the kernel
+						// is tested with the same tile unsplit.
+						var st *ops.Step
+						if _, perr := ops.FusedBackwardPlan(d, cw, tc.h, tc.w, useMask, taps); perr == nil {
+							st, err = ops.NewConv3x3BackwardFused(d, cw, dyb, mbuf, dxb, taps)
+						} else {
+							t.Logf("%v: testing the unsplit plan", perr)
+							plan := ops.ConvPlan{Tile: ops.ChooseTileFor(ops.LimitsOf(d), tc.cin, m), Split: 1}
+							st, err = ops.NewConv3x3BackwardFusedPlan(d, cw, dyb, mbuf, dxb, taps, plan)
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer st.Release()
+						if st.Dispatches() != 1 {
+							t.Errorf("fused backward: %d dispatches, want 1", st.Dispatches())
+						}
+						conv := ops.Conv3x3BackwardTwin(dy, m64, tc.cout, tc.h, tc.w, wt, tc.cin)
+						check := func(what string, wc, ws float64) {
+							t.Helper()
+							if cl != nil {
+								testgpu.Run(t, d, cl)
+							}
+							if sl != nil {
+								testgpu.Run(t, d, sl) // the Gram the fused pass reads
+							}
+							testgpu.Run(t, d, st)
+							want := append([]float64(nil), conv...)
+							extra := make([]float64, n)
+							if cl != nil {
+								_, g := ops.ContentLossTwin(f, p, wc)
+								for j := range extra {
+									extra[j] += g[j]
+								}
+							}
+							if sl != nil {
+								_, g := ops.StyleLossTwin(f, a, tc.cin, m, ws)
+								for j := range extra {
+									extra[j] += g[j]
+								}
+							}
+							big := 0.0
+							for j := range want {
+								want[j] += extra[j]
+								big = math.Max(big, math.Abs(extra[j]))
+							}
+							tol := 1e-6 * float64(tc.cout*9+tc.cin)
+							if big < 100*tol {
+								t.Fatalf("%s: the fused loss gradients (max %.3g) are too small to test at tolerance %.3g", what, big, tol)
+							}
+							testgpu.Close(t, what+": fused backward", testgpu.Read(t, dxb), want, tol, 1e-4)
+							vals := testgpu.Read(t, out)
+							if cl != nil {
+								lc, _ := ops.ContentLossTwin(f, p, wc)
+								testgpu.Close(t, what+": content value", vals[1:2], []float64{lc}, 1e-7, 2e-5)
+							}
+							if sl != nil {
+								ls, _ := ops.StyleLossTwin(f, a, tc.cin, m, ws)
+								testgpu.Close(t, what+": style value", vals[2:3], []float64{ls}, 1e-7, 2e-5)
+							}
+						}
+						check("built", wc, ws)
+						// The fused pass reads the losses' uniforms: new
+						// weights take effect without a rebuild.
+						wc2, ws2 := 0.5*wc, 3*ws
+						if cl != nil {
+							if err := cl.SetWeight(wc2); err != nil {
+								t.Fatal(err)
+							}
+						}
+						if sl != nil {
+							if err := sl.SetWeight(ws2); err != nil {
+								t.Fatal(err)
+							}
+						}
+						check("after SetWeight", wc2, ws2)
+					})
+				}
+			}
+		})
+	}
+}
+
+// A plan that splits K cannot carry the fused terms: the constructor must
+// refuse it rather than add them once per slice.
+func TestConv3x3BackwardFusedRefusesSplitK(t *testing.T) {
+	d := testgpu.Device(t)
+	const cin, cout, h, w = 8, 64, 4, 4
+	cw, err := ops.NewConvWeights(d, "split", make([]float32, cout*cin*9), make([]float32, cout), cout, cin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cw.Release()
+	dy := testgpu.Upload(t, d, "dy", nil, cout, h, w)
+	f := testgpu.Upload(t, d, "f", nil, cin, h, w)
+	p := testgpu.Upload(t, d, "p", nil, cin, h, w)
+	dx := testgpu.Upload(t, d, "dx", nil, cin, h, w)
+	out := testgpu.Upload(t, d, "out", nil, 4)
+	cl, err := ops.NewContentLoss(d, f, p, nil, out, 1, 1, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Release()
+	plan := ops.SplitConvPlan(ops.ChooseTileFor(ops.LimitsOf(d), cin, h*w), cout, 2)
+	if plan.Split < 2 {
+		t.Fatalf("SplitConvPlan gave %v, want a split", plan)
+	}
+	if st, err := ops.NewConv3x3BackwardFusedPlan(d, cw, dy, nil, dx, ops.GradTaps{Content: cl}, plan); err == nil {
+		st.Release()
+		t.Fatalf("fused backward accepted split plan %v", plan)
+	}
+	// A features buffer of the wrong shape is refused too.
+	g := testgpu.Upload(t, d, "g", nil, cin+1, h, w)
+	pg := testgpu.Upload(t, d, "pg", nil, cin+1, h, w)
+	bad, err := ops.NewContentLoss(d, g, pg, nil, out, 1, 1, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Release()
+	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.GradTaps{Content: bad}); err == nil {
+		st.Release()
+		t.Fatal("fused backward accepted features that are not dx's shape")
+	}
+}
