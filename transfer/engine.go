@@ -6,6 +6,7 @@ package transfer
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
@@ -26,6 +27,11 @@ type Config struct {
 	Optimizer                  string // "adam" (the default) or "lbfgs"
 	Adam                       ops.AdamConfig
 	LBFGS                      LBFGSConfig
+	// Unfused keeps the loss gradients in passes of their own. By default
+	// a tapped layer's content and style gradients are added by the
+	// backward pass of the conv above it (vgg.Trunk.BackwardFused) where
+	// that conv can take them (vgg.Trunk.CanFuse).
+	Unfused bool
 }
 
 // LBFGSConfig is L-BFGS's settings: history size and step length.
@@ -73,6 +79,65 @@ type Engine struct {
 	// The loss terms, whose weights SetWeights changes in place.
 	content, style []*ops.Loss
 	tv             *ops.Loss
+	fused          []string // the layers whose loss gradients are fused
+}
+
+// Dispatches is the number of compute dispatches one iteration records
+// (Adam's included, not L-BFGS's).
+func (e *Engine) Dispatches() int {
+	n := countDispatches(e.iter)
+	if e.Adam != nil {
+		n += countDispatches(e.Adam)
+	}
+	return n
+}
+
+func countDispatches(r ops.Recorder) int {
+	switch v := r.(type) {
+	case ops.Seq:
+		n := 0
+		for _, m := range v {
+			n += countDispatches(m)
+		}
+		return n
+	case interface{ Dispatches() int }:
+		return v.Dispatches()
+	}
+	return 0
+}
+
+// FusedLayers lists the layers whose loss gradients the conv backward
+// adds (none with Config.Unfused).
+func (e *Engine) FusedLayers() []string { return append([]string(nil), e.fused...) }
+
+// fusable returns the layers of cfg whose losses fuse into the backward:
+// those the trunk can fuse, appearing at most once in each list (a
+// layer named twice in a list keeps its losses' own passes).
+func fusable(tr *vgg.Trunk, cfg Config) map[string]bool {
+	if cfg.Unfused {
+		return nil
+	}
+	count := func(ls []string) map[int]int {
+		n := map[int]int{}
+		for _, l := range ls {
+			if p, err := vgg.Index(l); err == nil {
+				n[p]++
+			}
+		}
+		return n
+	}
+	nc, ns := count(cfg.ContentLayers), count(cfg.StyleLayers)
+	ok := map[string]bool{}
+	for _, ls := range [][]string{cfg.ContentLayers, cfg.StyleLayers} {
+		for _, l := range ls {
+			p, err := vgg.Index(l)
+			if err != nil || nc[p] > 1 || ns[p] > 1 || !tr.CanFuse(l) {
+				continue
+			}
+			ok[vgg.Table[p].Name] = true
+		}
+	}
+	return ok
 }
 
 func deepestOf(layers ...[]string) (string, error) {
@@ -225,11 +290,19 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 		return fail(err)
 	}
 	taps := map[string][]ops.Recorder{}
+	// Fused layers' losses compute only their values (and Grams); the conv
+	// backward above the layer adds their gradients.
+	fuse := fusable(tr, cfg)
+	fused := map[string]ops.GradTaps{}
+	canon := func(l string) string { p, _ := vgg.Index(l); return vgg.Table[p].Name }
 	wc := cfg.ContentWeight / float64(max(len(cfg.ContentLayers), 1))
 	ws := cfg.StyleWeight / float64(max(len(cfg.StyleLayers), 1))
 	for _, l := range cfg.ContentLayers {
 		a, _ := tr.Act(l)
 		g, _ := tr.Grad(l)
+		if fuse[canon(l)] {
+			g = nil
+		}
 		cl, err := ops.NewContentLoss(d, a, P[l], g, e.Scalars, LossContent, wc, true, true)
 		if err != nil {
 			return fail(err)
@@ -237,10 +310,18 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 		e.steps = append(e.steps, cl)
 		e.content = append(e.content, cl)
 		taps[l] = append(taps[l], cl)
+		if g == nil {
+			ft := fused[canon(l)]
+			ft.Content = cl
+			fused[canon(l)] = ft
+		}
 	}
 	for _, l := range cfg.StyleLayers {
 		a, _ := tr.Act(l)
 		g, _ := tr.Grad(l)
+		if fuse[canon(l)] {
+			g = nil
+		}
 		sl, err := ops.NewStyleLoss(d, a, A[l], g, e.Scalars, LossStyle, ws, true, true)
 		if err != nil {
 			return fail(err)
@@ -248,8 +329,21 @@ func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []
 		e.steps = append(e.steps, sl)
 		e.style = append(e.style, &sl.Loss)
 		taps[l] = append(taps[l], sl)
+		if g == nil {
+			ft := fused[canon(l)]
+			ft.Style = sl
+			fused[canon(l)] = ft
+		}
 	}
-	bw, err := tr.Backward(taps)
+	for l := range fused {
+		e.fused = append(e.fused, l)
+	}
+	sort.Slice(e.fused, func(i, j int) bool {
+		pi, _ := vgg.Index(e.fused[i])
+		pj, _ := vgg.Index(e.fused[j])
+		return pi < pj
+	})
+	bw, err := tr.BackwardFused(taps, fused)
 	if err != nil {
 		return fail(err)
 	}

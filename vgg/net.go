@@ -214,8 +214,74 @@ func (t *Trunk) Grad(layer string) (*gpu.Buffer, error) {
 // fused, or pool backward); last, preprocess backward writes DX.
 // taps maps layer names (any scheme) to what must run at that layer.
 func (t *Trunk) Backward(taps map[string][]ops.Recorder) (ops.Recorder, error) {
+	return t.BackwardFused(taps, nil)
+}
+
+// fusedAt returns the conv above Table position p whose backward pass
+// writes p's gradient and could add p's loss gradients (CanFuse).
+func (t *Trunk) fusedAt(p int, taps ops.GradTaps) (*ops.ConvWeights, error) {
+	if p+1 >= t.Depth {
+		return nil, fmt.Errorf("vgg: %s is the trunk's deepest layer: no conv above it writes its gradient", Table[p].Name)
+	}
+	l := Table[p+1]
+	if l.Pool {
+		return nil, fmt.Errorf("vgg: the layer above %s is a pool (%s), not a conv", Table[p].Name, l.Name)
+	}
+	cw := t.Net.Convs[l.Conv]
+	a := t.acts[p]
+	if _, err := ops.FusedBackwardPlan(t.Net.D, cw, a.Shape[1], a.Shape[2], true, taps); err != nil {
+		return nil, fmt.Errorf("vgg: %s: %w", Table[p].Name, err)
+	}
+	return cw, nil
+}
+
+// CanFuse reports whether the loss gradients at layer (one content and
+// one style loss) can be added by the backward pass of the conv above it
+// (BackwardFused): the layer is not the trunk's deepest, the layer above
+// is a conv, whose plan at this size does not split K, and the adapter
+// binds enough storage buffers.
+func (t *Trunk) CanFuse(layer string) bool {
+	p, err := Index(layer)
+	if err != nil || p >= t.Depth || t.grads == nil {
+		return false
+	}
+	// Placeholders: only which kinds of loss are fused counts here.
+	dummy := ops.GradTaps{Content: &ops.Loss{}, Style: &ops.StyleLoss{}}
+	_, err = t.fusedAt(p, dummy)
+	return err == nil
+}
+
+// BackwardFused is Backward where the loss gradients fused[layer] are
+// added by the backward pass of the conv above layer, which writes the
+// layer's gradient, instead of by passes of their own (see
+// ops.GradTaps; every fused layer must pass CanFuse). The losses must be
+// built with grad nil: their recorders, in taps[layer] as for Backward,
+// then compute only the loss values (and the style Grams the fused pass
+// reads), and are recorded at the start of the backward, before any
+// conv backward; they must not write the layer's gradient.
+func (t *Trunk) BackwardFused(taps map[string][]ops.Recorder, fused map[string]ops.GradTaps) (ops.Recorder, error) {
 	if t.grads == nil {
 		return nil, fmt.Errorf("vgg: trunk built without gradients")
+	}
+	fusedBy := map[int]ops.GradTaps{} // keyed by the position of the conv above
+	for name, g := range fused {
+		p, err := Index(name)
+		if err != nil {
+			return nil, err
+		}
+		if p >= t.Depth {
+			return nil, fmt.Errorf("vgg: fused tap at %s is deeper than this trunk", name)
+		}
+		if g.Empty() {
+			continue
+		}
+		if _, ok := fusedBy[p+1]; ok {
+			return nil, fmt.Errorf("vgg: layer %s is fused twice (by two of its names)", name)
+		}
+		if _, err := t.fusedAt(p, g); err != nil {
+			return nil, err
+		}
+		fusedBy[p+1] = g
 	}
 	at := map[int][]ops.Recorder{}
 	for name, rs := range taps {
@@ -230,6 +296,14 @@ func (t *Trunk) Backward(taps map[string][]ops.Recorder) (ops.Recorder, error) {
 	}
 	d := t.Net.D
 	var seq ops.Seq
+	// The fused layers' loss values (and Grams) first: they read only the
+	// forward's activations, and the fused conv passes read the Grams.
+	for i := 0; i < t.Depth; i++ {
+		if _, ok := fusedBy[i+1]; ok {
+			seq = append(seq, at[i]...)
+			delete(at, i)
+		}
+	}
 	for i := t.Depth - 1; i >= 0; i-- {
 		l := Table[i]
 		if i == t.Depth-1 {
@@ -249,6 +323,8 @@ func (t *Trunk) Backward(taps map[string][]ops.Recorder) (ops.Recorder, error) {
 		var err error
 		if l.Pool {
 			st, err = ops.NewPoolBackward(d, t.Net.Pooling, t.grads[i], in, dIn)
+		} else if g, ok := fusedBy[i]; ok {
+			st, err = ops.NewConv3x3BackwardFused(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, g)
 		} else {
 			st, err = ops.NewConv3x3BackwardInput(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, false)
 		}
