@@ -66,7 +66,7 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	}
 	for i, a := range spec.Bindings {
 		if a != Uniform && i > 0 && spec.Bindings[i-1] == Uniform {
-			return nil, fmt.Errorf("gpu: pipeline %q: binding %d (%s) follows a uniform; the uniform params must come after every storage binding", spec.Name, i, a)
+			return nil, fmt.Errorf("gpu: pipeline %q: binding %d (%s) follows a uniform; the uniform params must come last, after every storage binding", spec.Name, i, a)
 		}
 	}
 	h := sha256.New()
