@@ -68,6 +68,7 @@ type benchConfig struct {
 	failOnRegression bool
 	threshold        float64
 	peakMS           float64 // target time of one FMA dispatch
+	unfused          bool    // transfer.Config.Unfused for the iteration rows
 	bwBytes          int     // bandwidth buffer size
 }
 
@@ -142,6 +143,7 @@ func benchFlags(args []string, stderr io.Writer) (*benchConfig, error) {
 	fs.StringVar(&c.outFile, "o", "", "also write the JSON report to this file")
 	fs.StringVar(&c.compare, "compare", "", "compare with an earlier -json report (or pytorch_ref.py's): ratio per row, matched by name")
 	fs.BoolVar(&c.failOnRegression, "fail-on-regression", false, "with -compare, exit non-zero if a row is slower than the threshold")
+	fs.BoolVar(&c.unfused, "unfused", false, "iterations with the loss gradients in passes of their own, not fused into the conv backward (to compare)")
 	fs.Float64Var(&c.threshold, "threshold", 0.10, "with -compare, the slowdown that counts as a regression (0.10 = 10%)")
 	fs.Usage = func() {
 		io.WriteString(fs.Output(), benchUsage)
@@ -261,7 +263,7 @@ func runBench(args []string, env benchEnv) error {
 		Schema: benchSchema, Tool: "stylize", Adapter: benchAdapterOf(d), Timing: "wall-clock",
 		Weights:          fmt.Sprintf("synthetic VGG19 (He-initialised, widths 64,128,256,512,512, seed %d); not trained, which does not change timing", cfg.seed),
 		SyntheticWeights: true,
-		Config: benchSettings{Quick: cfg.quick, Reps: cfg.reps, Warmup: cfg.warmup, RowTimeS: cfg.rowTime.Seconds(), OpSize: cfg.opSize,
+		Config: benchSettings{Unfused: cfg.unfused, Quick: cfg.quick, Reps: cfg.reps, Warmup: cfg.warmup, RowTimeS: cfg.rowTime.Seconds(), OpSize: cfg.opSize,
 			Sizes: cfg.sizes, Seed: cfg.seed, Parts: cfg.parts, Preset: "seed: content relu5_2, style relu1_1..relu5_1, weights 1e4/1e-2, Keras Adam lr 0.02 b1 0.99 b2 0.999 eps 0.1, max pool, caffe preprocessing", Precision: "fp32"},
 		Rows:    []benchRow{},
 		Host:    benchHost{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},

@@ -154,7 +154,7 @@ func (b *benchRun) newEngine(s int) (*benchEngine, error) {
 	cfg := transfer.Config{
 		ContentLayers: benchContentLayers, StyleLayers: benchStyleLayers,
 		ContentWeight: benchContentWeight, StyleWeight: benchStyleWeight,
-		Optimizer: "adam", Adam: benchAdam,
+		Optimizer: "adam", Adam: benchAdam, Unfused: b.cfg.unfused,
 	}
 	e, err := transfer.NewEngine(b.net, cfg, content, []transfer.Image{style}, []float64{1}, content)
 	if err != nil {

@@ -58,6 +58,7 @@ type benchSettings struct {
 	Parts     []string `json:"parts"`
 	Preset    string   `json:"preset"`
 	Precision string   `json:"precision"`
+	Unfused   bool     `json:"unfused,omitempty"` // -unfused: loss gradients not fused into the conv backward
 }
 
 // benchHost is the machine that ran the bench.
