@@ -14,6 +14,7 @@ import (
 	"github.com/go-gl/glfw/v3.3/glfw"
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/transfer"
 )
 
 // Pacing. The optimisation and the display share one GPU queue: a frame
@@ -58,7 +59,9 @@ type app struct {
 	r      *renderer
 	s      *session
 	run    *runner
-	script *script
+
+	partial *transfer.Partial // the split iteration in progress, if any
+	script  *script
 
 	lay   layout
 	view  view
@@ -322,6 +325,17 @@ func (a *app) later(f func() error) {
 	a.actions = append(a.actions, f)
 }
 
+// splitting reports whether iterations go to the GPU in pieces: when one
+// is longer than the frame budget, so that frames fit between the pieces
+// (a frame queued behind a whole iteration would wait for all of it).
+func (a *app) splitting() bool { return a.run.tIt > 0 && a.run.tIt > a.budget() }
+
+// pieces is how many pieces an iteration is split into: each about half a
+// frame budget of GPU time.
+func (a *app) pieces() int {
+	return max(2, int(math.Ceil(a.run.tIt/(0.5*a.budget()))))
+}
+
 func (a *app) changeWeight(name string, w *float64, f float64) {
 	*w *= f
 	a.changed(fmt.Sprintf("%s weight %.4g", name, *w), time.Now())
@@ -373,7 +387,12 @@ func (a *app) styleName() string {
 }
 
 // runActions runs the work that handlers queued (restart, save, drop).
+// A split iteration in progress is given up first (its pieces so far
+// changed nothing that the next iteration does not recompute).
 func (a *app) runActions() error {
+	if len(a.actions) > 0 {
+		a.partial = nil
+	}
 	for len(a.actions) > 0 {
 		f := a.actions[0]
 		a.actions = a.actions[1:]
@@ -399,6 +418,7 @@ func (a *app) flushPending() error {
 		return nil
 	}
 	a.pending = false
+	a.partial = nil
 	if err := a.run.drain(); err != nil {
 		return err
 	}
@@ -810,7 +830,7 @@ func (a *app) slow() bool { return a.run.tIt == 0 || a.run.tIt > a.budget() }
 
 // holding reports whether new iterations wait for the user's input to rest.
 func (a *app) holding(now time.Time) bool {
-	return a.slow() && now.Sub(a.lastInput) < holdAfterInput
+	return a.slow() && !a.splitting() && now.Sub(a.lastInput) < holdAfterInput
 }
 
 func (a *app) running() bool {
@@ -825,11 +845,12 @@ func (a *app) minInterval() time.Duration {
 		// Each frame costs its drawing and, since presenting waits for the
 		// queue to empty, a refill gap: while iterating, draw no more often
 		// than runFPS, and keep drawing under renderShare of the GPU — where
-		// iterations are short, not at the price of going below runFPS.
-		// A frame costs its GPU time, and the CPU waits in present at
-		// least as long (on lavapipe longer: the copy to the X server).
+		// iterations are short, or split into pieces, not at the price of
+		// going below runFPS). A frame costs its GPU time, and the CPU
+		// waits in present at least as long (on lavapipe longer: the copy
+		// to the X server).
 		share := math.Max(a.r.tGPU, a.r.tCPU) / renderShare
-		if !a.slow() {
+		if !a.slow() || a.splitting() {
 			share = math.Min(share, 1/runFPS)
 		}
 		t = math.Max(t, math.Max(share, 1/runFPS))
@@ -862,7 +883,7 @@ func (a *app) wantFrame(now time.Time) bool {
 // long as the work ahead), so the window would stop answering.
 func (a *app) canDrawNow() bool {
 	n := len(a.run.inflight)
-	return n == 0 || (n == 1 && !a.slow())
+	return n == 0 || (n == 1 && (!a.slow() || a.run.inflight[0].frac > 0))
 }
 
 // maxInflight is how many batches may be queued: one running and one
@@ -871,6 +892,8 @@ func (a *app) canDrawNow() bool {
 // next frame too much.
 func (a *app) maxInflight() int {
 	switch {
+	case a.splitting():
+		return 2 // pieces of half a budget each
 	case a.run.tIt == 0 || a.run.tIt > 0.25:
 		return 1
 	case a.slow():
@@ -963,8 +986,15 @@ func (a *app) step() error {
 		if a.firstSub.IsZero() {
 			a.firstSub = time.Now()
 		}
-		if err := a.run.submit(a.s.e, k); err != nil {
-			return err
+		if a.splitting() {
+			if err := a.run.submitPiece(a.s.e, &a.partial, a.pieces()); err != nil {
+				return err
+			}
+		} else {
+			a.partial = nil
+			if err := a.run.submit(a.s.e, k); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

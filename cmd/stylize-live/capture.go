@@ -49,6 +49,7 @@ type liveState struct {
 	Rebuilds       int        `json:"rebuilds"`
 	Changes        int        `json:"changes"`  // settings applied in place
 	ApplyMS        float64    `json:"apply_ms"` // the last in-place change
+	Pieces         int        `json:"pieces"`   // an iteration goes to the GPU in this many pieces (0: whole)
 	FPS            float64    `json:"fps"`
 	ItPerSec       float64    `json:"it_per_sec"`
 	IterMS         float64    `json:"iter_ms"` // per iteration, from the batches' completions
@@ -74,6 +75,7 @@ func (a *app) state(now time.Time) liveState {
 		Zoom: a.view.zoom, PanX: a.view.panX, PanY: a.view.panY,
 		Message: a.message, BuildMS: float64(s.last.Microseconds()) / 1000, Rebuilds: s.rebuilds,
 		Changes: s.changes, ApplyMS: float64(s.applied.Microseconds()) / 1000,
+		Pieces: map[bool]int{true: a.pieces()}[a.splitting()],
 		FPS: fps, ItPerSec: a.run.itPerSec(now), IterMS: a.run.tIt * 1000, DrawGPUMS: a.r.tGPU * 1000, PresentMS: a.r.tCPU * 1000,
 		Frames: a.frameCount, GPU: a.d.Info.Name, Snapshots: append([]string(nil), a.snapshots...),
 	}

@@ -1028,3 +1028,42 @@ quit
 		t.Errorf("the window costs %.0f%% of the iterations", 100-100*bestRatio)
 	}
 }
+
+// TestPacingSlowIterations: where one iteration takes longer than a frame
+// (here about 150-300 ms on lavapipe), it goes to the GPU in pieces, so
+// that zooming draws at 30 fps or more while the iterations go on.
+func TestPacingSlowIterations(t *testing.T) {
+	need(t)
+	var b strings.Builder
+	b.WriteString("wait-iter 2\nmouse 200 150\ncapture z0.png\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "scroll %s\nwait 20ms\n", map[bool]string{true: "0.02", false: "-0.02"}[i < 150])
+	}
+	b.WriteString("capture z1.png\nquit\n")
+	bestFPS, bestIt := 0.0, 0.0
+	for try := 1; try <= 3 && (bestFPS < 30 || bestIt <= 0); try++ {
+		r := runLive(t, []string{"-content", img("content2.png"), "-style", img("s1.png"),
+			"-weights", "synthetic", "-widths", "16,32,64,128,128", "-size", "48", "-window", "480x320",
+			"-out", "$DIR/out.png", "-capture-dir", "$DIR"}, b.String())
+		wantExit(t, r, 0)
+		z0, z1 := loadCapture(t, r, "z0"), loadCapture(t, r, "z1")
+		secs := z1.st.Time - z0.st.Time
+		fps := float64(z1.st.Frames-z0.st.Frames-1) / secs
+		its := float64(z1.st.Iter-z0.st.Iter) / secs
+		t.Logf("try %d: %dx%d image, %.0f ms per iteration in %d pieces; while zooming for %.1f s: %.1f fps, %.2f it/s, zoom %.2f -> %.2f",
+			try, z1.st.ImageW, z1.st.ImageH, z1.st.IterMS, z1.st.Pieces, secs, fps, its, z0.st.Zoom, z1.st.Zoom)
+		if z1.st.IterMS < 40 || z1.st.Pieces < 2 {
+			t.Fatalf("the iteration (%.0f ms, %d pieces) is not slower than a frame here: the test does not test what it says", z1.st.IterMS, z1.st.Pieces)
+		}
+		if z1.st.Zoom == z0.st.Zoom {
+			t.Fatalf("the scrolls did not zoom (%.2f)", z1.st.Zoom)
+		}
+		bestFPS, bestIt = math.Max(bestFPS, fps), math.Max(bestIt, its)
+	}
+	if bestFPS < 30 {
+		t.Errorf("%.1f fps while zooming, want at least 30", bestFPS)
+	}
+	if bestIt <= 0 {
+		t.Errorf("no iteration finished while zooming")
+	}
+}

@@ -34,12 +34,16 @@ type runner struct {
 	total                int // iterations finished in all, restarts included
 
 	log []doneAt // recent completions, for iterations per second
+
+	pieceGPU float64 // seconds the pieces of the current split iteration took so far
 }
 
 type batch struct {
 	slot, k int
 	first   int // iterations completed before the batch
 	at      time.Time
+	piece   bool    // a piece of a split iteration other than its last: no losses yet
+	frac    float64 // a piece's share of its iteration (0: a batch of k whole ones)
 }
 
 type doneAt struct {
@@ -108,6 +112,52 @@ func (r *runner) submit(e *transfer.Engine, k int) error {
 	return nil
 }
 
+// submitPiece submits the next piece of the split iteration *p (making a
+// new split into n pieces when there is none or it is done) and the
+// losses' readback behind it. The last piece completes the iteration.
+func (r *runner) submitPiece(e *transfer.Engine, p **transfer.Partial, n int) error {
+	slot := r.free()
+	if slot < 0 {
+		return nil
+	}
+	if *p == nil || (*p).Done() {
+		*p = e.Split(n)
+	}
+	b := batch{slot: slot, first: r.submitted, at: time.Now(), frac: 1 / float64((*p).Len())}
+	t0 := time.Now()
+	last, err := (*p).SubmitNext()
+	if err != nil {
+		*p = nil
+		return err
+	}
+	rec := time.Since(t0).Seconds() * float64((*p).Len())
+	if r.tRec == 0 {
+		r.tRec = rec
+	} else {
+		r.tRec += 0.3 * (rec - r.tRec)
+	}
+	enc, err := r.d.NewEncoder("live.losses")
+	if err != nil {
+		return err
+	}
+	if err := enc.Read(r.slots[slot], e.Scalars); err != nil {
+		enc.Discard()
+		return err
+	}
+	if err := enc.Submit(); err != nil {
+		return err
+	}
+	if last {
+		b.k = 1
+		r.submitted++
+	} else {
+		b.piece = true
+	}
+	r.busy[slot] = true
+	r.inflight = append(r.inflight, b)
+	return nil
+}
+
 // poll collects the batches that have finished, in order, without
 // blocking; it returns how many iterations finished.
 func (r *runner) poll() (int, error) {
@@ -147,6 +197,15 @@ func (r *runner) drain() error {
 // loop saw it done, which polls every millisecond or so.
 func (r *runner) finish(b batch, raw []byte, now time.Time) {
 	r.busy[b.slot] = false
+	start := b.at
+	if r.lastDone.After(start) {
+		start = r.lastDone
+	}
+	if b.piece {
+		r.pieceGPU += now.Sub(start).Seconds()
+		r.lastDone = now
+		return
+	}
 	r.completed = b.first + b.k
 	r.total += b.k
 	for i := range r.losses {
@@ -154,11 +213,8 @@ func (r *runner) finish(b batch, raw []byte, now time.Time) {
 	}
 	r.lossIter = b.first + b.k - 1 // Step leaves the losses of the image before its update
 	r.haveLoss = true
-	start := b.at
-	if r.lastDone.After(start) {
-		start = r.lastDone
-	}
-	t := now.Sub(start).Seconds() / float64(b.k)
+	t := (now.Sub(start).Seconds() + r.pieceGPU) / float64(b.k)
+	r.pieceGPU = 0
 	if r.tIt == 0 {
 		r.tIt = t
 	} else {
@@ -185,7 +241,11 @@ func (r *runner) queued(now time.Time) float64 {
 	}
 	total := 0.0
 	for _, b := range r.inflight {
-		total += float64(b.k) * r.tIt
+		w := float64(b.k)
+		if b.frac > 0 {
+			w = b.frac
+		}
+		total += w * r.tIt
 	}
 	start := r.inflight[0].at
 	if r.lastDone.After(start) {
