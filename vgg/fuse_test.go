@@ -3,6 +3,7 @@ package vgg_test
 import (
 	"testing"
 
+	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/vgg"
@@ -48,5 +49,27 @@ func TestTrunkCanFuse(t *testing.T) {
 	}
 	if _, err := tr.BackwardFused(nil, map[string]ops.GradTaps{"relu3_1": {Content: &ops.Loss{}}}); err == nil {
 		t.Error("BackwardFused accepted a fused tap at the deepest layer")
+	}
+	// A fused loss must read the trunk's own activation at the layer.
+	act, err := tr.Act("relu1_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := testgpu.Upload(t, d, "other", nil, act.Shape...)
+	p := testgpu.Upload(t, d, "p", nil, act.Shape...)
+	out := testgpu.Upload(t, d, "out", nil, 4)
+	for _, c := range []struct {
+		f    *gpu.Buffer
+		want bool
+	}{{other, false}, {act, true}} {
+		cl, err := ops.NewContentLoss(d, c.f, p, nil, out, 1, 1, false, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Release()
+		_, err = tr.BackwardFused(map[string][]ops.Recorder{"relu1_1": {cl}}, map[string]ops.GradTaps{"relu1_1": {Content: cl}})
+		if (err == nil) != c.want {
+			t.Errorf("BackwardFused with a content loss over %s: err = %v, want success %v", c.f.Name, err, c.want)
+		}
 	}
 }

@@ -192,7 +192,8 @@ func (t *Trunk) Act(layer string) (*gpu.Buffer, error) {
 
 // Grad returns the gradient buffer of a layer's output. Losses tapped at
 // that layer add (+=) their gradient into it between the write from the
-// layer above and the backward through the layer, as Backward orders it.
+// layer above and the backward through the layer, as Backward orders it
+// (or the layer above adds them as it writes it: BackwardFused).
 func (t *Trunk) Grad(layer string) (*gpu.Buffer, error) {
 	if t.grads == nil {
 		return nil, fmt.Errorf("vgg: trunk built without gradients")
@@ -281,6 +282,11 @@ func (t *Trunk) BackwardFused(taps map[string][]ops.Recorder, fused map[string]o
 		if _, err := t.fusedAt(p, g); err != nil {
 			return nil, err
 		}
+		for _, l := range []*ops.Loss{g.Content, styleOf(g.Style)} {
+			if l != nil && l.Features() != t.acts[p] {
+				return nil, fmt.Errorf("vgg: fused %s at %s does not read this trunk's %s activation", l.Name, name, Table[p].Name)
+			}
+		}
 		fusedBy[p+1] = g
 	}
 	at := map[int][]ops.Recorder{}
@@ -340,6 +346,13 @@ func (t *Trunk) BackwardFused(taps map[string][]ops.Recorder, fused map[string]o
 	}
 	t.steps = append(t.steps, pb)
 	return append(seq, pb), nil
+}
+
+func styleOf(s *ops.StyleLoss) *ops.Loss {
+	if s == nil {
+		return nil
+	}
+	return &s.Loss
 }
 
 // Release frees the trunk's buffers and bindings (not the Net's weights).
