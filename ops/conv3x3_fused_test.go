@@ -18,7 +18,7 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 		{"odd-5x3", 7, 19, 5, 3},
 		{"one-channel-5x3", 1, 1, 5, 3},
 		{"vgg-64-64-8x8", 64, 64, 8, 8},
-		{"vgg-128in-64out-4x4", 128, 64, 4, 4},
+		{"vgg-128in-64out-8x8", 128, 64, 8, 8},
 	}
 	kinds := []struct {
 		name           string
