@@ -76,7 +76,7 @@ func (a *app) state(now time.Time) liveState {
 		Message: a.message, BuildMS: float64(s.last.Microseconds()) / 1000, Rebuilds: s.rebuilds,
 		Changes: s.changes, ApplyMS: float64(s.applied.Microseconds()) / 1000,
 		Pieces: map[bool]int{true: a.pieces()}[a.splitting()],
-		FPS: fps, ItPerSec: a.run.itPerSec(now), IterMS: a.run.tIt * 1000, DrawGPUMS: a.r.tGPU * 1000, PresentMS: a.r.tCPU * 1000,
+		FPS:    fps, ItPerSec: a.run.itPerSec(now), IterMS: a.run.tIt * 1000, DrawGPUMS: a.r.tGPU * 1000, PresentMS: a.r.tCPU * 1000,
 		Frames: a.frameCount, GPU: a.d.Info.Name, Snapshots: append([]string(nil), a.snapshots...),
 	}
 	if a.help {
