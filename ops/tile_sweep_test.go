@@ -20,19 +20,21 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestConvPlanSweep times conv3x3.forward at VGG shapes under ChooseTile's
+// BenchmarkConvPlanSweep times conv3x3.forward at VGG shapes under ChooseTile's
 // plan (the old choice), ChooseConvPlan's, ChooseConvPlan's for a hardware
 // GPU's MinTiles (split-K) and a few forced tiles, in rounds. It prints the
 // best wall time and the best CPU time of the process (lavapipe runs the
-// kernels on the process's threads). It is a measuring tool, not a check:
-// it runs only when STYLIZE_PLAN_SWEEP is set. On lavapipe, plans timed in
-// one process disturb each other (the second plan of a shape reads slow,
-// whichever it is; rev reverses the order to show it), so compare plans
-// in separate processes: STYLIZE_PLAN_SWEEP=old, then =new.
-func TestConvPlanSweep(t *testing.T) {
-	if os.Getenv("STYLIZE_PLAN_SWEEP") == "" {
-		t.Skip("set STYLIZE_PLAN_SWEEP=1 to time conv plans")
-	}
+// kernels on the process's threads). It is a measuring tool, not a check,
+// and runs the sweep once whatever b.N is:
+//
+//	go test ./ops -run '^$' -bench ConvPlanSweep -benchtime 1x -v
+//
+// On lavapipe, plans timed in one process disturb each other (the second
+// plan of a shape reads slow, whichever it is; STYLIZE_PLAN_SWEEP=rev
+// reverses the order to show it), so compare plans in separate processes:
+// STYLIZE_PLAN_SWEEP=old, then =new.
+func BenchmarkConvPlanSweep(b *testing.B) {
+	t := b
 	d := testgpu.Device(t)
 	type c struct {
 		cin, cout, h int
