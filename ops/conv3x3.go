@@ -262,25 +262,35 @@ func NewConv3x3BackwardInput(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.B
 	return NewConv3x3BackwardInputPlan(d, cw, dy, mask, dx, accum, ChooseConvPlan(LimitsOf(d), cw.Cin, dy.Shape[1]*dy.Shape[2], cw.Cout))
 }
 
-// NewConv3x3BackwardInputPlan is NewConv3x3BackwardInput with a given plan.
-func NewConv3x3BackwardInputPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool, p ConvPlan) (*Step, error) {
-	const op = "conv3x3.backward_input"
+// checkBackwardInput checks a backward_input pass's buffers against the
+// weights and returns the spatial size.
+func checkBackwardInput(op string, cw *ConvWeights, dy, mask, dx *gpu.Buffer) (h, w int, err error) {
 	if cw == nil {
-		return nil, fmt.Errorf("ops: %s: nil weights", op)
+		return 0, 0, fmt.Errorf("ops: %s: nil weights", op)
 	}
 	c, h, w, err := chw(op, "dy", dy)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	if c != cw.Cout {
-		return nil, &gpu.ShapeError{Op: op, What: "dy channels", Want: fmt.Sprint(cw.Cout), Got: gpu.ShapeString(dy.Shape)}
+		return 0, 0, &gpu.ShapeError{Op: op, What: "dy channels", Want: fmt.Sprint(cw.Cout), Got: gpu.ShapeString(dy.Shape)}
 	}
 	if mask != nil {
 		if err := wantShape(op, "mask", mask, cw.Cout, h, w); err != nil {
-			return nil, err
+			return 0, 0, err
 		}
 	}
 	if err := wantShape(op, "dx", dx, cw.Cin, h, w); err != nil {
+		return 0, 0, err
+	}
+	return h, w, nil
+}
+
+// NewConv3x3BackwardInputPlan is NewConv3x3BackwardInput with a given plan.
+func NewConv3x3BackwardInputPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool, p ConvPlan) (*Step, error) {
+	const op = "conv3x3.backward_input"
+	h, w, err := checkBackwardInput(op, cw, dy, mask, dx)
+	if err != nil {
 		return nil, err
 	}
 	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil, ACCUM: accum}
@@ -373,22 +383,8 @@ func NewConv3x3BackwardFused(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.B
 // which must not split K.
 func NewConv3x3BackwardFusedPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, taps GradTaps, p ConvPlan) (*Step, error) {
 	const op = "conv3x3.backward_input"
-	if cw == nil {
-		return nil, fmt.Errorf("ops: %s: nil weights", op)
-	}
-	c, h, w, err := chw(op, "dy", dy)
+	h, w, err := checkBackwardInput(op, cw, dy, mask, dx)
 	if err != nil {
-		return nil, err
-	}
-	if c != cw.Cout {
-		return nil, &gpu.ShapeError{Op: op, What: "dy channels", Want: fmt.Sprint(cw.Cout), Got: gpu.ShapeString(dy.Shape)}
-	}
-	if mask != nil {
-		if err := wantShape(op, "mask", mask, cw.Cout, h, w); err != nil {
-			return nil, err
-		}
-	}
-	if err := wantShape(op, "dx", dx, cw.Cin, h, w); err != nil {
 		return nil, err
 	}
 	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil}

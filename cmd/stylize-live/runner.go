@@ -95,15 +95,7 @@ func (r *runner) submit(e *transfer.Engine, k int) error {
 	} else {
 		r.tRec += 0.3 * (rec - r.tRec)
 	}
-	enc, err := r.d.NewEncoder("live.losses")
-	if err != nil {
-		return err
-	}
-	if err := enc.Read(r.slots[slot], e.Scalars); err != nil {
-		enc.Discard()
-		return err
-	}
-	if err := enc.Submit(); err != nil {
+	if err := r.readLosses(slot, e); err != nil {
 		return err
 	}
 	r.busy[slot] = true
@@ -136,15 +128,7 @@ func (r *runner) submitPiece(e *transfer.Engine, p **transfer.Partial, n int) er
 	} else {
 		r.tRec += 0.3 * (rec - r.tRec)
 	}
-	enc, err := r.d.NewEncoder("live.losses")
-	if err != nil {
-		return err
-	}
-	if err := enc.Read(r.slots[slot], e.Scalars); err != nil {
-		enc.Discard()
-		return err
-	}
-	if err := enc.Submit(); err != nil {
+	if err := r.readLosses(slot, e); err != nil {
 		return err
 	}
 	if last {
@@ -156,6 +140,20 @@ func (r *runner) submitPiece(e *transfer.Engine, p **transfer.Partial, n int) er
 	r.busy[slot] = true
 	r.inflight = append(r.inflight, b)
 	return nil
+}
+
+// readLosses submits the copy of the loss scalars into readback slot,
+// behind the work submitted so far.
+func (r *runner) readLosses(slot int, e *transfer.Engine) error {
+	enc, err := r.d.NewEncoder("live.losses")
+	if err != nil {
+		return err
+	}
+	if err := enc.Read(r.slots[slot], e.Scalars); err != nil {
+		enc.Discard()
+		return err
+	}
+	return enc.Submit()
 }
 
 // poll collects the batches that have finished, in order, without
