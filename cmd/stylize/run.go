@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/stylize/stylize/internal/cli"
 	"io"
 	"math"
 	"os"
@@ -28,46 +29,9 @@ const exitInterrupted = 130
 // errInterrupted marks a run stopped by Ctrl-C after writing its image.
 var errInterrupted = errors.New("interrupted")
 
-// preset is a named set of defaults; every value can be overridden by a flag.
-type preset struct {
-	contentLayers, styleLayers string
-	contentWeight, styleWeight float64
-	tvWeight                   float64
-	optimizer                  string
-	lr, beta1, beta2, eps      float64
-	iters                      string
-	init                       string
-	size                       int
-	pooling                    string
-}
-
-var presets = map[string]preset{
-	// seed: the TensorFlow/Keras tutorial this project started from.
-	"seed": {contentLayers: "relu5_2", styleLayers: "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
-		contentWeight: 1e4, styleWeight: 1e-2, optimizer: "adam", lr: 0.02, beta1: 0.99, beta2: 0.999, eps: 0.1,
-		iters: "1000", init: "content", size: 512, pooling: "max"},
-	// neural-style: jcjohnson/neural-style's defaults.
-	"neural-style": {contentLayers: "relu4_2", styleLayers: "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
-		contentWeight: 5, styleWeight: 100, tvWeight: 1e-3, optimizer: "lbfgs", lr: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8,
-		iters: "1000", init: "random", size: 512, pooling: "max"},
-}
-
-// listFlag collects a repeatable flag that also accepts comma lists.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error {
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			*l = append(*l, p)
-		}
-	}
-	return nil
-}
-
 type runOpts struct {
 	content, out               string
-	styles                     listFlag
+	styles                     cli.ListFlag
 	blend                      string
 	size, styleSize            int
 	iters                      string
@@ -196,38 +160,13 @@ func finiteNonNeg(name string, v float64) error {
 // resolve applies the preset under the flags and validates everything
 // that can be checked before any image is read or GPU work starts.
 func resolve(fs *flag.FlagSet, o *runOpts) (*settings, error) {
-	p, ok := presets[o.preset]
+	p, ok := cli.Presets[o.preset]
 	if !ok {
 		return nil, fmt.Errorf("unknown -preset %q (want seed or neural-style)", o.preset)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	str := func(v *string, name, def string) {
-		if !set[name] {
-			*v = def
-		}
-	}
-	num := func(v *float64, name string, def float64) {
-		if !set[name] {
-			*v = def
-		}
-	}
-	str(&o.contentLayers, "content-layers", p.contentLayers)
-	str(&o.styleLayers, "style-layers", p.styleLayers)
-	str(&o.optimizer, "optimizer", p.optimizer)
-	str(&o.iters, "iters", p.iters)
-	str(&o.init, "init", p.init)
-	str(&o.pooling, "pooling", p.pooling)
-	num(&o.contentWeight, "content-weight", p.contentWeight)
-	num(&o.styleWeight, "style-weight", p.styleWeight)
-	num(&o.tvWeight, "tv-weight", p.tvWeight)
-	num(&o.lr, "lr", p.lr)
-	num(&o.beta1, "beta1", p.beta1)
-	num(&o.beta2, "beta2", p.beta2)
-	num(&o.eps, "eps", p.eps)
-	if !set["size"] {
-		o.size = p.size
-	}
+	p.Fill(fs, cli.Targets{ContentLayers: &o.contentLayers, StyleLayers: &o.styleLayers, Optimizer: &o.optimizer,
+		Iters: &o.iters, Init: &o.init, Pooling: &o.pooling, ContentWeight: &o.contentWeight, StyleWeight: &o.styleWeight,
+		TVWeight: &o.tvWeight, LR: &o.lr, Beta1: &o.beta1, Beta2: &o.beta2, Eps: &o.eps, Size: &o.size})
 	if o.content == "" {
 		return nil, errors.New("no -content image (see stylize run -h)")
 	}
