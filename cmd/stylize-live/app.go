@@ -60,8 +60,9 @@ type app struct {
 	s      *session
 	run    *runner
 
-	partial *transfer.Partial // the split iteration in progress, if any
-	script  *script
+	partial  *transfer.Partial // the split iteration in progress, if any
+	reported int               // iterations that -save-every and -print-every have seen
+	script   *script
 
 	lay   layout
 	view  view
@@ -599,6 +600,35 @@ func (a *app) snapshot() error {
 	return nil
 }
 
+// periodic writes the -save-every images and the -print-every reports
+// for the iterations that finished since the last call.
+func (a *app) periodic(before int) error {
+	now := a.run.completed
+	if a.o.saveEvery > 0 && now/a.o.saveEvery > before/a.o.saveEvery {
+		img, err := a.finalImage()
+		if err != nil {
+			return err
+		}
+		ext := filepath.Ext(a.o.out)
+		name := fmt.Sprintf("%s_%04d%s", strings.TrimSuffix(a.o.out, ext), now, ext)
+		if err := imageio.Save(name, img, a.o.outDepth); err != nil {
+			a.setMessage(textBad, "save: %v", err)
+		} else {
+			fmt.Fprintf(a.stdout, "{\"event\":\"saved\",\"path\":%q,\"iter\":%d}\n", name, now)
+		}
+	}
+	if a.o.printEvery > 0 && a.run.haveLoss && now/a.o.printEvery > before/a.o.printEvery {
+		l, it := a.run.losses, a.run.itPerSec(time.Now())
+		if a.o.jsonOut {
+			fmt.Fprintf(a.stdout, "{\"event\":\"progress\",\"iter\":%d,\"loss_iter\":%d,\"loss\":%g,\"content\":%g,\"style\":%g,\"tv\":%g,\"it_per_s\":%g}\n",
+				now, a.run.lossIter, l[0], l[1], l[2], l[3], it)
+		} else {
+			fmt.Fprintf(a.stderr, "it %d  %.2f it/s  loss %.4g (content %.3g style %.3g tv %.3g)\n", now, it, l[0], l[1], l[2], l[3])
+		}
+	}
+	return nil
+}
+
 func (a *app) saveOut() error {
 	if err := a.run.drain(); err != nil {
 		return err
@@ -964,6 +994,15 @@ func (a *app) step() error {
 	}
 	if n > 0 {
 		a.imageDirty = true
+	}
+	// Also iterations that a drain (a capture, an action) booked.
+	if a.run.completed != a.reported {
+		if a.run.completed > a.reported {
+			if err := a.periodic(a.reported); err != nil {
+				return err
+			}
+		}
+		a.reported = a.run.completed
 	}
 	if err := a.r.pollTiming(); err != nil {
 		return err

@@ -1067,3 +1067,41 @@ func TestPacingSlowIterations(t *testing.T) {
 		t.Errorf("no iteration finished while zooming")
 	}
 }
+
+// TestRunFlags: stylize run's -save-every, -print-every, -json and
+// -adam-form work in the window too; -scales and -ema, which a live view
+// cannot honour, are refused with a reason.
+func TestRunFlags(t *testing.T) {
+	r := runLive(t, append(baseArgs("$DIR"), "-iters", "4", "-save-every", "2", "-print-every", "2", "-json", "-adam-form", "torch"), `
+wait-iter 4
+wait 300ms
+quit
+`)
+	wantExit(t, r, 0)
+	var iters []float64
+	for _, e := range r.events {
+		if e["event"] == "progress" {
+			iters = append(iters, e["iter"].(float64))
+			if l, ok := e["loss"].(float64); !ok || !(l > 0) {
+				t.Errorf("progress event without a positive loss: %v", e)
+			}
+		}
+	}
+	if len(iters) != 2 || iters[0] != 2 || iters[1] != 4 {
+		t.Errorf("progress events at iterations %v, want [2 4]", iters)
+	}
+	for _, n := range []string{"out_0002.png", "out_0004.png"} {
+		if _, err := imageio.Load(filepath.Join(r.dir, n), 0); err != nil {
+			t.Errorf("-save-every 2: %v", err)
+		}
+	}
+	for _, c := range []struct {
+		flag []string
+		want string
+	}{{[]string{"-scales", "2"}, "one scale"}, {[]string{"-ema", "0.9"}, "-ema"}, {[]string{"-adam-form", "sgd"}, "adam-form"}} {
+		bad := runLive(t, append(baseArgs("$DIR"), c.flag...), "quit\n")
+		if bad.code == 0 || !strings.Contains(bad.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a failure that mentions %q", c.flag, bad.code, bad.stderr, c.want)
+		}
+	}
+}

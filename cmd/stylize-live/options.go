@@ -42,6 +42,11 @@ type options struct {
 	maxPixels                  int
 	window                     string
 	script, captureDir         string
+	adamForm                   string
+	saveEvery, printEvery      int
+	jsonOut                    bool
+	scales                     int
+	ema                        float64
 
 	// Hidden, for tests and measurements.
 	widths   string  // block widths of synthetic weights
@@ -100,6 +105,12 @@ func newFlags(o *options) *flag.FlagSet {
 	fs.StringVar(&o.device, "device", "", "GPU adapter: index or name substring (see stylize devices)")
 	fs.IntVar(&o.outDepth, "out-depth", 8, "bits per channel of PNG output: 8 or 16")
 	fs.IntVar(&o.maxPixels, "max-pixels", 64<<20, "refuse input images (also dropped ones) with more pixels than this")
+	fs.StringVar(&o.adamForm, "adam-form", "keras", "keras (epsilon outside the bias correction, the seed's) or torch")
+	fs.IntVar(&o.saveEvery, "save-every", 0, "also write the image every N iterations (OUT_0100.png, ...)")
+	fs.IntVar(&o.printEvery, "print-every", 0, "report the losses every N iterations (0: never; the HUD shows them)")
+	fs.BoolVar(&o.jsonOut, "json", false, "write the -print-every reports as JSON lines on stdout (events such as saves always are)")
+	fs.IntVar(&o.scales, "scales", 1, "accepted for stylize run's command lines: the window runs one scale (1)")
+	fs.Float64Var(&o.ema, "ema", 0, "accepted for stylize run's command lines: the window shows the iterate itself (0)")
 	fs.StringVar(&o.window, "window", "860x560", "initial window size WxH")
 	fs.StringVar(&o.script, "script", "", "play a scripted input sequence (see the script commands in the package doc); for tests and demos")
 	fs.StringVar(&o.captureDir, "capture-dir", "", "directory for the script's capture files (default: the current directory)")
@@ -262,11 +273,28 @@ func resolve(fs *flag.FlagSet, o *options) error {
 	if o.widths != "" && o.weightsPath != "synthetic" {
 		return errors.New("-widths applies to -weights synthetic only")
 	}
+	if o.scales != 1 {
+		return fmt.Errorf("-scales %d: the window runs one scale; use stylize run for coarse-to-fine", o.scales)
+	}
+	if o.ema != 0 {
+		return errors.New("-ema: the window shows the iterate itself; use stylize run for the averaged image")
+	}
+	if o.saveEvery < 0 || o.printEvery < 0 {
+		return errors.New("-save-every and -print-every must be >= 0")
+	}
+	form := ops.AdamKeras
+	switch o.adamForm {
+	case "keras":
+	case "torch":
+		form = ops.AdamTorch
+	default:
+		return fmt.Errorf("unknown -adam-form %q (want keras or torch)", o.adamForm)
+	}
 	o.cfg = transfer.Config{
 		ContentLayers: cl, StyleLayers: sl,
 		ContentWeight: o.contentWeight, StyleWeight: o.styleWeight, TVWeight: o.tvWeight,
 		Optimizer: o.optimizer,
-		Adam:      ops.AdamConfig{Form: ops.AdamKeras, LR: o.lr, Beta1: o.beta1, Beta2: o.beta2, Eps: o.eps, Clip: true, Lo: 0, Hi: 1},
+		Adam:      ops.AdamConfig{Form: form, LR: o.lr, Beta1: o.beta1, Beta2: o.beta2, Eps: o.eps, Clip: true, Lo: 0, Hi: 1},
 		LBFGS:     transfer.LBFGSConfig{History: o.lbfgsHistory, LR: o.lr},
 	}
 	return nil
