@@ -192,12 +192,13 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buf
 	}
 	if p.Split <= 1 {
 		p.Split, p.Chunk = 1, ceilDiv(k, t.TK)*t.TK
+	} else if data.STYLE && p.Chunk > 0 && ceilDiv(9*data.KC, p.Chunk) == p.Split {
+		// A plan made for the conv alone: the style term's GM values of K
+		// go to the last slice, or to one more.
+		p.Split = ceilDiv(k, p.Chunk)
 	}
 	if p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
 		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
-	}
-	if (data.CONTENT || data.STYLE) && p.Split != 1 {
-		return nil, fmt.Errorf("ops: %s: plan %v splits K; the fused loss gradients need one slice", op, p)
 	}
 	data.tileData = t.data(true, false)
 	data.S, data.KCHUNK = p.Split, p.Chunk
@@ -235,8 +236,11 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buf
 	if p.Split > 1 {
 		data.Entry = "combine"
 		bufs, a = []*gpu.Buffer{out, dst}, acc(gpu.In, gpu.Out)
-		if bias != nil {
+		switch {
+		case bias != nil:
 			bufs, a = []*gpu.Buffer{out, bias, dst}, acc(gpu.In, gpu.In, gpu.Out)
+		case data.CONTENT: // the content gradient, added once, after the slices
+			bufs, a = []*gpu.Buffer{out, in[data.BF], in[data.BP], dst, uniforms[0]}, acc(gpu.In, gpu.In, gpu.In, gpu.Out, gpu.Uniform)
 		}
 		b2, err := bind(d, op+".combine", "conv3x3.wgsl", "combine", data, a, bufs...)
 		if err != nil {
@@ -337,20 +341,17 @@ func (t GradTaps) storageBindings(mask bool) int {
 
 // FusedBackwardPlan returns the plan the backward pass of cw at h×w would
 // run with the loss gradients taps fused in, or an error saying why it
-// cannot fuse them: the conv's usual plan splits K (the fused terms need
-// the whole sum in one workgroup), or the adapter binds too few storage
-// buffers per shader stage.
+// cannot fuse them: the adapter binds too few storage buffers per shader
+// stage. Where the plan splits K, the style term's K is split with the
+// conv's and the content term is added by the combine pass.
 func FusedBackwardPlan(d *gpu.Device, cw *ConvWeights, h, w int, mask bool, taps GradTaps) (ConvPlan, error) {
 	const op = "conv3x3.backward_input"
 	if cw == nil {
 		return ConvPlan{}, fmt.Errorf("ops: %s: nil weights", op)
 	}
 	// The plan of the conv alone: the style term lengthens K by Cin, which
-	// the one slice then covers.
+	// the last slice (or one more) covers.
 	p := ChooseConvPlan(LimitsOf(d), cw.Cin, h*w, cw.Cout)
-	if p.Split != 1 {
-		return p, fmt.Errorf("ops: %s: %s at %dx%d runs split-K (%v); the loss gradients cannot be fused", op, cw.Name, w, h, p)
-	}
 	if n, lim := taps.storageBindings(mask), int(d.Limits().MaxStorageBuffersPerShaderStage); n > lim {
 		return p, fmt.Errorf("ops: %s: fusing the loss gradients binds %d storage buffers, the adapter allows %d", op, n, lim)
 	}
@@ -379,8 +380,7 @@ func NewConv3x3BackwardFused(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.B
 	return NewConv3x3BackwardFusedPlan(d, cw, dy, mask, dx, taps, p)
 }
 
-// NewConv3x3BackwardFusedPlan is NewConv3x3BackwardFused with a given plan,
-// which must not split K.
+// NewConv3x3BackwardFusedPlan is NewConv3x3BackwardFused with a given plan.
 func NewConv3x3BackwardFusedPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, taps GradTaps, p ConvPlan) (*Step, error) {
 	const op = "conv3x3.backward_input"
 	h, w, err := checkBackwardInput(op, cw, dy, mask, dx)

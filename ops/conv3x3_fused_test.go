@@ -79,83 +79,108 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 							mbuf = nil
 						}
 						dxb := testgpu.Upload(t, d, "dx", testgpu.Rand(seed+6, n, -9, 9), tc.cin, tc.h, tc.w)
-						// Where this adapter's plan splits K (the small
-						// spatial sizes here, even on lavapipe) the kernel
-						// is tested with the same tile unsplit.
-						var st *ops.Step
-						if _, perr := ops.FusedBackwardPlan(d, cw, tc.h, tc.w, useMask, taps); perr == nil {
-							st, err = ops.NewConv3x3BackwardFused(d, cw, dyb, mbuf, dxb, taps)
-						} else {
-							t.Logf("%v: testing the unsplit plan", perr)
-							plan := ops.ConvPlan{Tile: ops.ChooseTileFor(ops.LimitsOf(d), tc.cin, m), Split: 1}
-							st, err = ops.NewConv3x3BackwardFusedPlan(d, cw, dyb, mbuf, dxb, taps, plan)
-						}
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer st.Release()
-						if st.Dispatches() != 1 {
-							t.Errorf("fused backward: %d dispatches, want 1", st.Dispatches())
+						// The adapter's own plan (which splits K at the
+						// small sizes here, even on lavapipe), the same tile
+						// unsplit, and K split in three: with a split the
+						// style term's K is sliced with the conv's and the
+						// combine pass adds the content term once.
+						tile := ops.ChooseTileFor(ops.LimitsOf(d), tc.cin, m)
+						plans := []struct {
+							name string
+							p    *ops.ConvPlan
+						}{{"adapter's plan", nil}, {"unsplit", &ops.ConvPlan{Tile: tile, Split: 1}}}
+						if sp := ops.SplitConvPlan(tile, tc.cout, 3); sp.Split > 1 {
+							plans = append(plans, struct {
+								name string
+								p    *ops.ConvPlan
+							}{"split " + fmt.Sprint(sp.Split), &sp})
 						}
 						conv := ops.Conv3x3BackwardTwin(dy, m64, tc.cout, tc.h, tc.w, wt, tc.cin)
-						check := func(what string, wc, ws float64) {
-							t.Helper()
-							if cl != nil {
-								testgpu.Run(t, d, cl)
+						for _, pl := range plans {
+							var st *ops.Step
+							if pl.p == nil {
+								st, err = ops.NewConv3x3BackwardFused(d, cw, dyb, mbuf, dxb, taps)
+							} else {
+								st, err = ops.NewConv3x3BackwardFusedPlan(d, cw, dyb, mbuf, dxb, taps, *pl.p)
 							}
-							if sl != nil {
-								testgpu.Run(t, d, sl) // the Gram the fused pass reads
+							if err != nil {
+								t.Fatal(err)
 							}
-							testgpu.Run(t, d, st)
-							want := append([]float64(nil), conv...)
-							extra := make([]float64, n)
+							defer st.Release()
+							want := 1
+							if plan, _ := ops.FusedBackwardPlan(d, cw, tc.h, tc.w, useMask, taps); (pl.p == nil && plan.Split > 1) || (pl.p != nil && pl.p.Split > 1) {
+								want = 2
+							}
+							if st.Dispatches() != want {
+								t.Errorf("%s: fused backward: %d dispatches, want %d", pl.name, st.Dispatches(), want)
+							}
+							check := func(what string, wc, ws float64) {
+								what = pl.name + ", " + what
+								t.Helper()
+								if cl != nil {
+									testgpu.Run(t, d, cl)
+								}
+								if sl != nil {
+									testgpu.Run(t, d, sl) // the Gram the fused pass reads
+								}
+								testgpu.Run(t, d, st)
+								want := append([]float64(nil), conv...)
+								extra := make([]float64, n)
+								if cl != nil {
+									_, g := ops.ContentLossTwin(f, p, wc)
+									for j := range extra {
+										extra[j] += g[j]
+									}
+								}
+								if sl != nil {
+									_, g := ops.StyleLossTwin(f, a, tc.cin, m, ws)
+									for j := range extra {
+										extra[j] += g[j]
+									}
+								}
+								big := 0.0
+								for j := range want {
+									want[j] += extra[j]
+									big = math.Max(big, math.Abs(extra[j]))
+								}
+								tol := 1e-6 * float64(tc.cout*9+tc.cin)
+								if big < 100*tol {
+									t.Fatalf("%s: the fused loss gradients (max %.3g) are too small to test at tolerance %.3g", what, big, tol)
+								}
+								testgpu.Close(t, what+": fused backward", testgpu.Read(t, dxb), want, tol, 1e-4)
+								vals := testgpu.Read(t, out)
+								if cl != nil {
+									lc, _ := ops.ContentLossTwin(f, p, wc)
+									testgpu.Close(t, what+": content value", vals[1:2], []float64{lc}, 1e-7, 2e-5)
+								}
+								if sl != nil {
+									ls, _ := ops.StyleLossTwin(f, a, tc.cin, m, ws)
+									testgpu.Close(t, what+": style value", vals[2:3], []float64{ls}, 1e-7, 2e-5)
+								}
+							}
+							check("built", wc, ws)
+							// The fused pass reads the losses' uniforms: new
+							// weights take effect without a rebuild.
+							wc2, ws2 := 0.5*wc, 3*ws
 							if cl != nil {
-								_, g := ops.ContentLossTwin(f, p, wc)
-								for j := range extra {
-									extra[j] += g[j]
+								if err := cl.SetWeight(wc2); err != nil {
+									t.Fatal(err)
 								}
 							}
 							if sl != nil {
-								_, g := ops.StyleLossTwin(f, a, tc.cin, m, ws)
-								for j := range extra {
-									extra[j] += g[j]
+								if err := sl.SetWeight(ws2); err != nil {
+									t.Fatal(err)
 								}
 							}
-							big := 0.0
-							for j := range want {
-								want[j] += extra[j]
-								big = math.Max(big, math.Abs(extra[j]))
-							}
-							tol := 1e-6 * float64(tc.cout*9+tc.cin)
-							if big < 100*tol {
-								t.Fatalf("%s: the fused loss gradients (max %.3g) are too small to test at tolerance %.3g", what, big, tol)
-							}
-							testgpu.Close(t, what+": fused backward", testgpu.Read(t, dxb), want, tol, 1e-4)
-							vals := testgpu.Read(t, out)
-							if cl != nil {
-								lc, _ := ops.ContentLossTwin(f, p, wc)
-								testgpu.Close(t, what+": content value", vals[1:2], []float64{lc}, 1e-7, 2e-5)
-							}
-							if sl != nil {
-								ls, _ := ops.StyleLossTwin(f, a, tc.cin, m, ws)
-								testgpu.Close(t, what+": style value", vals[2:3], []float64{ls}, 1e-7, 2e-5)
+							check("after SetWeight", wc2, ws2)
+							for _, l := range []*ops.Loss{cl, styleOf(sl)} {
+								if l != nil {
+									if err := l.SetWeight(map[bool]float64{true: wc, false: ws}[l == cl]); err != nil {
+										t.Fatal(err)
+									}
+								}
 							}
 						}
-						check("built", wc, ws)
-						// The fused pass reads the losses' uniforms: new
-						// weights take effect without a rebuild.
-						wc2, ws2 := 0.5*wc, 3*ws
-						if cl != nil {
-							if err := cl.SetWeight(wc2); err != nil {
-								t.Fatal(err)
-							}
-						}
-						if sl != nil {
-							if err := sl.SetWeight(ws2); err != nil {
-								t.Fatal(err)
-							}
-						}
-						check("after SetWeight", wc2, ws2)
 					})
 				}
 			}
@@ -163,9 +188,8 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 	}
 }
 
-// A plan that splits K cannot carry the fused terms: the constructor must
-// refuse it rather than add them once per slice.
-func TestConv3x3BackwardFusedRefusesSplitK(t *testing.T) {
+// Features that are not dx's shape are refused.
+func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 	d := testgpu.Device(t)
 	const cin, cout, h, w = 8, 64, 4, 4
 	cw, err := ops.NewConvWeights(d, "split", make([]float32, cout*cin*9), make([]float32, cout), cout, cin)
@@ -174,23 +198,8 @@ func TestConv3x3BackwardFusedRefusesSplitK(t *testing.T) {
 	}
 	defer cw.Release()
 	dy := testgpu.Upload(t, d, "dy", nil, cout, h, w)
-	f := testgpu.Upload(t, d, "f", nil, cin, h, w)
-	p := testgpu.Upload(t, d, "p", nil, cin, h, w)
 	dx := testgpu.Upload(t, d, "dx", nil, cin, h, w)
 	out := testgpu.Upload(t, d, "out", nil, 4)
-	cl, err := ops.NewContentLoss(d, f, p, nil, out, 1, 1, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Release()
-	plan := ops.SplitConvPlan(ops.ChooseTileFor(ops.LimitsOf(d), cin, h*w), cout, 2)
-	if plan.Split < 2 {
-		t.Fatalf("SplitConvPlan gave %v, want a split", plan)
-	}
-	if st, err := ops.NewConv3x3BackwardFusedPlan(d, cw, dy, nil, dx, ops.GradTaps{Content: cl}, plan); err == nil {
-		st.Release()
-		t.Fatalf("fused backward accepted split plan %v", plan)
-	}
 	// A features buffer of the wrong shape is refused too.
 	g := testgpu.Upload(t, d, "g", nil, cin+1, h, w)
 	pg := testgpu.Upload(t, d, "pg", nil, cin+1, h, w)
@@ -203,4 +212,11 @@ func TestConv3x3BackwardFusedRefusesSplitK(t *testing.T) {
 		st.Release()
 		t.Fatal("fused backward accepted features that are not dx's shape")
 	}
+}
+
+func styleOf(s *ops.StyleLoss) *ops.Loss {
+	if s == nil {
+		return nil
+	}
+	return &s.Loss
 }

@@ -13,9 +13,10 @@
 // B operand by mask > 0: the fused ReLU backward), ACCUM (+= instead of =),
 // S (split-K slices; with S > 1 forward/backward_input write raw partial
 // sums to part and combine applies the epilogue), KCHUNK (K per slice).
-// Fused loss gradients (backward_input with S = 1 only), when dx is the
-// gradient of a tapped activation F: (CIN,H,W) = (GM,GN):
-//   CONTENT: the epilogue adds cparams.grad * (F - P), P the content target;
+// Fused loss gradients (backward_input), when dx is the gradient of a
+// tapped activation F: (CIN,H,W) = (GM,GN):
+//   CONTENT: the epilogue adds cparams.grad * (F - P), P the content target
+//            (with S > 1 the combine pass does, reading F, P and cparams);
 //   STYLE:   K grows by GM: A[m][GK+c] = sparams.grad * (G - T)[m][c] and
 //            B[GK+c][n] = F[c][n], so the GEMM itself adds
 //            sparams.grad * (G - T) F (G - T is symmetric).
@@ -38,6 +39,16 @@ const TILES_M = {{cdiv .GM .TM}}u;
 @group(0) @binding(0) var<storage, read> part: array<f32>; // (S,GM,H,W)
 {{if .BIAS}}@group(0) @binding(1) var<storage, read> bias: array<f32>; // (GM)
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>; // (GM,H,W)
+{{else if .CONTENT}}struct Params {
+  grad: f32,
+  value: f32,
+  pad0: f32,
+  pad1: f32,
+}
+@group(0) @binding(1) var<storage, read> feat: array<f32>; // F: (GM,H,W)
+@group(0) @binding(2) var<storage, read> ptgt: array<f32>; // P: (GM,H,W)
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W)
+@group(0) @binding(4) var<uniform> cparams: Params;
 {{else}}@group(0) @binding(1) var<storage, read_write> dst: array<f32>; // (GM,H,W)
 {{end}}
 @compute @workgroup_size(256)
@@ -48,6 +59,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   for (var s = 0u; s < S; s++) { r += part[s * GM * GN + i]; }
 {{if .BIAS}}  r = r + bias[i / GN];
 {{end}}{{if .RELU}}  r = max(r, 0.0);
+{{end}}{{if .CONTENT}}  r = fma(cparams.grad, feat[i] - ptgt[i], r);
 {{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
 {{else}}  dst[i] = r;
 {{end}}}

@@ -239,8 +239,7 @@ func (t *Trunk) fusedAt(p int, taps ops.GradTaps) (*ops.ConvWeights, error) {
 // CanFuse reports whether the loss gradients at layer (one content and
 // one style loss) can be added by the backward pass of the conv above it
 // (BackwardFused): the layer is not the trunk's deepest, the layer above
-// is a conv, whose plan at this size does not split K, and the adapter
-// binds enough storage buffers.
+// is a conv, and the adapter binds enough storage buffers.
 func (t *Trunk) CanFuse(layer string) bool {
 	p, err := Index(layer)
 	if err != nil || p >= t.Depth || t.grads == nil {
