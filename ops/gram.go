@@ -6,12 +6,22 @@ import (
 	"github.com/stylize/stylize/gpu"
 )
 
-// GramSplit chooses the split-K of a Gram matrix over k = h*w values:
-// the number of slices and the values per slice (a multiple of the tile's TK).
-func GramSplit(t Tile, k int) (slices, chunk int) {
-	slices = min(max(ceilDiv(k, 2048), 1), 64)
-	chunk = ceilDiv(ceilDiv(k, slices), t.TK) * t.TK
-	return ceilDiv(k, chunk), chunk
+// gramMaxChunk bounds the values of K one workgroup of a Gram sums.
+const gramMaxChunk = 8192
+
+// GramPlan chooses the tile (within l, as ChooseTileFor does for the
+// conv) and the split-K of a C×C Gram matrix over k = h*w values: the
+// number of slices and the values per slice (a multiple of TK). K is
+// split into slices of at most gramMaxChunk values, and further until
+// tiles × slices reaches l.MinTiles (a 64-channel Gram is one tile: the
+// GPU's parallelism has to come from K), within minSplitChunk values per
+// slice and maxSplitBytes of partial sums.
+func GramPlan(l TileLimits, c, k int) (t Tile, slices, chunk int) {
+	t = ChooseTileFor(l, c, c)
+	s := max(ceilDiv(k, gramMaxChunk), ceilDiv(l.MinTiles, t.tiles(c, c)), 1)
+	s = min(s, max(k/minSplitChunk, 1), max(maxSplitBytes/(4*c*c), 1))
+	chunk = ceilDiv(ceilDiv(k, s), t.TK) * t.TK
+	return t, ceilDiv(k, chunk), chunk
 }
 
 type gramData struct {
@@ -34,8 +44,7 @@ func NewGram(d *gpu.Device, f, g *gpu.Buffer) (*Step, error) {
 		return nil, err
 	}
 	k := h * w
-	t := ChooseTile(c, c)
-	slices, chunk := GramSplit(t, k)
+	t, slices, chunk := GramPlan(LimitsOf(d), c, k)
 	data := gramData{tileData: t.data(true, true), C: c, K: k, S: slices, KCHUNK: chunk, SCALE: 1 / float64(k)}
 	s := &Step{Name: op}
 	dst := g

@@ -209,7 +209,7 @@ func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64
 	if grad == nil {
 		return sl, nil
 	}
-	t := ChooseTile(c, m)
+	t := ChooseTileFor(LimitsOf(d), c, m)
 	data := styleData{tileData: t.data(true, false), C: c, K: m, ACCUM: accumGrad}
 	b, err := bind(d, op+".backward", "style_loss.wgsl", "backward", data, acc(gpu.In, gpu.In, gpu.In, gpu.Out, gpu.Uniform), g, a, f, grad, sl.Params)
 	if err != nil {

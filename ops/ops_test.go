@@ -108,8 +108,8 @@ func TestGramMatchesTwin(t *testing.T) {
 			}
 			defer st.Release()
 			testgpu.Run(t, d, st)
-			s, _ := ops.GramSplit(ops.ChooseTile(tc.c, tc.c), m)
-			testgpu.Close(t, fmt.Sprintf("gram (split-K %d)", s), testgpu.Read(t, gb), ops.GramTwin(f, tc.c, m), 1e-6, 1e-5)
+			tile, s, _ := ops.GramPlan(ops.LimitsOf(d), tc.c, m)
+			testgpu.Close(t, fmt.Sprintf("gram (%v, split-K %d)", tile, s), testgpu.Read(t, gb), ops.GramTwin(f, tc.c, m), 1e-6, 1e-5)
 		})
 	}
 }
