@@ -85,8 +85,11 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 			// ones it departs at depends on the kernels' summation order);
 			// after that only a sanity band is meaningful, and the final
 			// image is compared with TestTwinAdamTrajectory's twin instead.
-			// tiny_blend_tv_avg has no such branch until step 15.
-			early, earlySteps, late, imgTol := 2e-5, 20, 2e-5, 2e-5
+			// tiny_blend_tv_avg has no such branch until step 15 (a relu3_2
+			// unit at +1e-8 of its peak): from there float32 may follow or
+			// leave it depending on the kernels' summation order (measured:
+			// steps 15-19 within 2e-6 or 7.6e-5, final image 7e-7 or 1.1e-3).
+			early, earlySteps, late, imgTol := 2e-5, 15, 2e-4, 2e-3
 			if name == "tiny_seed" {
 				early, earlySteps, late, imgTol = 2e-5, 3, 0.5, 0
 			}
