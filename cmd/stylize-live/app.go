@@ -62,6 +62,7 @@ type app struct {
 
 	partial  *transfer.Partial // the split iteration in progress, if any
 	reported int               // iterations that -save-every and -print-every have seen
+	savedAt  int               // the last iteration -save-every wrote
 	script   *script
 
 	lay   layout
@@ -326,6 +327,14 @@ func (a *app) later(f func() error) {
 	a.actions = append(a.actions, f)
 }
 
+// dropPartial gives up the split iteration in progress, if any.
+func (a *app) dropPartial() {
+	if a.partial != nil && !a.partial.Done() {
+		a.run.abandonSplit()
+	}
+	a.partial = nil
+}
+
 // splitting reports whether iterations go to the GPU in pieces: when one
 // is longer than the frame budget, so that frames fit between the pieces
 // (a frame queued behind a whole iteration would wait for all of it).
@@ -392,7 +401,7 @@ func (a *app) styleName() string {
 // changed nothing that the next iteration does not recompute).
 func (a *app) runActions() error {
 	if len(a.actions) > 0 {
-		a.partial = nil
+		a.dropPartial()
 	}
 	for len(a.actions) > 0 {
 		f := a.actions[0]
@@ -419,7 +428,7 @@ func (a *app) flushPending() error {
 		return nil
 	}
 	a.pending = false
-	a.partial = nil
+	a.dropPartial()
 	if err := a.run.drain(); err != nil {
 		return err
 	}
@@ -442,6 +451,7 @@ func (a *app) restart() error {
 		return err
 	}
 	a.run.reset(0)
+	a.savedAt = 0
 	a.done, a.savedOut = false, false
 	a.imageDirty = true
 	a.setMessage(textWhite, "restarted from the %s image", map[bool]string{true: "content", false: a.s.init}[a.s.init == "content" || a.s.init == ""])
@@ -605,6 +615,9 @@ func (a *app) snapshot() error {
 func (a *app) periodic(before int) error {
 	now := a.run.completed
 	if a.o.saveEvery > 0 && now/a.o.saveEvery > before/a.o.saveEvery {
+		// shouldSubmit queued nothing behind this multiple: the image read
+		// is that of iteration now.
+		a.savedAt = now
 		img, err := a.finalImage()
 		if err != nil {
 			return err
@@ -943,6 +956,18 @@ func (a *app) shouldSubmit(now time.Time) (int, bool) {
 			return 0, false
 		}
 	}
+	if n := a.o.saveEvery; n > 0 {
+		// -save-every writes the image of exactly each multiple: nothing
+		// goes behind a multiple's iteration until it is saved, and a
+		// batch stops at the next multiple.
+		if a.run.submitted%n == 0 && a.run.submitted > a.savedAt {
+			return 0, false
+		}
+		left = min(left, n-a.run.submitted%n)
+	}
+	if n := a.o.printEvery; n > 0 { // reports land on the multiples too
+		left = min(left, n-a.run.submitted%n)
+	}
 	// A frame is due but would wait behind the queue: let the queue drain.
 	if a.wantFrame(now) && !a.canDrawNow() {
 		return 0, false
@@ -1030,7 +1055,7 @@ func (a *app) step() error {
 				return err
 			}
 		} else {
-			a.partial = nil
+			a.dropPartial()
 			if err := a.run.submit(a.s.e, k); err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -1070,10 +1071,13 @@ func TestPacingSlowIterations(t *testing.T) {
 
 // TestRunFlags: stylize run's -save-every, -print-every, -json and
 // -adam-form work in the window too; -scales and -ema, which a live view
-// cannot honour, are refused with a reason.
+// cannot honour, are refused with a reason. Iterations are short here, so
+// batches of many iterations are queued: -save-every must still write the
+// image of exactly each multiple, as stylize run does.
 func TestRunFlags(t *testing.T) {
-	r := runLive(t, append(baseArgs("$DIR"), "-iters", "4", "-save-every", "2", "-print-every", "2", "-json", "-adam-form", "torch"), `
-wait-iter 4
+	flags := []string{"-adam-form", "torch", "-widths", "4,4,4,4,4", "-size", "24"} // ~10 ms per iteration
+	r := runLive(t, append(append(baseArgs("$DIR"), flags...), "-iters", "40", "-save-every", "10", "-print-every", "10", "-json"), `
+wait-iter 40
 wait 300ms
 quit
 `)
@@ -1087,13 +1091,34 @@ quit
 			}
 		}
 	}
-	if len(iters) != 2 || iters[0] != 2 || iters[1] != 4 {
-		t.Errorf("progress events at iterations %v, want [2 4]", iters)
+	if fmt.Sprint(iters) != "[10 20 30 40]" {
+		t.Errorf("progress events at iterations %v, want [10 20 30 40]", iters)
 	}
-	for _, n := range []string{"out_0002.png", "out_0004.png"} {
-		if _, err := imageio.Load(filepath.Join(r.dir, n), 0); err != nil {
-			t.Errorf("-save-every 2: %v", err)
+	load := func(dir, name string) imageio.Image {
+		t.Helper()
+		img, err := imageio.Load(filepath.Join(dir, name), 0)
+		if err != nil {
+			t.Fatalf("-save-every 10: %v", err)
 		}
+		return img
+	}
+	saved := map[int]imageio.Image{}
+	for _, k := range []int{10, 20, 30, 40} {
+		saved[k] = load(r.dir, fmt.Sprintf("out_%04d.png", k))
+	}
+	same := func(a, b imageio.Image) bool { return a.W == b.W && a.H == b.H && reflect.DeepEqual(a.Pix, b.Pix) }
+	if !same(saved[40], load(r.dir, "out.png")) {
+		t.Error("out_0040.png differs from -out written at iteration 40")
+	}
+	if same(saved[10], saved[20]) {
+		t.Error("out_0010.png and out_0020.png are the same image")
+	}
+	// The engine is deterministic: a run stopped at 10 ends on the image
+	// that the first run saved at 10.
+	r10 := runLive(t, append(append(baseArgs("$DIR"), flags...), "-iters", "10"), "wait-iter 10\nwait 300ms\nquit\n")
+	wantExit(t, r10, 0)
+	if !same(saved[10], load(r10.dir, "out.png")) {
+		t.Error("out_0010.png is not the image of iteration 10")
 	}
 	for _, c := range []struct {
 		flag []string

@@ -35,7 +35,8 @@ type runner struct {
 
 	log []doneAt // recent completions, for iterations per second
 
-	pieceGPU float64 // seconds the pieces of the current split iteration took so far
+	pieceGPU   float64 // seconds the pieces of the current split iteration took so far
+	splitEpoch int     // bumped when a split iteration is given up: its pieces still in flight no longer count
 }
 
 type batch struct {
@@ -44,6 +45,7 @@ type batch struct {
 	at      time.Time
 	piece   bool    // a piece of a split iteration other than its last: no losses yet
 	frac    float64 // a piece's share of its iteration (0: a batch of k whole ones)
+	epoch   int     // the runner's splitEpoch when the piece was submitted
 }
 
 type doneAt struct {
@@ -115,7 +117,7 @@ func (r *runner) submitPiece(e *transfer.Engine, p **transfer.Partial, n int) er
 	if *p == nil || (*p).Done() {
 		*p = e.Split(n)
 	}
-	b := batch{slot: slot, first: r.submitted, at: time.Now(), frac: 1 / float64((*p).Len())}
+	b := batch{slot: slot, first: r.submitted, at: time.Now(), frac: 1 / float64((*p).Len()), epoch: r.splitEpoch}
 	t0 := time.Now()
 	last, err := (*p).SubmitNext()
 	if err != nil {
@@ -200,7 +202,9 @@ func (r *runner) finish(b batch, raw []byte, now time.Time) {
 		start = r.lastDone
 	}
 	if b.piece {
-		r.pieceGPU += now.Sub(start).Seconds()
+		if b.epoch == r.splitEpoch {
+			r.pieceGPU += now.Sub(start).Seconds()
+		}
 		r.lastDone = now
 		return
 	}
@@ -230,6 +234,14 @@ func (r *runner) reset(n int) {
 	r.submitted, r.completed = n, n
 	r.haveLoss = false
 	r.log = nil
+	r.abandonSplit()
+}
+
+// abandonSplit forgets the split iteration in progress: the time of its
+// pieces, including those still in flight, is not an iteration's.
+func (r *runner) abandonSplit() {
+	r.pieceGPU = 0
+	r.splitEpoch++
 }
 
 // queued estimates the GPU time of the work in flight that is left.
