@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -300,91 +298,21 @@ func resolve(fs *flag.FlagSet, o *options) error {
 	return nil
 }
 
-// loadWeights finds the VGG19 weights: -weights FILE, the word synthetic
-// (with -widths for a narrower test network), or the cached download.
+// loadWeights is cli.LoadWeights with -widths, the block widths of
+// synthetic weights for a narrower test network.
 func loadWeights(path, widths string, stderr io.Writer) (*weights.VGG19, error) {
-	if path == "synthetic" {
-		ws := []int{64, 128, 256, 512, 512}
-		if widths != "" {
-			f, err := parseFloats(widths)
-			if err != nil || len(f) != 5 {
-				return nil, fmt.Errorf("-widths %q: want 5 block widths", widths)
+	var ws []int
+	if path == "synthetic" && widths != "" {
+		f, err := parseFloats(widths)
+		if err != nil || len(f) != 5 {
+			return nil, fmt.Errorf("-widths %q: want 5 block widths", widths)
+		}
+		for _, v := range f {
+			if v < 1 || v > 4096 || v != math.Trunc(v) {
+				return nil, fmt.Errorf("-widths %q: %v is not a width", widths, v)
 			}
-			for i, v := range f {
-				if v < 1 || v > 4096 || v != math.Trunc(v) {
-					return nil, fmt.Errorf("-widths %q: %v is not a width", widths, v)
-				}
-				ws[i] = int(v)
-			}
+			ws = append(ws, int(v))
 		}
-		fmt.Fprintln(stderr, "WARNING: using SYNTHETIC untrained VGG19 weights (-weights synthetic): the output is a test pattern, not style transfer")
-		return weights.Synthetic(ws, 1)
 	}
-	if path == "" {
-		p, name, ok := weights.FindCached()
-		if !ok {
-			dir, _ := weights.CacheDir()
-			return nil, fmt.Errorf("no VGG19 weights: run `stylize weights fetch vgg19-caffe` (or place the file in %s), or pass -weights FILE", dir)
-		}
-		fmt.Fprintf(stderr, "weights: %s (%s)\n", p, name)
-		path = p
-	}
-	format, err := sniffFormat(path)
-	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	switch format {
-	case "safetensors":
-		f, err := weights.ReadSafetensors(path)
-		if err != nil {
-			return nil, err
-		}
-		return weights.FromSafetensors(f)
-	case "pth":
-		v, err := weights.ReadPth(path)
-		if err != nil {
-			return nil, err
-		}
-		if v.Preprocess == "" {
-			v.Preprocess = weights.PthPreprocessGuess(path)
-		}
-		return v, nil
-	}
-	return nil, fmt.Errorf("weights: %s: Keras .h5 files cannot be read yet; use a .pth or .safetensors (stylize weights fetch vgg19-caffe)", path)
-}
-
-// sniffFormat tells safetensors, .pth and .h5 apart by their first bytes.
-func sniffFormat(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	if st.IsDir() {
-		return "", fmt.Errorf("%s is a directory, not a weights file", path)
-	}
-	head := make([]byte, 16)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
-	switch {
-	case bytes.HasPrefix(head, []byte("\x89HDF\r\n\x1a\n")):
-		return "h5", nil
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
-		return "pth", nil
-	case n >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= uint64(st.Size()-8):
-		return "safetensors", nil
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".safetensors":
-		return "safetensors", nil
-	case ".pth", ".pt":
-		return "pth", nil
-	case ".h5", ".hdf5", ".keras":
-		return "h5", nil
-	}
-	return "", fmt.Errorf("%s is not a weights file stylize knows: want safetensors, PyTorch .pth or Keras .h5", path)
+	return cli.LoadWeights(path, ws, stderr)
 }

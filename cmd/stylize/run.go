@@ -303,25 +303,6 @@ func resolve(fs *flag.FlagSet, o *runOpts) (*settings, error) {
 func toT(m imageio.Image) transfer.Image   { return transfer.Image{H: m.H, W: m.W, Pix: m.Pix} }
 func fromT(m transfer.Image) imageio.Image { return imageio.Image{H: m.H, W: m.W, Pix: m.Pix} }
 
-// loadWeights finds the VGG19 weights: -weights FILE, the word synthetic,
-// or the cached download.
-func loadWeights(path string, stderr io.Writer) (*weights.VGG19, error) {
-	if path == "synthetic" {
-		fmt.Fprintln(stderr, "WARNING: using SYNTHETIC untrained VGG19 weights (-weights synthetic): the output is a test pattern, not style transfer")
-		return weights.Synthetic([]int{64, 128, 256, 512, 512}, 1)
-	}
-	if path == "" {
-		p, name, ok := weights.FindCached()
-		if !ok {
-			dir, _ := weights.CacheDir()
-			return nil, fmt.Errorf("no VGG19 weights: run `stylize weights fetch vgg19-caffe` (or place the file in %s), or pass -weights FILE", dir)
-		}
-		fmt.Fprintf(stderr, "weights: %s (%s)\n", p, name)
-		path = p
-	}
-	return loadAny(path)
-}
-
 // checkFits refuses, before allocating, a size whose largest activation
 // (block 1: 64 channels × H × W) exceeds the GPU's binding limit, and
 // suggests the largest long side that fits.
@@ -384,7 +365,7 @@ func runStyle(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		final = max(content.W, content.H)
 	}
 	s.opts.Sizes = transfer.Scales(final, o.scales, 64)
-	w, err := loadWeights(o.weightsPath, stderr)
+	w, err := cli.LoadWeights(o.weightsPath, nil, stderr)
 	if err != nil {
 		return err
 	}

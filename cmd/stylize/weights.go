@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -130,73 +128,6 @@ Examples:
 	return nil
 }
 
-// sniffFormat tells a weights file's format by its first bytes, falling
-// back on its extension: "safetensors", "pth" (a zip or a legacy pickle)
-// or "h5".
-func sniffFormat(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	if st.IsDir() {
-		return "", fmt.Errorf("%s is a directory, not a weights file", path)
-	}
-	head := make([]byte, 16)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
-	switch {
-	case bytes.HasPrefix(head, []byte("\x89HDF\r\n\x1a\n")):
-		return "h5", nil
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
-		return "pth", nil
-	case n >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= uint64(st.Size()-8):
-		return "safetensors", nil
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".safetensors":
-		return "safetensors", nil
-	case ".pth", ".pt":
-		return "pth", nil
-	case ".h5", ".hdf5", ".keras":
-		return "h5", nil
-	}
-	return "", fmt.Errorf("%s is not a weights file stylize knows: want safetensors, PyTorch .pth or Keras .h5", path)
-}
-
-// loadAny reads VGG19 weights from a file in any format stylize reads:
-// safetensors, PyTorch .pth (zip or legacy) and Keras .h5.
-func loadAny(path string) (*weights.VGG19, error) {
-	format, err := sniffFormat(path)
-	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	switch format {
-	case "safetensors":
-		f, err := weights.ReadSafetensors(path)
-		if err != nil {
-			return nil, err
-		}
-		return weights.FromSafetensors(f)
-	case "pth":
-		v, err := weights.ReadPth(path)
-		if err != nil {
-			return nil, err
-		}
-		if v.Preprocess == "" {
-			v.Preprocess = weights.PthPreprocessGuess(path)
-		}
-		return v, nil
-	case "h5":
-		return weights.ReadKerasH5(path)
-	}
-	return nil, fmt.Errorf("weights: %s: unknown format %q", path, format)
-}
-
 // fileSums returns a file's size, SHA-256 and MD5, read once.
 func fileSums(path string) (size int64, sha, md string, err error) {
 	f, err := os.Open(path)
@@ -266,7 +197,7 @@ Example:
 		return errors.New("weights info: give one FILE")
 	}
 	path := fs.Arg(0)
-	format, err := sniffFormat(path)
+	format, err := weights.Sniff(path)
 	if err != nil {
 		return fmt.Errorf("weights info: %w", err)
 	}
@@ -323,7 +254,7 @@ Example:
 				unused = append(unused, name)
 			}
 		}
-	} else if v, err = loadAny(path); err != nil {
+	} else if v, err = weights.Load(path); err != nil {
 		tw.Flush()
 		return err
 	}
@@ -389,7 +320,7 @@ Examples:
 	default:
 		return fmt.Errorf("weights convert: -preprocess %q: want caffe or torch", *pre)
 	}
-	v, err := loadAny(in)
+	v, err := weights.Load(in)
 	if err != nil {
 		return err
 	}

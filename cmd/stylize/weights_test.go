@@ -183,11 +183,11 @@ func TestSniffFormat(t *testing.T) {
 	} {
 		p := filepath.Join(dir, tc.name)
 		os.WriteFile(p, []byte(tc.content), 0o644)
-		if got, err := sniffFormat(p); got != tc.want {
+		if got, err := weights.Sniff(p); got != tc.want {
 			t.Errorf("%s %q: %q %v, want %s", tc.name, tc.content, got, err, tc.want)
 		}
 	}
-	if got, _ := sniffFormat(tinySeed); got != "safetensors" {
+	if got, _ := weights.Sniff(tinySeed); got != "safetensors" {
 		t.Errorf("tiny_seed: %s", got)
 	}
 }

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/stylize/stylize/weights"
+)
+
+// LoadWeights finds the VGG19 weights a command line names: -weights FILE
+// (any format weights.Load reads), the word synthetic (untrained weights
+// of the block widths given, VGG19's when nil, with a loud warning), or
+// the cached download when path is empty.
+func LoadWeights(path string, widths []int, stderr io.Writer) (*weights.VGG19, error) {
+	if path == "synthetic" {
+		if widths == nil {
+			widths = []int{64, 128, 256, 512, 512}
+		}
+		fmt.Fprintln(stderr, "WARNING: using SYNTHETIC untrained VGG19 weights (-weights synthetic): the output is a test pattern, not style transfer")
+		return weights.Synthetic(widths, 1)
+	}
+	if path == "" {
+		p, name, ok := weights.FindCached()
+		if !ok {
+			dir, _ := weights.CacheDir()
+			return nil, fmt.Errorf("no VGG19 weights: run `stylize weights fetch vgg19-caffe` (or place the file in %s), or pass -weights FILE", dir)
+		}
+		fmt.Fprintf(stderr, "weights: %s (%s)\n", p, name)
+		path = p
+	}
+	return weights.Load(path)
+}
