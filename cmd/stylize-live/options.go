@@ -98,7 +98,7 @@ func newFlags(o *options) *flag.FlagSet {
 	fs.StringVar(&o.preset, "preset", "seed", "seed or neural-style")
 	fs.BoolVar(&o.originalColors, "original-colors", false, "show and save the content's colours (luminance-only transfer); O toggles it")
 	fs.Int64Var(&o.seed, "seed", 1, "random seed (for -init random)")
-	fs.StringVar(&o.weightsPath, "weights", "", "VGG19 weights: .safetensors or .pth (default: the cached download); 'synthetic' for untrained test weights")
+	fs.StringVar(&o.weightsPath, "weights", "", cli.WeightsUsage)
 	fs.StringVar(&o.preprocess, "preprocess", "", "caffe or torch (default: from the weights, else caffe)")
 	fs.StringVar(&o.device, "device", "", "GPU adapter: index or name substring (see stylize devices)")
 	fs.IntVar(&o.outDepth, "out-depth", 8, "bits per channel of PNG output: 8 or 16")

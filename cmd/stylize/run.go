@@ -103,7 +103,7 @@ func newRunFlags(o *runOpts) *flag.FlagSet {
 	fs.IntVar(&o.saveEvery, "save-every", 0, "also write the image every N iterations (OUT_0100.png, ...)")
 	fs.IntVar(&o.printEvery, "print-every", 50, "report the losses every N iterations")
 	fs.Int64Var(&o.seed, "seed", 1, "random seed (for -init random)")
-	fs.StringVar(&o.weightsPath, "weights", "", "VGG19 weights: .safetensors or .pth (default: the cached download); 'synthetic' for untrained test weights")
+	fs.StringVar(&o.weightsPath, "weights", "", cli.WeightsUsage)
 	fs.StringVar(&o.preprocess, "preprocess", "", "caffe or torch (default: from the weights, else caffe)")
 	fs.StringVar(&o.device, "device", "", "GPU adapter: index or name substring (see stylize devices)")
 	fs.BoolVar(&o.jsonOut, "json", false, "write progress as JSON lines on stdout")

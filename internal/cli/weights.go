@@ -30,3 +30,6 @@ func LoadWeights(path string, widths []int, stderr io.Writer) (*weights.VGG19, e
 	}
 	return weights.Load(path)
 }
+
+// WeightsUsage is the -weights flag's help, the same in both commands.
+const WeightsUsage = "VGG19 weights: .safetensors, PyTorch .pth or Keras .h5 (default: the cached download); 'synthetic' for untrained test weights"
