@@ -79,7 +79,8 @@ type Engine struct {
 	// The loss terms, whose weights SetWeights changes in place.
 	content, style []*ops.Loss
 	tv             *ops.Loss
-	fused          []string // the layers whose loss gradients are fused
+	fused          []string       // the layers whose loss gradients are fused
+	leaves         []ops.Recorder // the iteration's ops, flattened once for Split
 }
 
 // Dispatches is the number of compute dispatches one iteration records
@@ -567,11 +568,16 @@ func (e *Engine) record(enc *gpu.Encoder) error {
 	if err := e.iter.Record(enc); err != nil {
 		return err
 	}
+	return e.recordOptimizer(enc, e.Iter+1)
+}
+
+// recordOptimizer appends iteration it's optimiser step to enc.
+func (e *Engine) recordOptimizer(enc *gpu.Encoder, it int) error {
 	if e.Adam != nil {
 		return e.Adam.Record(enc)
 	}
 	if e.LBFGS != nil {
-		return e.LBFGS.Record(enc, e.Iter+1)
+		return e.LBFGS.Record(enc, it)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package transfer
 import (
 	"fmt"
 
-	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
 )
 
@@ -18,10 +17,10 @@ import (
 // leaves the engine as it was: the next iteration recomputes everything
 // from the image.
 type Partial struct {
-	e     *Engine
-	parts []ops.Seq
-	next  int
-	it    int // the iteration it records
+	e    *Engine
+	ends []int // piece i records e.leaves[ends[i-1]:ends[i]] (the last also the optimiser)
+	next int
+	it   int // the iteration it records
 }
 
 // flatten appends the leaf recorders of r: the members of nested Seqs.
@@ -35,38 +34,27 @@ func flatten(out []ops.Recorder, r ops.Recorder) []ops.Recorder {
 	return append(out, r)
 }
 
-type recorderFunc func(*gpu.Encoder) error
-
-func (f recorderFunc) Record(e *gpu.Encoder) error { return f(e) }
-
 // Split prepares iteration e.Iter+1 as n pieces (at most one per op) of
 // about equal numbers of ops, the optimiser's step in the last.
 func (e *Engine) Split(n int) *Partial {
-	leaves := flatten(nil, e.iter)
-	iter := e.Iter + 1
-	leaves = append(leaves, recorderFunc(func(enc *gpu.Encoder) error {
-		if e.Adam != nil {
-			return e.Adam.Record(enc)
-		}
-		if e.LBFGS != nil {
-			return e.LBFGS.Record(enc, iter)
-		}
-		return nil
-	}))
-	n = min(max(n, 1), len(leaves))
-	p := &Partial{e: e, it: iter}
-	for i := 0; i < n; i++ {
-		p.parts = append(p.parts, ops.Seq(leaves[i*len(leaves)/n:(i+1)*len(leaves)/n]))
+	if e.leaves == nil {
+		e.leaves = flatten(nil, e.iter) // once: the iteration's ops do not change
+	}
+	m := len(e.leaves) + 1 // the optimiser's step counts as one op
+	n = min(max(n, 1), m)
+	p := &Partial{e: e, it: e.Iter + 1, ends: make([]int, n)}
+	for i := range p.ends {
+		p.ends[i] = min((i+1)*m/n, len(e.leaves))
 	}
 	return p
 }
 
 // Len is the number of pieces; Next the index of the next one to submit.
-func (p *Partial) Len() int  { return len(p.parts) }
+func (p *Partial) Len() int  { return len(p.ends) }
 func (p *Partial) Next() int { return p.next }
 
 // Done reports whether every piece has been submitted.
-func (p *Partial) Done() bool { return p.next >= len(p.parts) }
+func (p *Partial) Done() bool { return p.next >= len(p.ends) }
 
 // SubmitNext records and submits the next piece; after the last one the
 // iteration counts (e.Iter is incremented) and last is true.
@@ -77,11 +65,19 @@ func (p *Partial) SubmitNext() (last bool, err error) {
 	if p.e.Iter+1 != p.it {
 		return false, fmt.Errorf("transfer: the engine stepped past this split iteration")
 	}
-	enc, err := p.e.D.NewEncoder(fmt.Sprintf("iteration %d, piece %d/%d", p.e.Iter+1, p.next+1, len(p.parts)))
+	enc, err := p.e.D.NewEncoder(fmt.Sprintf("iteration %d, piece %d/%d", p.it, p.next+1, len(p.ends)))
 	if err != nil {
 		return false, err
 	}
-	if err := p.parts[p.next].Record(enc); err != nil {
+	lo := 0
+	if p.next > 0 {
+		lo = p.ends[p.next-1]
+	}
+	err = ops.Seq(p.e.leaves[lo:p.ends[p.next]]).Record(enc)
+	if err == nil && p.next == len(p.ends)-1 {
+		err = p.e.recordOptimizer(enc, p.it)
+	}
+	if err != nil {
 		enc.Discard()
 		return false, err
 	}
