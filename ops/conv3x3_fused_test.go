@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 )
 
 // The fused backward (conv backward_input with the content and/or style
 // loss gradients of its input added in the same pass) against the float64
-// twins: Conv3x3BackwardTwin + ContentLossTwin + StyleLossTwin.
+// twins: twin.Conv3x3Backward + twin.ContentLoss + twin.StyleLoss.
 func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 	d := testgpu.Device(t)
 	cases := []convCase{
@@ -39,7 +40,7 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 			mask := testgpu.Round(testgpu.Rand(seed+2, tc.cout*m, -1, 1))
 			f := testgpu.Round(testgpu.Rand(seed+3, n, 0, 1))
 			p := testgpu.Round(testgpu.Rand(seed+4, n, 0, 1))
-			a := testgpu.Round(ops.GramTwin(testgpu.Rand(seed+5, n, 0, 1), tc.cin, m))
+			a := testgpu.Round(twin.Gram(testgpu.Rand(seed+5, n, 0, 1), tc.cin, m))
 			dyb := testgpu.Upload(t, d, "dy", dy, tc.cout, tc.h, tc.w)
 			mb := testgpu.Upload(t, d, "mask", mask, tc.cout, tc.h, tc.w)
 			fb := testgpu.Upload(t, d, "f", f, tc.cin, tc.h, tc.w)
@@ -95,7 +96,7 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 								p    *ops.ConvPlan
 							}{"split " + fmt.Sprint(sp.Split), &sp})
 						}
-						conv := ops.Conv3x3BackwardTwin(dy, m64, tc.cout, tc.h, tc.w, wt, tc.cin)
+						conv := twin.Conv3x3Backward(dy, m64, tc.cout, tc.h, tc.w, wt, tc.cin)
 						for _, pl := range plans {
 							var st *ops.Step
 							if pl.p == nil {
@@ -127,13 +128,13 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 								want := append([]float64(nil), conv...)
 								extra := make([]float64, n)
 								if cl != nil {
-									_, g := ops.ContentLossTwin(f, p, wc)
+									_, g := twin.ContentLoss(f, p, wc)
 									for j := range extra {
 										extra[j] += g[j]
 									}
 								}
 								if sl != nil {
-									_, g := ops.StyleLossTwin(f, a, tc.cin, m, ws)
+									_, g := twin.StyleLoss(f, a, tc.cin, m, ws)
 									for j := range extra {
 										extra[j] += g[j]
 									}
@@ -150,11 +151,11 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 								testgpu.Close(t, what+": fused backward", testgpu.Read(t, dxb), want, tol, 1e-4)
 								vals := testgpu.Read(t, out)
 								if cl != nil {
-									lc, _ := ops.ContentLossTwin(f, p, wc)
+									lc, _ := twin.ContentLoss(f, p, wc)
 									testgpu.Close(t, what+": content value", vals[1:2], []float64{lc}, 1e-7, 2e-5)
 								}
 								if sl != nil {
-									ls, _ := ops.StyleLossTwin(f, a, tc.cin, m, ws)
+									ls, _ := twin.StyleLoss(f, a, tc.cin, m, ws)
 									testgpu.Close(t, what+": style value", vals[2:3], []float64{ls}, 1e-7, 2e-5)
 								}
 							}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 )
 
@@ -64,9 +65,9 @@ func TestConv3x3PlansMatchTwin(t *testing.T) {
 				}
 				testgpu.Run(t, d, st)
 				st.Release()
-				twin := ops.Conv3x3Twin(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, relu)
+				ref := twin.Conv3x3(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, relu)
 				tol := 1e-6 * float64(tc.cin*9)
-				testgpu.Close(t, fmt.Sprintf("conv3x3.forward %v relu=%v", fwd, relu), testgpu.Read(t, yb), twin, tol, 1e-4)
+				testgpu.Close(t, fmt.Sprintf("conv3x3.forward %v relu=%v", fwd, relu), testgpu.Read(t, yb), ref, tol, 1e-4)
 			}
 			dy := testgpu.Round(testgpu.Rand(seed+3, tc.cout*tc.h*tc.w, -1, 1))
 			mask := testgpu.Round(testgpu.Rand(seed+4, tc.cout*tc.h*tc.w, -1, 1))
@@ -92,7 +93,7 @@ func TestConv3x3PlansMatchTwin(t *testing.T) {
 				}
 				testgpu.Run(t, d, st)
 				st.Release()
-				want := ops.Conv3x3BackwardTwin(dy, m, tc.cout, tc.h, tc.w, wt, tc.cin)
+				want := twin.Conv3x3Backward(dy, m, tc.cout, tc.h, tc.w, wt, tc.cin)
 				for j := range want {
 					want[j] += prev[j]
 				}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 )
 
@@ -49,7 +50,7 @@ func TestConv3x3MatchesTwin(t *testing.T) {
 				}
 				testgpu.Run(t, d, st)
 				st.Release()
-				want := ops.Conv3x3Twin(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, relu)
+				want := twin.Conv3x3(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, relu)
 				tol := 1e-6 * float64(tc.cin*9)
 				testgpu.Close(t, fmt.Sprintf("conv3x3.forward relu=%v", relu), testgpu.Read(t, yb), want, tol, 1e-4)
 			}
@@ -73,7 +74,7 @@ func TestConv3x3MatchesTwin(t *testing.T) {
 				}
 				testgpu.Run(t, d, st)
 				st.Release()
-				want := ops.Conv3x3BackwardTwin(dy, m, tc.cout, tc.h, tc.w, wt, tc.cin)
+				want := twin.Conv3x3Backward(dy, m, tc.cout, tc.h, tc.w, wt, tc.cin)
 				tol := 1e-6 * float64(tc.cout*9)
 				testgpu.Close(t, fmt.Sprintf("conv3x3.backward_input mask=%v", useMask), testgpu.Read(t, dxb), want, tol, 1e-4)
 			}

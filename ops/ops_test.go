@@ -7,6 +7,7 @@ import (
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 )
 
@@ -45,8 +46,8 @@ func TestPreprocessMatchesTwin(t *testing.T) {
 					t.Fatal(err)
 				}
 				testgpu.Run(t, d, fw, bw)
-				testgpu.Close(t, "preprocess.forward", testgpu.Read(t, yb), ops.PreprocessTwin(mode, x, tc.h*tc.w), 1e-4, 1e-6)
-				testgpu.Close(t, "preprocess.backward", testgpu.Read(t, dxb), ops.PreprocessBackwardTwin(mode, dy, tc.h*tc.w), 1e-5, 1e-6)
+				testgpu.Close(t, "preprocess.forward", testgpu.Read(t, yb), twin.Preprocess(mode, x, tc.h*tc.w), 1e-4, 1e-6)
+				testgpu.Close(t, "preprocess.backward", testgpu.Read(t, dxb), twin.PreprocessBackward(mode, dy, tc.h*tc.w), 1e-5, 1e-6)
 			})
 		}
 	}
@@ -78,8 +79,8 @@ func TestPoolMatchesTwin(t *testing.T) {
 					t.Fatal(err)
 				}
 				testgpu.Run(t, d, fw, bw)
-				testgpu.Close(t, "pool.forward", testgpu.Read(t, yb), ops.PoolTwin(kind, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
-				testgpu.Close(t, "pool.backward", testgpu.Read(t, dxb), ops.PoolBackwardTwin(kind, dy, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
+				testgpu.Close(t, "pool.forward", testgpu.Read(t, yb), twin.Pool(kind, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
+				testgpu.Close(t, "pool.backward", testgpu.Read(t, dxb), twin.PoolBackward(kind, dy, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
 			})
 		}
 	}
@@ -109,7 +110,7 @@ func TestGramMatchesTwin(t *testing.T) {
 			defer st.Release()
 			testgpu.Run(t, d, st)
 			tile, s, _ := ops.GramPlan(ops.LimitsOf(d), tc.c, m)
-			testgpu.Close(t, fmt.Sprintf("gram (%v, split-K %d)", tile, s), testgpu.Read(t, gb), ops.GramTwin(f, tc.c, m), 1e-6, 1e-5)
+			testgpu.Close(t, fmt.Sprintf("gram (%v, split-K %d)", tile, s), testgpu.Read(t, gb), twin.Gram(f, tc.c, m), 1e-6, 1e-5)
 		})
 	}
 }
@@ -133,7 +134,7 @@ func TestSumMatchesTwin(t *testing.T) {
 					t.Fatal(err)
 				}
 				testgpu.Run(t, d, st, acc)
-				want := ops.SumTwin(mode, a, b)
+				want := twin.Sum(mode, a, b)
 				testgpu.Close(t, "reduce.sum", testgpu.Read(t, out), []float64{7, 0.5 * want, 7 + 2*want}, 1e-6*math.Sqrt(float64(n)), 1e-5)
 			})
 		}
@@ -148,7 +149,7 @@ func TestLossesMatchTwins(t *testing.T) {
 			m := tc.h * tc.w
 			f := testgpu.Round(testgpu.Rand(int64(i), n, 0, 1))
 			p := testgpu.Round(testgpu.Rand(int64(i+10), n, 0, 1))
-			a := testgpu.Round(ops.GramTwin(testgpu.Rand(int64(i+20), n, 0, 1), tc.c, m))
+			a := testgpu.Round(twin.Gram(testgpu.Rand(int64(i+20), n, 0, 1), tc.c, m))
 			prior := testgpu.Round(testgpu.Rand(int64(i+30), n, -1, 1))
 			fb := testgpu.Upload(t, d, "f", f, tc.c, tc.h, tc.w)
 			pb := testgpu.Upload(t, d, "p", p, tc.c, tc.h, tc.w)
@@ -171,9 +172,9 @@ func TestLossesMatchTwins(t *testing.T) {
 			check := func(what string, wc, ws, wt float64) {
 				t.Helper()
 				testgpu.Run(t, d, cl, sl, tv)
-				lc, gc := ops.ContentLossTwin(f, p, wc)
-				ls, gs := ops.StyleLossTwin(f, a, tc.c, m, ws)
-				lt, gt := ops.TVLossTwin(f, tc.c, tc.h, tc.w, wt)
+				lc, gc := twin.ContentLoss(f, p, wc)
+				ls, gs := twin.StyleLoss(f, a, tc.c, m, ws)
+				lt, gt := twin.TVLoss(f, tc.c, tc.h, tc.w, wt)
 				want := make([]float64, n)
 				for k := range want {
 					want[k] = prior[k] + gc[k] + gs[k] + gt[k]
@@ -243,8 +244,8 @@ func TestElementwiseMatchesTwin(t *testing.T) {
 				want[i] = x[i] + y[i]
 			}
 			testgpu.Close(t, "add", testgpu.Read(t, sum), want, 1e-6, 1e-6)
-			testgpu.Close(t, "relu_forward", testgpu.Read(t, relu), ops.ReluTwin(x), 0, 0)
-			testgpu.Close(t, "relu_backward", testgpu.Read(t, drelu), ops.ReluBackwardTwin(y, x), 0, 0)
+			testgpu.Close(t, "relu_forward", testgpu.Read(t, relu), twin.Relu(x), 0, 0)
+			testgpu.Close(t, "relu_backward", testgpu.Read(t, drelu), twin.ReluBackward(y, x), 0, 0)
 			for i := range want {
 				want[i] = 1.25
 			}
@@ -287,7 +288,7 @@ func TestAdamMatchesTwin(t *testing.T) {
 					t.Fatal(err)
 				}
 				testgpu.Run(t, d, opt)
-				ops.AdamTwin(tc.cfg, k, x, g, m, v)
+				twin.Adam(tc.cfg, k, x, g, m, v)
 			}
 			testgpu.Close(t, fmt.Sprintf("adam.%s x after %d steps", tc.name, steps), testgpu.Read(t, xb), x, 1e-6, 1e-5)
 			testgpu.Close(t, "adam m", testgpu.Read(t, opt.M), m, 1e-6, 1e-5)

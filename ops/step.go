@@ -1,7 +1,7 @@
 // Package ops holds the GPU operations of a Gatys style-transfer
 // iteration (preprocess, conv3x3, pooling, Gram, losses, reductions,
-// element-wise maths, Adam) and the float64 CPU twin of each, which is the
-// test oracle. Every GPU op is built once over fixed buffers (its
+// element-wise maths, Adam). Their float64 CPU twins, the test oracle,
+// are in internal/twin. Every GPU op is built once over fixed buffers (its
 // pipelines, params and bind groups are created in its constructor) and
 // recorded into an iteration's encoder as often as needed.
 package ops

@@ -13,9 +13,6 @@ import (
 	"github.com/stylize/stylize/weights"
 )
 
-// oracle is a reference case's settings.
-type oracle = orc.Meta
-
 func tensor(t *testing.T, f *weights.File, name string) []float64 {
 	t.Helper()
 	v, err := (&orc.Case{File: f}).F64(name)

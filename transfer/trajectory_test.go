@@ -6,7 +6,6 @@ package transfer_test
 // leaves the oracle's after about ten steps.
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand"
@@ -15,126 +14,59 @@ import (
 	"testing"
 	"time"
 
+	orc "github.com/stylize/stylize/internal/oracle"
 	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
 )
 
-// twinLoss is the seed's Gatys loss, all in float64 twins.
-type twinLoss struct {
-	twin    *vgg.TrunkTwin
-	o       oracle
-	deepest string
-	P, A    map[string][]float64
-}
+// twinLoss is the seed's Gatys loss, all in float64 twins, failing the
+// test on error.
+type twinLoss struct{ *twin.Loss }
 
-// newTwinLoss computes the targets with weights w from the oracle's
-// style images and from content (the oracle's when nil).
-func newTwinLoss(t *testing.T, f *weights.File, o oracle, w *weights.VGG19, content []float64) *twinLoss {
+// newTwinLoss computes the targets with weights w from the case's style
+// images and from content (the case's when nil).
+func newTwinLoss(t *testing.T, c *orc.Case, w *weights.VGG19, content []float64) twinLoss {
 	t.Helper()
-	if content == nil {
-		content = tensor(t, f, "content")
-	}
-	pool, err := ops.ParsePooling(o.Pooling)
+	L, err := twin.NewLoss(c, w, content)
 	if err != nil {
 		t.Fatal(err)
 	}
-	twin, err := vgg.NewTrunkTwin(w, pool, ops.Caffe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	L := &twinLoss{twin: twin, o: o, P: map[string][]float64{}, A: map[string][]float64{}}
-	best := -1
-	for _, l := range append(append([]string{}, o.ContentLayers...), o.StyleLayers...) {
-		if p, _ := vgg.Index(l); p > best {
-			best, L.deepest = p, l
-		}
-	}
-	cp, err := twin.Forward(content, o.ContentHW[0], o.ContentHW[1], L.deepest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range o.ContentLayers {
-		L.P[l], _ = cp.Act(l)
-	}
-	for j, hw := range o.StyleHWs {
-		sp, err := twin.Forward(tensor(t, f, fmt.Sprintf("style.%d", j)), hw[0], hw[1], L.deepest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range o.StyleLayers {
-			a, _ := sp.Act(l)
-			sh, _ := sp.Shape(l)
-			g := ops.GramTwin(a, sh[0], sh[1]*sh[2])
-			if L.A[l] == nil {
-				L.A[l] = make([]float64, len(g))
-			}
-			for i, v := range g {
-				L.A[l][i] += o.StyleBlend[j] * v
-			}
-		}
-	}
-	return L
+	return twinLoss{L}
 }
 
 // eval returns [total, content, style, tv], d total/dx and the pass at x.
-func (L *twinLoss) eval(t *testing.T, x []float64) ([4]float64, []float64, *vgg.TwinPass) {
+func (L twinLoss) eval(t *testing.T, x []float64) ([4]float64, []float64, *twin.Pass) {
 	t.Helper()
-	ps, loss, taps := L.forward(t, x)
-	return loss, L.backward(t, ps, ps, taps), ps
+	loss, dx, ps, err := L.Eval(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loss, dx, ps
 }
 
 // forward returns the pass at x, the losses and their gradients at the
 // tapped layers.
-func (L *twinLoss) forward(t *testing.T, x []float64) (*vgg.TwinPass, [4]float64, map[string][][]float64) {
+func (L twinLoss) forward(t *testing.T, x []float64) (*twin.Pass, [4]float64, map[string][][]float64) {
 	t.Helper()
-	o := L.o
-	ps, err := L.twin.Forward(x, o.ContentHW[0], o.ContentHW[1], L.deepest)
+	ps, loss, taps, err := L.Forward(x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var loss [4]float64
-	taps := map[string][][]float64{}
-	wc := o.ContentWeight / float64(len(o.ContentLayers))
-	ws := o.StyleWeight / float64(len(o.StyleLayers))
-	for _, l := range o.ContentLayers {
-		a, _ := ps.Act(l)
-		v, g := ops.ContentLossTwin(a, L.P[l], wc)
-		loss[1] += v
-		taps[l] = append(taps[l], g)
-	}
-	for _, l := range o.StyleLayers {
-		a, _ := ps.Act(l)
-		sh, _ := ps.Shape(l)
-		v, g := ops.StyleLossTwin(a, L.A[l], sh[0], sh[1]*sh[2], ws)
-		loss[2] += v
-		taps[l] = append(taps[l], g)
-	}
-	if o.TVWeight != 0 {
-		loss[3], _ = ops.TVLossTwin(ps.X, 3, ps.H, ps.W, o.TVWeight)
-	}
-	loss[0] = loss[1] + loss[2] + loss[3]
 	return ps, loss, taps
 }
 
 // backward returns d total/dx for the pass ps and its taps, with the
 // ReLU masks and max-pool winners taken from the pass route: route = ps
 // is the true gradient; another pass freezes those decisions at its own.
-func (L *twinLoss) backward(t *testing.T, ps, route *vgg.TwinPass, taps map[string][][]float64) []float64 {
+func (L twinLoss) backward(t *testing.T, ps, route *twin.Pass, taps map[string][][]float64) []float64 {
 	t.Helper()
-	hyb := *ps
-	hyb.Acts = route.Acts // Backward reads Acts only for the masks and the max-pool winners
-	dx, err := hyb.Backward(taps)
+	dx, err := L.Backward(ps, route, taps)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if L.o.TVWeight != 0 {
-		_, g := ops.TVLossTwin(ps.X, 3, ps.H, ps.W, L.o.TVWeight)
-		for i := range dx {
-			dx[i] += g[i]
-		}
 	}
 	return dx
 }
@@ -161,11 +93,11 @@ type trajectory struct {
 	x      [][]float64 // x_0 .. x_steps
 	st     []structure
 	near   []nearCounts
-	pass   []*vgg.TwinPass // kept when asked for
+	pass   []*twin.Pass // kept when asked for
 	elapse time.Duration
 }
 
-func structureOf(ps *vgg.TwinPass, rel float64, nc *nearCounts) structure {
+func structureOf(ps *twin.Pass, rel float64, nc *nearCounts) structure {
 	var s structure
 	for i := 0; i < ps.Depth; i++ {
 		name := vgg.Table[i].Name
@@ -183,7 +115,7 @@ func structureOf(ps *vgg.TwinPass, rel float64, nc *nearCounts) structure {
 			continue
 		}
 		s.relu = append(s.relu, nil)
-		if ps.Twin.Pooling != ops.MaxPool {
+		if ps.Trunk.Pooling != ops.MaxPool {
 			s.arg = append(s.arg, nil)
 			continue
 		}
@@ -227,7 +159,7 @@ type runOpts struct {
 }
 
 // runTwin runs the Keras-form Adam from x0 with float64 twins.
-func runTwin(t *testing.T, L *twinLoss, cfg ops.AdamConfig, x0 []float64, steps int, opt runOpts) *trajectory {
+func runTwin(t *testing.T, L twinLoss, cfg ops.AdamConfig, x0 []float64, steps int, opt runOpts) *trajectory {
 	t0 := time.Now()
 	tr := &trajectory{}
 	x := append([]float64(nil), x0...)
@@ -254,7 +186,7 @@ func runTwin(t *testing.T, L *twinLoss, cfg ops.AdamConfig, x0 []float64, steps 
 			tr.pass = append(tr.pass, ps)
 		}
 		tr.x = append(tr.x, append([]float64(nil), x...))
-		ops.AdamTwin(free, k+1, x, g, m, v)
+		twin.Adam(free, k+1, x, g, m, v)
 		st.clip = make([]int8, len(x))
 		for i, xi := range x {
 			if math.Abs(xi-cfg.Lo) < 1e-5 || math.Abs(xi-cfg.Hi) < 1e-5 {
@@ -373,7 +305,7 @@ func nudge(w *weights.VGG19, seed int64) *weights.VGG19 {
 
 // flips lists up to max ReLUs whose sign differs between passes a and b,
 // deepest first, with their pre-activations relative to the layer's peak.
-func flips(a, b *vgg.TwinPass, max int) string {
+func flips(a, b *twin.Pass, max int) string {
 	var out []string
 	n := 0
 	for i := a.Depth - 1; i >= 0; i-- {
@@ -413,20 +345,17 @@ func TestTwinAdamTrajectory(t *testing.T) {
 }
 
 func twinTrajectory(t *testing.T, name string) {
-	f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
+	oc, err := orc.Load("../testdata/" + name + ".safetensors")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var o oracle
-	if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &o); err != nil {
-		t.Fatal(err)
-	}
+	f, o := oc.File, oc.Meta
 	w, err := weights.FromSafetensors(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := ops.AdamConfig{Form: ops.AdamKeras, LR: o.Adam.LR, Beta1: o.Adam.Beta1, Beta2: o.Adam.Beta2, Eps: o.Adam.Epsilon, Clip: true, Lo: 0, Hi: 1}
-	L := newTwinLoss(t, f, o, w, nil)
+	L := newTwinLoss(t, oc, w, nil)
 	content := tensor(t, f, "content")
 	wantLoss := tensor(t, f, "ref.adam.loss")
 	half := o.Steps / 2
@@ -467,11 +396,11 @@ func twinTrajectory(t *testing.T, name string) {
 		name string
 		tr   *trajectory
 	}{
-		{"content image x (1 + 1e-7 u), targets and x0", runTwin(t, newTwinLoss(t, f, o, w, c1), cfg, c1, o.Steps, runOpts{})},
+		{"content image x (1 + 1e-7 u), targets and x0", runTwin(t, newTwinLoss(t, oc, w, c1), cfg, c1, o.Steps, runOpts{})},
 		{"x0 only x (1 + 1e-7 u), targets exact", runTwin(t, L, cfg, c1, o.Steps, runOpts{})},
 		{"x, m, v stored as float32", runTwin(t, L, cfg, content, o.Steps, runOpts{f32: true})},
-		{"weights +-1 float32 ulp", runTwin(t, newTwinLoss(t, f, o, nudge(w, 5), nil), cfg, content, o.Steps, runOpts{})},
-		{"weights +-1 float32 ulp, other draw", runTwin(t, newTwinLoss(t, f, o, nudge(w, 6), nil), cfg, content, o.Steps, runOpts{})},
+		{"weights +-1 float32 ulp", runTwin(t, newTwinLoss(t, oc, nudge(w, 5), nil), cfg, content, o.Steps, runOpts{})},
+		{"weights +-1 float32 ulp, other draw", runTwin(t, newTwinLoss(t, oc, nudge(w, 6), nil), cfg, content, o.Steps, runOpts{})},
 		{"dL/dx x (1 + 1e-5 u) every step, x, m, v float32", runTwin(t, L, cfg, content, o.Steps, runOpts{f32: true, gradNoise: 1e-5})},
 	}
 	early, late := make([]float64, len(pert)), make([]float64, len(pert))
@@ -545,7 +474,7 @@ func twinTrajectory(t *testing.T, name string) {
 		gFrozen := L.backward(t, ps, ref.pass[k], taps)
 		_, gRef, _ := L.eval(t, ref.x[k])
 		// The GPU's own float32 decisions at x_k, from its activations.
-		gp := &vgg.TwinPass{Twin: ps.Twin, H: ps.H, W: ps.W, Depth: ps.Depth, Shapes: ps.Shapes}
+		gp := &twin.Pass{Trunk: ps.Trunk, H: ps.H, W: ps.W, Depth: ps.Depth, Shapes: ps.Shapes}
 		for i := 0; i < ps.Depth; i++ {
 			a, err := e.Trunk.Act(vgg.Table[i].Name)
 			if err != nil {
@@ -613,7 +542,7 @@ func twinTrajectory(t *testing.T, name string) {
 				}
 				mixed := append([][]float64(nil), ref.pass[k].Acts...)
 				mixed[i] = ps.Acts[i]
-				g := L.backward(t, ps, &vgg.TwinPass{Acts: mixed}, taps)
+				g := L.backward(t, ps, &twin.Pass{Acts: mixed}, taps)
 				if e := testgpu.Errors(g, gRef).NormRel; e > 2*fr {
 					t.Logf("          attribution at step %d: with only %s's decisions (and the pool after it) taken at x_k(GPU), dL/dx moves by %.3g (all frozen %.3g, none frozen %.3g)",
 						k, vgg.Table[i].Name, e, fr, tr)

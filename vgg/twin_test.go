@@ -1,7 +1,6 @@
 package vgg_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
@@ -16,7 +16,7 @@ import (
 
 // TestTrunkTwinMatchesGPUFullWidth runs the GPU trunk at VGG19's real
 // widths (64,128,256,512,512, synthetic He weights) forward and backward
-// and compares it with the float64 TrunkTwin: activations at several
+// and compares it with the float64 twin.Trunk: activations at several
 // layers, and dL/dX for random gradients tapped at several layers.
 func TestTrunkTwinMatchesGPUFullWidth(t *testing.T) {
 	d := testgpu.Device(t)
@@ -29,7 +29,7 @@ func TestTrunkTwinMatchesGPUFullWidth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer net.Release()
-	twin, err := vgg.NewTrunkTwin(w, ops.MaxPool, ops.Caffe)
+	tw, err := twin.NewTrunk(w, ops.MaxPool, ops.Caffe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestTrunkTwinMatchesGPUFullWidth(t *testing.T) {
 			tGPU := time.Since(t0)
 
 			t0 = time.Now()
-			ps, err := twin.Forward(x, c.h, c.w, c.deepest)
+			ps, err := tw.Forward(x, c.h, c.w, c.deepest)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +153,7 @@ func TestTrunkTwinMatchesGPUFullWidth(t *testing.T) {
 // between the twin's pass and the GPU's activations, and how many of those
 // are not near-ties (|z| >= rel·peak, or top two of the window farther
 // apart than rel).
-func decisionDiffs(ps *vgg.TwinPass, gpu [][]float64, rel float64) (n, unexplained int) {
+func decisionDiffs(ps *twin.Pass, gpu [][]float64, rel float64) (n, unexplained int) {
 	for i := 0; i < ps.Depth; i++ {
 		if z := ps.Z[i]; z != nil {
 			lim := rel * peakAbs(z)
@@ -167,7 +167,7 @@ func decisionDiffs(ps *vgg.TwinPass, gpu [][]float64, rel float64) (n, unexplain
 			}
 			continue
 		}
-		if ps.Twin.Pooling != ops.MaxPool {
+		if ps.Trunk.Pooling != ops.MaxPool {
 			continue
 		}
 		c, h, w := ps.Shapes[i-1][0], ps.Shapes[i-1][1], ps.Shapes[i-1][2]
@@ -208,7 +208,7 @@ func decisionDiffs(ps *vgg.TwinPass, gpu [][]float64, rel float64) (n, unexplain
 // nearDecisions counts ReLU pre-activations with |z| < rel·max|z| of
 // their layer, and max-pool windows whose two largest values are positive
 // and within rel of each other.
-func nearDecisions(ps *vgg.TwinPass, rel float64) (relu, pool int) {
+func nearDecisions(ps *twin.Pass, rel float64) (relu, pool int) {
 	for i := 0; i < ps.Depth; i++ {
 		if z := ps.Z[i]; z != nil {
 			lim := rel * peakAbs(z)
@@ -219,7 +219,7 @@ func nearDecisions(ps *vgg.TwinPass, rel float64) (relu, pool int) {
 			}
 			continue
 		}
-		if ps.Twin.Pooling != ops.MaxPool {
+		if ps.Trunk.Pooling != ops.MaxPool {
 			continue
 		}
 		in := ps.Acts[i-1]
@@ -246,155 +246,4 @@ func peakAbs(v []float64) float64 {
 		m = math.Max(m, math.Abs(x))
 	}
 	return m
-}
-
-// twinLoss is the seed's Gatys loss computed entirely with float64 twins.
-type twinLoss struct {
-	twin    *vgg.TrunkTwin
-	m       meta
-	deepest string
-	P, A    map[string][]float64
-}
-
-func newTwinLoss(t *testing.T, f *weights.File) *twinLoss {
-	t.Helper()
-	var m meta
-	if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &m); err != nil {
-		t.Fatal(err)
-	}
-	w, err := weights.FromSafetensors(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := ops.ParsePooling(m.Pooling)
-	if err != nil {
-		t.Fatal(err)
-	}
-	twin, err := vgg.NewTrunkTwin(w, pool, ops.Caffe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	L := &twinLoss{twin: twin, m: m, P: map[string][]float64{}, A: map[string][]float64{}}
-	best := -1
-	for _, l := range append(append([]string{}, m.ContentLayers...), m.StyleLayers...) {
-		if p, _ := vgg.Index(l); p > best {
-			best, L.deepest = p, l
-		}
-	}
-	cp, err := twin.Forward(f64(t, f, "content"), m.ContentHW[0], m.ContentHW[1], L.deepest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range m.ContentLayers {
-		L.P[l], _ = cp.Act(l)
-	}
-	for j, hw := range m.StyleHWs {
-		sp, err := twin.Forward(f64(t, f, fmt.Sprintf("style.%d", j)), hw[0], hw[1], L.deepest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range m.StyleLayers {
-			a, _ := sp.Act(l)
-			sh, _ := sp.Shape(l)
-			g := ops.GramTwin(a, sh[0], sh[1]*sh[2])
-			if L.A[l] == nil {
-				L.A[l] = make([]float64, len(g))
-			}
-			for i, v := range g {
-				L.A[l][i] += m.StyleBlend[j] * v
-			}
-		}
-	}
-	return L
-}
-
-// eval returns [total, content, style, tv] and d total / dx at x.
-func (L *twinLoss) eval(t *testing.T, x []float64) ([4]float64, []float64) {
-	t.Helper()
-	m := L.m
-	H, W := m.ContentHW[0], m.ContentHW[1]
-	ps, err := L.twin.Forward(x, H, W, L.deepest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var loss [4]float64
-	taps := map[string][][]float64{}
-	wc := m.ContentWeight / float64(len(m.ContentLayers))
-	ws := m.StyleWeight / float64(len(m.StyleLayers))
-	for _, l := range m.ContentLayers {
-		a, _ := ps.Act(l)
-		v, g := ops.ContentLossTwin(a, L.P[l], wc)
-		loss[1] += v
-		taps[l] = append(taps[l], g)
-	}
-	for _, l := range m.StyleLayers {
-		a, _ := ps.Act(l)
-		sh, _ := ps.Shape(l)
-		v, g := ops.StyleLossTwin(a, L.A[l], sh[0], sh[1]*sh[2], ws)
-		loss[2] += v
-		taps[l] = append(taps[l], g)
-	}
-	dx, err := ps.Backward(taps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.TVWeight != 0 {
-		v, g := ops.TVLossTwin(x, 3, H, W, m.TVWeight)
-		loss[3] = v
-		for i := range dx {
-			dx[i] += g[i]
-		}
-	}
-	loss[0] = loss[1] + loss[2] + loss[3]
-	return loss, dx
-}
-
-// TestTrunkTwinMatchesOracle checks the float64 twin chain (targets,
-// loss0, grad0) against the PyTorch float64 oracle: both are float64, so
-// they agree to rounding, far below what float32 can show.
-func TestTrunkTwinMatchesOracle(t *testing.T) {
-	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg", "medium_seed"} {
-		t.Run(name, func(t *testing.T) {
-			f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t0 := time.Now()
-			L := newTwinLoss(t, f)
-			for _, l := range L.m.ContentLayers {
-				s := testgpu.Errors(L.P[l], f64(t, f, "ref.content_target."+l))
-				t.Logf("content target %s: norm rel %.3g, max abs %.3g", l, s.NormRel, s.MaxAbs)
-				// measured: ~2e-15
-				if s.NormRel > 1e-12 {
-					t.Errorf("content target %s: norm rel %.3g > 1e-12", l, s.NormRel)
-				}
-			}
-			for _, l := range L.m.StyleLayers {
-				s := testgpu.Errors(L.A[l], f64(t, f, "ref.style_target."+l))
-				t.Logf("style target %s: norm rel %.3g, max rel %.3g", l, s.NormRel, s.MaxRel)
-				if s.NormRel > 1e-12 {
-					t.Errorf("style target %s: norm rel %.3g > 1e-12", l, s.NormRel)
-				}
-			}
-			loss, g := L.eval(t, f64(t, f, "content"))
-			want := f64(t, f, "ref.loss0")
-			for i, n := range []string{"total", "content", "style", "tv"} {
-				rel := math.Abs(loss[i]-want[i]) / math.Max(math.Abs(want[i]), 1e-300)
-				if want[i] == 0 {
-					rel = math.Abs(loss[i])
-				}
-				t.Logf("loss0 %-7s twin %.15g oracle %.15g: rel err %.3g", n, loss[i], want[i], rel)
-				// measured: <= 1e-15 (total), 3e-14 (tv)
-				if rel > 1e-12 {
-					t.Errorf("loss0 %s: rel err %.3g > 1e-12", n, rel)
-				}
-			}
-			s := testgpu.Errors(g, f64(t, f, "ref.grad0"))
-			t.Logf("grad0: norm rel %.3g, max abs %.3g, max rel %.3g (%v)", s.NormRel, s.MaxAbs, s.MaxRel, time.Since(t0).Round(time.Millisecond))
-			// measured: norm rel <= 5.5e-15
-			if s.NormRel > 1e-11 {
-				t.Errorf("grad0: norm rel %.3g > 1e-11", s.NormRel)
-			}
-		})
-	}
 }

@@ -1,4 +1,4 @@
-package ops_test
+package twin_test
 
 // Finite-difference checks of the float64 CPU twins' gradients.
 //
@@ -29,6 +29,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 )
 
@@ -208,8 +209,8 @@ var fdConvCases = []fdConvCase{
 	{"cin3-cout3-6x5", 3, 3, 6, 5, 5, -0.5, 0.5, 0, 1, -0.5, 0.5},
 }
 
-// TestFDConv3x3 checks Conv3x3BackwardTwin against central differences of
-// L(x) = Σ r ⊙ Conv3x3Twin(x), unmasked (relu=false, mask nil) and masked
+// TestFDConv3x3 checks Conv3x3Backward against central differences of
+// L(x) = Σ r ⊙ Conv3x3(x), unmasked (relu=false, mask nil) and masked
 // (relu=true, mask = the ReLU output).
 func TestFDConv3x3(t *testing.T) {
 	for _, tc := range fdConvCases {
@@ -220,9 +221,9 @@ func TestFDConv3x3(t *testing.T) {
 			b := randVec(rng, tc.cout, tc.blo, tc.bhi)
 			r := randVec(rng, tc.cout*tc.h*tc.w, -1, 1)
 			loss := func(x []float64) float64 {
-				return dot(r, ops.Conv3x3Twin(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, false))
+				return dot(r, twin.Conv3x3(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, false))
 			}
-			g := ops.Conv3x3BackwardTwin(r, nil, tc.cout, tc.h, tc.w, wt, tc.cin)
+			g := twin.Conv3x3Backward(r, nil, tc.cout, tc.h, tc.w, wt, tc.cin)
 			h := fdStep * math.Max(1, maxAbs(x))
 			checkGrad(t, tc.name+"/linear", g, centralDiff(loss, x, h), fdBound)
 		})
@@ -237,7 +238,7 @@ func TestFDConv3x3(t *testing.T) {
 				wt = randVec(rng, tc.cout*tc.cin*9, tc.wlo, tc.whi)
 				b = randVec(rng, tc.cout, tc.blo, tc.bhi)
 				r = randVec(rng, tc.cout*tc.h*tc.w, -1, 1)
-				pre = ops.Conv3x3Twin(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, false)
+				pre = twin.Conv3x3(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, false)
 				if minAbs(pre) >= fdMargin {
 					ok = true
 					break
@@ -257,16 +258,16 @@ func TestFDConv3x3(t *testing.T) {
 			if active == 0 || active == len(pre) {
 				t.Logf("note: all outputs on one side of the ReLU")
 			}
-			m := ops.Conv3x3Twin(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, true)
+			m := twin.Conv3x3(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, true)
 			base := reluPattern(pre)
 			crossed := false
 			loss := func(x []float64) float64 {
-				if !samePattern(base, reluPattern(ops.Conv3x3Twin(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, false))) {
+				if !samePattern(base, reluPattern(twin.Conv3x3(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, false))) {
 					crossed = true
 				}
-				return dot(r, ops.Conv3x3Twin(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, true))
+				return dot(r, twin.Conv3x3(x, tc.cin, tc.h, tc.w, wt, b, tc.cout, true))
 			}
-			g := ops.Conv3x3BackwardTwin(r, m, tc.cout, tc.h, tc.w, wt, tc.cin)
+			g := twin.Conv3x3Backward(r, m, tc.cout, tc.h, tc.w, wt, tc.cin)
 			h := fdStep * math.Max(1, maxAbs(x))
 			fd := centralDiff(loss, x, h)
 			if crossed {
@@ -277,8 +278,8 @@ func TestFDConv3x3(t *testing.T) {
 	}
 }
 
-// TestFDPool checks PoolBackwardTwin against central differences of
-// L(x) = Σ r ⊙ PoolTwin(x), including odd sizes whose floored last row /
+// TestFDPool checks PoolBackward against central differences of
+// L(x) = Σ r ⊙ Pool(x), including odd sizes whose floored last row /
 // column must get exactly zero gradient.
 func TestFDPool(t *testing.T) {
 	cases := []struct {
@@ -306,8 +307,8 @@ func TestFDPool(t *testing.T) {
 			}
 			oh, ow := tc.h/2, tc.w/2
 			r := randVec(rng, tc.c*oh*ow, -1, 1)
-			loss := func(x []float64) float64 { return dot(r, ops.PoolTwin(tc.kind, x, tc.c, tc.h, tc.w)) }
-			g := ops.PoolBackwardTwin(tc.kind, r, x, tc.c, tc.h, tc.w)
+			loss := func(x []float64) float64 { return dot(r, twin.Pool(tc.kind, x, tc.c, tc.h, tc.w)) }
+			g := twin.PoolBackward(tc.kind, r, x, tc.c, tc.h, tc.w)
 			for ch := 0; ch < tc.c; ch++ {
 				for yy := 0; yy < tc.h; yy++ {
 					for xx := 0; xx < tc.w; xx++ {
@@ -330,7 +331,7 @@ func TestFDPool(t *testing.T) {
 	}
 }
 
-// TestFDStyleLoss checks StyleLossTwin's gradient (through GramTwin) against
+// TestFDStyleLoss checks StyleLoss's gradient (through Gram) against
 // central differences of its value, with a symmetric target A = Gram(f2).
 func TestFDStyleLoss(t *testing.T) {
 	cases := []struct {
@@ -347,18 +348,18 @@ func TestFDStyleLoss(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(200 + i)))
 			f := randVec(rng, tc.c*tc.m, -1, 1)
-			a := ops.GramTwin(randVec(rng, tc.c*tc.m, -1, 1), tc.c, tc.m)
+			a := twin.Gram(randVec(rng, tc.c*tc.m, -1, 1), tc.c, tc.m)
 			for p := 0; p < tc.c; p++ {
 				for q := 0; q < tc.c; q++ {
 					if a[p*tc.c+q] != a[q*tc.c+p] {
-						t.Fatalf("%s: GramTwin target not symmetric at (%d,%d)", tc.name, p, q)
+						t.Fatalf("%s: Gram target not symmetric at (%d,%d)", tc.name, p, q)
 					}
 				}
 			}
-			l, g := ops.StyleLossTwin(f, a, tc.c, tc.m, tc.w)
+			l, g := twin.StyleLoss(f, a, tc.c, tc.m, tc.w)
 			t.Logf("loss %.4g", l)
 			loss := func(f []float64) float64 {
-				l, _ := ops.StyleLossTwin(f, a, tc.c, tc.m, tc.w)
+				l, _ := twin.StyleLoss(f, a, tc.c, tc.m, tc.w)
 				return l
 			}
 			h := fdStep * math.Max(1, maxAbs(f))
@@ -367,7 +368,7 @@ func TestFDStyleLoss(t *testing.T) {
 	}
 }
 
-// TestFDContentLoss checks ContentLossTwin's gradient against its value.
+// TestFDContentLoss checks ContentLoss's gradient against its value.
 func TestFDContentLoss(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -384,10 +385,10 @@ func TestFDContentLoss(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(300 + i)))
 			f := randVec(rng, tc.n, -tc.scale, tc.scale)
 			p := randVec(rng, tc.n, -tc.scale, tc.scale)
-			l, g := ops.ContentLossTwin(f, p, tc.w)
+			l, g := twin.ContentLoss(f, p, tc.w)
 			t.Logf("loss %.4g", l)
 			loss := func(f []float64) float64 {
-				l, _ := ops.ContentLossTwin(f, p, tc.w)
+				l, _ := twin.ContentLoss(f, p, tc.w)
 				return l
 			}
 			h := fdStep * math.Max(1, maxAbs(f))
@@ -396,7 +397,7 @@ func TestFDContentLoss(t *testing.T) {
 	}
 }
 
-// TestFDTVLoss checks TVLossTwin's gradient against its value, including
+// TestFDTVLoss checks TVLoss's gradient against its value, including
 // images one pixel high or wide, where one of the two terms is absent.
 func TestFDTVLoss(t *testing.T) {
 	cases := []struct {
@@ -414,13 +415,13 @@ func TestFDTVLoss(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(400 + i)))
 			x := randVec(rng, tc.c*tc.h*tc.w, 0, 1)
-			l, g := ops.TVLossTwin(x, tc.c, tc.h, tc.w, tc.wt)
+			l, g := twin.TVLoss(x, tc.c, tc.h, tc.w, tc.wt)
 			t.Logf("loss %.4g", l)
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				t.Fatalf("%s: loss %g", tc.name, l)
 			}
 			loss := func(x []float64) float64 {
-				l, _ := ops.TVLossTwin(x, tc.c, tc.h, tc.w, tc.wt)
+				l, _ := twin.TVLoss(x, tc.c, tc.h, tc.w, tc.wt)
 				return l
 			}
 			h := fdStep * math.Max(1, maxAbs(x))
@@ -429,8 +430,8 @@ func TestFDTVLoss(t *testing.T) {
 	}
 }
 
-// TestFDPreprocess checks PreprocessBackwardTwin against central
-// differences of L(x) = Σ r ⊙ PreprocessTwin(x) for both conventions.
+// TestFDPreprocess checks PreprocessBackward against central
+// differences of L(x) = Σ r ⊙ Preprocess(x) for both conventions.
 func TestFDPreprocess(t *testing.T) {
 	cases := []struct {
 		name string
@@ -448,16 +449,16 @@ func TestFDPreprocess(t *testing.T) {
 			hw := tc.h * tc.w
 			x := randVec(rng, 3*hw, 0, 1)
 			r := randVec(rng, 3*hw, -1, 1)
-			loss := func(x []float64) float64 { return dot(r, ops.PreprocessTwin(tc.p, x, hw)) }
-			g := ops.PreprocessBackwardTwin(tc.p, r, hw)
+			loss := func(x []float64) float64 { return dot(r, twin.Preprocess(tc.p, x, hw)) }
+			g := twin.PreprocessBackward(tc.p, r, hw)
 			h := fdStep * math.Max(1, maxAbs(x))
 			checkGrad(t, tc.name, g, centralDiff(loss, x, h), fdBound)
 		})
 	}
 }
 
-// TestFDRelu checks ReluBackwardTwin against central differences of
-// L(x) = Σ r ⊙ ReluTwin(x), with every |x_i| ≥ 0.01 (no kinks).
+// TestFDRelu checks ReluBackward against central differences of
+// L(x) = Σ r ⊙ Relu(x), with every |x_i| ≥ 0.01 (no kinks).
 func TestFDRelu(t *testing.T) {
 	for i, n := range []int{1, 17, 60} {
 		name := fmt.Sprintf("n%d", n)
@@ -475,8 +476,8 @@ func TestFDRelu(t *testing.T) {
 				x[0] = 0.5 // make the single-element case active
 			}
 			r := randVec(rng, n, -1, 1)
-			loss := func(x []float64) float64 { return dot(r, ops.ReluTwin(x)) }
-			g := ops.ReluBackwardTwin(r, ops.ReluTwin(x))
+			loss := func(x []float64) float64 { return dot(r, twin.Relu(x)) }
+			g := twin.ReluBackward(r, twin.Relu(x))
 			h := fdStep * math.Max(1, maxAbs(x))
 			checkGrad(t, name, g, centralDiff(loss, x, h), fdBound)
 		})
@@ -485,9 +486,9 @@ func TestFDRelu(t *testing.T) {
 
 // TestFDComposite mirrors a tiny network:
 //
-//	x (3,6,6) in [0,1] -> PreprocessTwin(Caffe) -> conv1 (3->4, ReLU) = f1
+//	x (3,6,6) in [0,1] -> Preprocess(Caffe) -> conv1 (3->4, ReLU) = f1
 //	  -> MaxPool (4,3,3) -> conv2 (4->5, ReLU) = f2
-//	loss = StyleLossTwin(f2, A) + ContentLossTwin(f1, P)
+//	loss = StyleLoss(f2, A) + ContentLoss(f1, P)
 //
 // and checks the hand-assembled backward chain against FD of the total.
 func TestFDComposite(t *testing.T) {
@@ -511,14 +512,14 @@ func TestFDComposite(t *testing.T) {
 	}
 	forward := func(n *net, x []float64) acts {
 		var s acts
-		s.pre = ops.PreprocessTwin(ops.Caffe, x, hw0)
-		s.z1 = ops.Conv3x3Twin(s.pre, c0, h0, w0, n.w1t, n.b1, c1, false)
-		s.f1 = ops.Conv3x3Twin(s.pre, c0, h0, w0, n.w1t, n.b1, c1, true)
-		s.pooled = ops.PoolTwin(ops.MaxPool, s.f1, c1, h0, w0)
-		s.z2 = ops.Conv3x3Twin(s.pooled, c1, h1, w1, n.w2t, n.b2, c2, false)
-		s.f2 = ops.Conv3x3Twin(s.pooled, c1, h1, w1, n.w2t, n.b2, c2, true)
-		s.style, s.gs = ops.StyleLossTwin(s.f2, n.a, c2, h1*w1, styleW)
-		s.content, s.gc = ops.ContentLossTwin(s.f1, n.p, contentW)
+		s.pre = twin.Preprocess(ops.Caffe, x, hw0)
+		s.z1 = twin.Conv3x3(s.pre, c0, h0, w0, n.w1t, n.b1, c1, false)
+		s.f1 = twin.Conv3x3(s.pre, c0, h0, w0, n.w1t, n.b1, c1, true)
+		s.pooled = twin.Pool(ops.MaxPool, s.f1, c1, h0, w0)
+		s.z2 = twin.Conv3x3(s.pooled, c1, h1, w1, n.w2t, n.b2, c2, false)
+		s.f2 = twin.Conv3x3(s.pooled, c1, h1, w1, n.w2t, n.b2, c2, true)
+		s.style, s.gs = twin.StyleLoss(s.f2, n.a, c2, h1*w1, styleW)
+		s.content, s.gc = twin.ContentLoss(s.f1, n.p, contentW)
 		return s
 	}
 
@@ -539,7 +540,7 @@ func TestFDComposite(t *testing.T) {
 			w2t: randVec(rng, c2*c1*9, -0.1, 0.1),
 			b2:  randVec(rng, c2, -0.2, 0.2),
 		}
-		n.a = ops.GramTwin(randVec(rng, c2*h1*w1, 0, 2), c2, h1*w1)
+		n.a = twin.Gram(randVec(rng, c2*h1*w1, 0, 2), c2, h1*w1)
 		n.p = randVec(rng, c1*hw0, 0, 3)
 		s = forward(&n, n.x)
 		_, gap := poolArgmax(s.f1, c1, h0, w0, true)
@@ -571,11 +572,11 @@ func TestFDComposite(t *testing.T) {
 	}
 
 	// Backward, by hand, with the backward twins.
-	dPooled := ops.Conv3x3BackwardTwin(s.gs, s.f2, c2, h1, w1, n.w2t, c1)
-	df1 := ops.PoolBackwardTwin(ops.MaxPool, dPooled, s.f1, c1, h0, w0)
+	dPooled := twin.Conv3x3Backward(s.gs, s.f2, c2, h1, w1, n.w2t, c1)
+	df1 := twin.PoolBackward(ops.MaxPool, dPooled, s.f1, c1, h0, w0)
 	addTo(df1, s.gc)
-	dPre := ops.Conv3x3BackwardTwin(df1, s.f1, c1, h0, w0, n.w1t, c0)
-	g := ops.PreprocessBackwardTwin(ops.Caffe, dPre, hw0)
+	dPre := twin.Conv3x3Backward(df1, s.f1, c1, h0, w0, n.w1t, c0)
+	g := twin.PreprocessBackward(ops.Caffe, dPre, hw0)
 
 	base1, base2 := reluPattern(s.z1), reluPattern(s.z2)
 	baseArg, _ := poolArgmax(s.f1, c1, h0, w0, true)

@@ -1,9 +1,13 @@
-package ops
+package twin
 
-// Conv3x3Twin is the float64 CPU twin of conv3x3.forward:
+// This file: the 3x3 convolution of VGG19 (Simonyan & Zisserman 2015),
+// stride 1, zero padding 1, forward and backward with respect to its
+// input (shaders/conv3x3.wgsl's forward and backward_input).
+
+// Conv3x3 is the twin of conv3x3.forward, with the ReLU fused when relu:
 //
 //	x: (cin,h,w)  wt: (cout,cin,3,3)  b: (cout)  ->  y: (cout,h,w)
-func Conv3x3Twin(x []float64, cin, h, w int, wt, b []float64, cout int, relu bool) []float64 {
+func Conv3x3(x []float64, cin, h, w int, wt, b []float64, cout int, relu bool) []float64 {
 	y := make([]float64, cout*h*w)
 	for co := 0; co < cout; co++ {
 		for yy := 0; yy < h; yy++ {
@@ -34,11 +38,12 @@ func Conv3x3Twin(x []float64, cin, h, w int, wt, b []float64, cout int, relu boo
 	return y
 }
 
-// Conv3x3BackwardTwin is the float64 twin of conv3x3.backward_input: the
-// adjoint of the convolution applied to dy ⊙ (mask > 0) (mask may be nil).
+// Conv3x3Backward is the twin of conv3x3.backward_input: the adjoint of
+// the convolution applied to dy ⊙ (mask > 0) (mask may be nil; with the
+// ReLU output as mask, it is the backward of the fused conv and ReLU).
 //
 //	dy, mask: (cout,h,w)  ->  dx: (cin,h,w)
-func Conv3x3BackwardTwin(dy, mask []float64, cout, h, w int, wt []float64, cin int) []float64 {
+func Conv3x3Backward(dy, mask []float64, cout, h, w int, wt []float64, cin int) []float64 {
 	dx := make([]float64, cin*h*w)
 	for co := 0; co < cout; co++ {
 		for yy := 0; yy < h; yy++ {
