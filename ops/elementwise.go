@@ -7,12 +7,11 @@ import (
 )
 
 type ewData struct {
-	Entry  string
-	N      int
-	K      float64
-	IDX    int
-	USE_S  bool
-	LO, HI float64
+	Entry string
+	N     int
+	K     float64
+	IDX   int
+	USE_S bool
 }
 
 func elementwise(d *gpu.Device, entry string, n int, data ewData, a []gpu.Access, bufs ...*gpu.Buffer) (*Step, error) {
@@ -28,20 +27,6 @@ func elementwise(d *gpu.Device, entry string, n int, data ewData, a []gpu.Access
 	s := &Step{Name: op}
 	s.add1D(b, n)
 	return s, nil
-}
-
-// NewAdd computes out = a + b.
-func NewAdd(d *gpu.Device, a, b, out *gpu.Buffer) (*Step, error) {
-	n := a.Len()
-	for _, p := range []struct {
-		w string
-		b *gpu.Buffer
-	}{{"a", a}, {"b", b}, {"out", out}} {
-		if err := wantLen("elementwise.add", p.w, p.b, n); err != nil {
-			return nil, err
-		}
-	}
-	return elementwise(d, "add", n, ewData{}, acc(gpu.In, gpu.In, gpu.Out), a, b, out)
 }
 
 // NewAxpy computes y += k·x, or y += k·s[idx]·x when s is not nil, where s
@@ -87,37 +72,9 @@ func NewScale(d *gpu.Device, k float64, s *gpu.Buffer, idx int, y *gpu.Buffer) (
 	return st, nil
 }
 
-// NewClip clamps y to [lo, hi] in place.
-func NewClip(d *gpu.Device, y *gpu.Buffer, lo, hi float64) (*Step, error) {
-	if !(lo <= hi) {
-		return nil, fmt.Errorf("ops: elementwise.clip: empty range [%g, %g]", lo, hi)
-	}
-	return elementwise(d, "clip", y.Len(), ewData{LO: lo, HI: hi}, acc(gpu.Out), y)
-}
-
 // NewFill sets every element of y to k.
 func NewFill(d *gpu.Device, y *gpu.Buffer, k float64) (*Step, error) {
 	return elementwise(d, "fill", y.Len(), ewData{K: k}, acc(gpu.Out), y)
-}
-
-// NewReluForward computes y = max(x, 0), the unfused ReLU.
-func NewReluForward(d *gpu.Device, x, y *gpu.Buffer) (*Step, error) {
-	if err := wantLen("elementwise.relu_forward", "y", y, x.Len()); err != nil {
-		return nil, err
-	}
-	return elementwise(d, "relu_forward", x.Len(), ewData{}, acc(gpu.In, gpu.Out), x, y)
-}
-
-// NewReluBackward computes dx = dy·(y > 0) from the stored ReLU output y.
-func NewReluBackward(d *gpu.Device, dy, y, dx *gpu.Buffer) (*Step, error) {
-	n := dy.Len()
-	if err := wantLen("elementwise.relu_backward", "y", y, n); err != nil {
-		return nil, err
-	}
-	if err := wantLen("elementwise.relu_backward", "dx", dx, n); err != nil {
-		return nil, err
-	}
-	return elementwise(d, "relu_backward", n, ewData{}, acc(gpu.In, gpu.In, gpu.Out), dy, y, dx)
 }
 
 // NewScalar runs body, WGSL statements over s: array<f32> such as

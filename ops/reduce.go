@@ -6,12 +6,11 @@ import (
 	"github.com/stylize/stylize/gpu"
 )
 
-// SumMode is what a reduction adds up.
+// SumMode is what a reduction adds up; NewSum rejects any value but the
+// constants below.
 type SumMode int
 
 const (
-	// SumValues adds a[i].
-	SumValues SumMode = 0
 	// SumDot adds a[i]*b[i].
 	SumDot SumMode = 1
 	// SumSquares adds a[i]².
@@ -74,6 +73,9 @@ func NewSum(d *gpu.Device, mode SumMode, a, b, out *gpu.Buffer, idx int, scale f
 	const op = "reduce.sum"
 	if a == nil || a.DType != gpu.F32 {
 		return nil, &gpu.ShapeError{Op: op, What: "a", Want: "f32 buffer", Got: fmt.Sprint(a)}
+	}
+	if mode != SumDot && mode != SumSquares && mode != SumAbs {
+		return nil, fmt.Errorf("ops: %s: unknown mode %d", op, mode)
 	}
 	n := a.Len()
 	if mode == SumDot {

@@ -1,7 +1,7 @@
 // reduce.wgsl: deterministic two-stage sums, split-K, no float atomics.
-//   partials: part[g] = sum over chunk g of f(a[i], b[i]) where f is a[i]
-//             (MODE 0), a[i]*b[i] (MODE 1, a dot product), a[i]^2 (MODE 2)
-//             or |a[i]| (MODE 3, an L1 norm).
+//   partials: part[g] = sum over chunk g of f(a[i], b[i]) where f is
+//             a[i]*b[i] (MODE 1, a dot product), a[i]^2 (MODE 2) or |a[i]|
+//             (MODE 3, an L1 norm).
 //   total:    out[IDX] (=, or += with ACCUM) SCALE * sum_g part[g]; with
 //             PARAMS the scale is the loss uniform's value instead (a loss
 //             weight that can change between iterations).
@@ -33,8 +33,7 @@ fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let end = min(begin + CHUNK, N);
   var acc = 0.0;
   for (var i = begin + lid; i < end; i += WG) {
-{{if eq .MODE 0}}    acc += a[i];
-{{else if eq .MODE 1}}    acc = fma(a[i], b[i], acc);
+{{if eq .MODE 1}}    acc = fma(a[i], b[i], acc);
 {{else if eq .MODE 2}}    acc = fma(a[i], a[i], acc);
 {{else}}    acc += abs(a[i]);
 {{end}}  }

@@ -14,14 +14,3 @@ func Relu(x []float64) []float64 {
 	}
 	return y
 }
-
-// ReluBackward returns dy·(y > 0).
-func ReluBackward(dy, y []float64) []float64 {
-	dx := make([]float64, len(dy))
-	for i := range dy {
-		if y[i] > 0 {
-			dx[i] = dy[i]
-		}
-	}
-	return dx
-}

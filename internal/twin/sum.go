@@ -15,8 +15,6 @@ func Sum(mode ops.SumMode, a, b []float64) float64 {
 	s := 0.0
 	for i, v := range a {
 		switch mode {
-		case ops.SumValues:
-			s += v
 		case ops.SumDot:
 			s += v * b[i]
 		case ops.SumSquares:
