@@ -125,14 +125,7 @@ func structureOf(ps *twin.Pass, rel float64, nc *nearCounts) structure {
 		for ch := 0; ch < c; ch++ {
 			for oy := 0; oy < h/2; oy++ {
 				for ox := 0; ox < w/2; ox++ {
-					b := (ch*h+2*oy)*w + 2*ox
-					v := [4]float64{in[b], in[b+1], in[b+w], in[b+w+1]}
-					best := 0
-					for k := 1; k < 4; k++ {
-						if v[k] > v[best] {
-							best = k
-						}
-					}
+					_, v, best := twin.PoolWindow(in, (ch*h+2*oy)*w+2*ox, w)
 					if v[best] <= 0 {
 						best = -1 // all zero: the ReLU mask kills the gradient anyway
 					}

@@ -6,23 +6,13 @@ import (
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
-	"github.com/stylize/stylize/vgg"
-	"github.com/stylize/stylize/weights"
 )
 
 // CanFuse says yes only where a conv above the layer writes its gradient
 // in one K slice, and BackwardFused refuses the layers it says no to.
 func TestTrunkCanFuse(t *testing.T) {
-	d := testgpu.Device(t)
-	w, err := weights.Synthetic([]int{4, 4, 4, 4, 4}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := vgg.New(d, w, ops.MaxPool, ops.Caffe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Release()
+	_, net := syntheticNet(t, []int{4, 4, 4, 4, 4}, 1)
+	d := net.D
 	tr, err := net.NewTrunk(32, 32, "relu3_1", true)
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/vgg"
-	"github.com/stylize/stylize/weights"
 )
 
 // TestTrunkTwinMatchesGPUFullWidth runs the GPU trunk at VGG19's real
@@ -19,16 +18,8 @@ import (
 // and compares it with the float64 twin.Trunk: activations at several
 // layers, and dL/dX for random gradients tapped at several layers.
 func TestTrunkTwinMatchesGPUFullWidth(t *testing.T) {
-	d := testgpu.Device(t)
-	w, err := weights.Synthetic([]int{64, 128, 256, 512, 512}, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := vgg.New(d, w, ops.MaxPool, ops.Caffe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Release()
+	w, net := syntheticNet(t, []int{64, 128, 256, 512, 512}, 7)
+	d := net.D
 	tw, err := twin.NewTrunk(w, ops.MaxPool, ops.Caffe)
 	if err != nil {
 		t.Fatal(err)
@@ -172,13 +163,7 @@ func decisionDiffs(ps *twin.Pass, gpu [][]float64, rel float64) (n, unexplained 
 		}
 		c, h, w := ps.Shapes[i-1][0], ps.Shapes[i-1][1], ps.Shapes[i-1][2]
 		arg := func(in []float64, b int) (int, [4]float64) {
-			v := [4]float64{in[b], in[b+1], in[b+w], in[b+w+1]}
-			best := 0
-			for k := 1; k < 4; k++ {
-				if v[k] > v[best] {
-					best = k
-				}
-			}
+			_, v, best := twin.PoolWindow(in, b, w)
 			if v[best] <= 0 {
 				best = -1
 			}
@@ -227,9 +212,8 @@ func nearDecisions(ps *twin.Pass, rel float64) (relu, pool int) {
 		for ch := 0; ch < c; ch++ {
 			for oy := 0; oy < h/2; oy++ {
 				for ox := 0; ox < w/2; ox++ {
-					b := (ch*h+2*oy)*w + 2*ox
-					v := []float64{in[b], in[b+1], in[b+w], in[b+w+1]}
-					sort.Float64s(v)
+					_, v, _ := twin.PoolWindow(in, (ch*h+2*oy)*w+2*ox, w)
+					sort.Float64s(v[:])
 					if v[2] > 0 && v[3]-v[2] < rel*v[3] {
 						pool++
 					}

@@ -226,9 +226,13 @@ func TestTrunkMatchesOracle(t *testing.T) {
 	}
 }
 
-func TestTrunkRejectsBadSizes(t *testing.T) {
+// syntheticNet builds, on the test device, a max-pool, Caffe Net of
+// synthetic He weights with the blocks' widths and seed; the test's end
+// releases it.
+func syntheticNet(t *testing.T, widths []int, seed int64) (*weights.VGG19, *vgg.Net) {
+	t.Helper()
 	d := testgpu.Device(t)
-	w, err := weights.Synthetic([]int{4, 4, 4, 4, 4}, 1)
+	w, err := weights.Synthetic(widths, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +240,12 @@ func TestTrunkRejectsBadSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer net.Release()
+	t.Cleanup(net.Release)
+	return w, net
+}
+
+func TestTrunkRejectsBadSizes(t *testing.T) {
+	_, net := syntheticNet(t, []int{4, 4, 4, 4, 4}, 1)
 	if _, err := net.NewTrunk(15, 40, "relu5_1", true); err == nil {
 		t.Fatal("a 40x15 image cannot reach relu5_1 (needs 16), but NewTrunk accepted it")
 	} else {

@@ -14,16 +14,9 @@ func Pool(kind ops.Pooling, x []float64, c, h, w int) []float64 {
 	for ch := 0; ch < c; ch++ {
 		for oy := 0; oy < oh; oy++ {
 			for ox := 0; ox < ow; ox++ {
-				b := (ch*h+2*oy)*w + 2*ox
-				v := [4]float64{x[b], x[b+1], x[b+w], x[b+w+1]}
+				_, v, first := PoolWindow(x, (ch*h+2*oy)*w+2*ox, w)
 				if kind == ops.MaxPool {
-					m := v[0]
-					for _, e := range v[1:] {
-						if e > m {
-							m = e
-						}
-					}
-					y[(ch*oh+oy)*ow+ox] = m
+					y[(ch*oh+oy)*ow+ox] = v[first]
 				} else {
 					y[(ch*oh+oy)*ow+ox] = 0.25 * (v[0] + v[1] + v[2] + v[3])
 				}
@@ -43,16 +36,9 @@ func PoolBackward(kind ops.Pooling, dy, x []float64, c, h, w int) []float64 {
 		for oy := 0; oy < oh; oy++ {
 			for ox := 0; ox < ow; ox++ {
 				g := dy[(ch*oh+oy)*ow+ox]
-				b := (ch*h+2*oy)*w + 2*ox
-				idx := [4]int{b, b + 1, b + w, b + w + 1}
+				idx, _, first := PoolWindow(x, (ch*h+2*oy)*w+2*ox, w)
 				if kind == ops.MaxPool {
-					best := 0
-					for k := 1; k < 4; k++ {
-						if x[idx[k]] > x[idx[best]] {
-							best = k
-						}
-					}
-					dx[idx[best]] += g
+					dx[idx[first]] += g
 				} else {
 					for _, i := range idx {
 						dx[i] += 0.25 * g
@@ -62,4 +48,19 @@ func PoolBackward(kind ops.Pooling, dy, x []float64, c, h, w int) []float64 {
 		}
 	}
 	return dx
+}
+
+// PoolWindow returns the flat indices and the values of the 2x2 window
+// whose top-left element is x[b], in a plane w wide, and the position
+// (0..3, row-major) of its first maximum: the element max pooling passes
+// on and PoolBackward routes the gradient to.
+func PoolWindow(x []float64, b, w int) (idx [4]int, v [4]float64, first int) {
+	idx = [4]int{b, b + 1, b + w, b + w + 1}
+	for k, i := range idx {
+		v[k] = x[i]
+		if v[k] > v[first] {
+			first = k
+		}
+	}
+	return idx, v, first
 }
