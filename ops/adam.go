@@ -29,9 +29,13 @@ type AdamConfig struct {
 
 // adamParams mirrors adam.wgsl's Params: 8 × f32 = 32 bytes.
 type adamParams struct {
-	LR, Beta1, Beta2, Eps float32
-	Q1, Q2                float32 // 1-beta, computed in float64
-	_, _                  float32
+	LR    float32 `wgsl:"lr"`
+	Beta1 float32 `wgsl:"b1"`
+	Beta2 float32 `wgsl:"b2"`
+	Eps   float32 `wgsl:"eps"`
+	Q1    float32 `wgsl:"q1"` // 1-beta1, computed in float64
+	Q2    float32 `wgsl:"q2"` // 1-beta2
+	_, _  float32
 }
 
 // Adam is an Adam optimiser over x with its moments on the GPU.
@@ -44,6 +48,7 @@ type Adam struct {
 }
 
 type adamData struct {
+	decl
 	Entry  string
 	N      int
 	CLIP   bool
@@ -80,22 +85,16 @@ func NewAdam(d *gpu.Device, cfg AdamConfig, x, g *gpu.Buffer) (*Adam, error) {
 	}
 	a := &Adam{cfg: cfg}
 	a.Name = "adam"
+	specs := AdamBuffers(x.Shape...)
 	var err error
-	if a.M, err = d.NewBuffer("adam.m", gpu.F32, x.Shape...); err != nil {
-		return nil, err
+	for i, p := range []**gpu.Buffer{&a.M, &a.V, &a.State} {
+		if *p, err = d.Alloc(specs[i]); err != nil {
+			a.Release()
+			return nil, err
+		}
+		a.own = append(a.own, *p)
 	}
-	a.own = append(a.own, a.M)
-	if a.V, err = d.NewBuffer("adam.v", gpu.F32, x.Shape...); err != nil {
-		a.Release()
-		return nil, err
-	}
-	a.own = append(a.own, a.V)
-	if a.State, err = d.NewBuffer("adam.state", gpu.F32, 8); err != nil {
-		a.Release()
-		return nil, err
-	}
-	a.own = append(a.own, a.State)
-	if a.params, err = d.NewParams("adam.params", a.paramValues()); err != nil {
+	if a.params, err = d.NewParams(specs[3].Name, a.paramValues()); err != nil {
 		a.Release()
 		return nil, err
 	}
@@ -104,15 +103,15 @@ func NewAdam(d *gpu.Device, cfg AdamConfig, x, g *gpu.Buffer) (*Adam, error) {
 	if cfg.Form == AdamTorch {
 		entry = "torch"
 	}
-	bufs := []*gpu.Buffer{g, x, a.M, a.V, a.State, a.params}
-	ac := acc(gpu.In, gpu.Out, gpu.Out, gpu.Out, gpu.Out, gpu.Uniform)
-	prep, err := bind(d, "adam.prepare", "adam.wgsl", "prepare", adamData{Entry: "prepare", N: n}, ac, bufs...)
+	sl := slots{ro("g", g, "gradient"), rw("x", x, "image"), rw("m", a.M, ""), rw("v", a.V, ""),
+		rw("st", a.State, "step state"), uni("params", a.params, adamParams{})}
+	prep, err := bindSlots(d, "adam.prepare", "adam.wgsl", "prepare", &adamData{Entry: "prepare", N: n}, sl)
 	if err != nil {
 		a.Release()
 		return nil, err
 	}
 	a.parts = append(a.parts, part{b: prep, x: 1, y: 1, z: 1})
-	step, err := bind(d, "adam."+entry, "adam.wgsl", entry, adamData{Entry: entry, N: n, CLIP: cfg.Clip, LO: cfg.Lo, HI: cfg.Hi}, ac, bufs...)
+	step, err := bindSlots(d, "adam."+entry, "adam.wgsl", entry, &adamData{Entry: entry, N: n, CLIP: cfg.Clip, LO: cfg.Lo, HI: cfg.Hi}, sl)
 	if err != nil {
 		a.Release()
 		return nil, err
@@ -149,4 +148,11 @@ func (a *Adam) Reset() error {
 		}
 	}
 	return nil
+}
+
+// AdamBuffers are the buffers NewAdam allocates over an image x of the
+// given shape: the moments m and v, the step state and the params.
+func AdamBuffers(shape ...int) []gpu.Spec {
+	return []gpu.Spec{gpu.F32Spec("adam.m", shape...), gpu.F32Spec("adam.v", shape...),
+		gpu.F32Spec("adam.state", 8), gpu.ParamsSpec("adam.params", adamParams{})}
 }

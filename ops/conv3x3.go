@@ -84,21 +84,20 @@ func (c *ConvWeights) Release() {
 
 type convData struct {
 	tileData
+	decl
 	Entry                   string
 	GM, KC, H, W            int
 	RELU, BIAS, MASK, ACCUM bool
 	S, KCHUNK               int
-	// The fused loss gradients of backward_input (GradTaps) and their
-	// binding numbers.
-	CONTENT, STYLE           bool
-	BF, BG, BP, BD, BCP, BSP int
+	// The fused loss gradients of backward_input (FusedGrads).
+	CONTENT, STYLE bool
 }
 
 // ConvPlan is how a conv3x3 pass runs: the GEMM tile, and Split, the
-// number of slices of its K = 9*Cin reduction (split-K), each of Chunk
-// values. With Split > 1 the slices write partial sums to a scratch
-// buffer that a second dispatch adds up in a fixed order, applying the
-// epilogue (bias, ReLU, +=): no float atomics, reproducible results.
+// number of slices of its K reduction (split-K), each of Chunk values.
+// With Split > 1 the slices write partial sums to a scratch buffer that a
+// second dispatch adds up in a fixed order, applying the epilogue (bias,
+// ReLU, +=): no float atomics, reproducible results.
 type ConvPlan struct {
 	Tile         Tile
 	Split, Chunk int
@@ -106,6 +105,17 @@ type ConvPlan struct {
 
 // String renders the plan as its tile and split.
 func (p ConvPlan) String() string { return fmt.Sprintf("%v split %dx%d", p.Tile, p.Split, p.Chunk) }
+
+// ForK returns p over a reduction of k values: unsplit, one chunk of k
+// rounded up to the tile's TK; split, the chunk kept and as many slices
+// as k needs (a fused style term lengthens K past the conv's own 9·KC,
+// and its values go to the last slice, or to one more).
+func (p ConvPlan) ForK(k int) ConvPlan {
+	if p.Split <= 1 || p.Chunk <= 0 {
+		return ConvPlan{Tile: p.Tile, Split: 1, Chunk: ceilDiv(k, max(p.Tile.TK, 1)) * p.Tile.TK}
+	}
+	return ConvPlan{Tile: p.Tile, Split: ceilDiv(k, p.Chunk), Chunk: p.Chunk}
+}
 
 // Split-K bounds: a slice keeps at least minSplitChunk values of K (so the
 // second pass stays small next to the first), and the partial sums at most
@@ -136,6 +146,18 @@ func ChooseConvPlan(l TileLimits, m, n, kc int) ConvPlan {
 	return splitPlan(t, k, s)
 }
 
+// ChooseBackwardPlan picks the plan of the backward_input pass of a conv
+// with cin inputs and cout outputs at h×w, as ChooseConvPlan does for its
+// GEMM (M = cin, K = 9·cout), lengthened by the cin values of K that a
+// fused style gradient adds when style is set.
+func ChooseBackwardPlan(l TileLimits, cin, cout, h, w int, style bool) ConvPlan {
+	p := ChooseConvPlan(l, cin, h*w, cout)
+	if style {
+		p = p.ForK(9*cout + cin)
+	}
+	return p
+}
+
 // splitPlan splits k into about s slices whose length is a multiple of TK.
 func splitPlan(t Tile, k, s int) ConvPlan {
 	chunk := ceilDiv(ceilDiv(k, s), t.TK) * t.TK
@@ -146,8 +168,18 @@ func splitPlan(t Tile, k, s int) ConvPlan {
 // tests and benchmarks that force a path.
 func SplitConvPlan(t Tile, kc, s int) ConvPlan { return splitPlan(t, 9*kc, max(s, 1)) }
 
+// ConvScratch is the scratch a conv pass with plan p over an M×N output
+// allocates: the slices' partial sums (Split,M,N) when K is split.
+func ConvScratch(p ConvPlan, m, n int) []gpu.Spec {
+	if p.Split <= 1 {
+		return nil
+	}
+	return []gpu.Spec{gpu.F32Spec("conv3x3.part", p.Split, m, n)}
+}
+
 // NewConv3x3Forward computes y = conv3x3(x, w) + b, followed by ReLU when
-// relu is set (the fused epilogue), written with =.
+// relu is set (the fused epilogue), written with =, with the heuristic
+// plan (ChooseConvPlan).
 //
 //	x: (Cin,H,W)  y: (Cout,H,W)
 func NewConv3x3Forward(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bool) (*Step, error) {
@@ -174,14 +206,70 @@ func NewConv3x3ForwardPlan(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, rel
 		return nil, err
 	}
 	data := convData{Entry: "forward", GM: cw.Cout, KC: cw.Cin, H: h, W: w, RELU: relu, BIAS: true}
-	return convStep(d, op, data, p, []*gpu.Buffer{x, cw.Fwd}, cw.Bias, y)
+	return convStep(d, op, data, p, convBufs{src: x, wa: cw.Fwd, bias: cw.Bias, dst: y})
 }
 
-// convStep builds a conv pass: in are the GEMM's inputs (the B source, the
-// A weights and, for the backward pass, the mask), bias is nil without one.
-// uniforms, bound after dst, are the fused losses' params (then the plan
-// must not split K).
-func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buffer, bias, dst *gpu.Buffer, uniforms ...*gpu.Buffer) (*Step, error) {
+// convBufs are the buffers a conv pass may bind; nil ones are absent.
+type convBufs struct {
+	src, wa, bias, mask, dst *gpu.Buffer
+	FusedGrads
+}
+
+// convSlots declares the bindings of a conv pass: the GEMM's main pass
+// (forward or backward_input), or with combine the second pass of a
+// split K. With nil buffers it still counts them (the plan asks how many
+// storage buffers a fused pass binds before any exists).
+func convSlots(data convData, b convBufs, combine bool) slots {
+	split := data.S > 1
+	if combine {
+		s := slots{ro("part", b.dst, "(S,GM,H,W)")}
+		switch {
+		case data.BIAS:
+			s = append(s, ro("bias", b.bias, "(GM)"))
+		case data.CONTENT: // the content gradient, added once, after the slices
+			s = append(s, ro("feat", b.F, "F: (GM,H,W)"), ro("ptgt", b.P, "P: (GM,H,W)"))
+		}
+		s = append(s, rw("dst", b.dst, "(GM,H,W)"))
+		if data.CONTENT && !data.BIAS {
+			s = append(s, uni("cparams", b.ContentParams, lossParams{}))
+		}
+		return s
+	}
+	dst := rw("dst", b.dst, "(GM,H,W)")
+	if split {
+		dst = rw("dst", nil, "part: (S,GM,H,W)") // the scratch, bound by convStep
+	}
+	s := slots{ro("src", b.src, "(KC,H,W)"), ro("wa", b.wa, "A: (GM, 9*KC)")}
+	if data.BIAS && !split {
+		s = append(s, ro("bias", b.bias, "(GM)"))
+	}
+	if data.MASK {
+		s = append(s, ro("mask", b.mask, "(KC,H,W)"))
+	}
+	content := data.CONTENT && !split // split: the combine pass adds it
+	if data.STYLE || content {
+		s = append(s, ro("feat", b.F, "F: (GM,H,W)"))
+	}
+	if data.STYLE {
+		s = append(s, ro("gram", b.G, "G: (GM,GM)"), ro("sty", b.A, "A: (GM,GM)"))
+	}
+	if content {
+		s = append(s, ro("ptgt", b.P, "P: (GM,H,W)"))
+	}
+	s = append(s, dst)
+	if content {
+		s = append(s, uni("cparams", b.ContentParams, lossParams{}))
+	}
+	if data.STYLE {
+		s = append(s, uni("sparams", b.StyleParams, lossParams{}))
+	}
+	return s
+}
+
+// convStep builds a conv pass with plan p, whose Split and Chunk must
+// cover the pass's K (ConvPlan.ForK gives such a plan; an unsplit plan is
+// completed here).
+func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (*Step, error) {
 	t := p.Tile
 	if err := t.Check(LimitsOf(d)); err != nil {
 		return nil, fmt.Errorf("ops: %s: %w", op, err)
@@ -191,11 +279,7 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buf
 		k += data.GM
 	}
 	if p.Split <= 1 {
-		p.Split, p.Chunk = 1, ceilDiv(k, t.TK)*t.TK
-	} else if data.STYLE && p.Chunk > 0 && ceilDiv(9*data.KC, p.Chunk) == p.Split {
-		// A plan made for the conv alone: the style term's GM values of K
-		// go to the last slice, or to one more.
-		p.Split = ceilDiv(k, p.Chunk)
+		p = p.ForK(k)
 	}
 	if p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
 		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
@@ -203,46 +287,36 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buf
 	data.tileData = t.data(true, false)
 	data.S, data.KCHUNK = p.Split, p.Chunk
 	s := &Step{Name: op}
-	out := dst
+	main := convSlots(data, b, false)
 	if p.Split > 1 {
-		var err error
-		if out, err = d.NewBuffer(op+".part", gpu.F32, p.Split, m, n); err != nil {
+		part, err := d.Alloc(ConvScratch(p, m, n)[0])
+		if err != nil {
 			return nil, err
 		}
-		s.own = append(s.own, out)
+		s.own = append(s.own, part)
+		for i := range main {
+			if main[i].name == "dst" {
+				main[i].buf = part
+			}
+		}
 	}
-	bufs := append(append([]*gpu.Buffer{}, in...), out)
-	if bias != nil && p.Split == 1 {
-		bufs = append(append([]*gpu.Buffer{}, in...), bias, out)
-	}
-	a := make([]gpu.Access, len(bufs))
-	for i := range a {
-		a[i] = gpu.In
-	}
-	a[len(a)-1] = gpu.Out
-	for _, u := range uniforms {
-		bufs, a = append(bufs, u), append(a, gpu.Uniform)
-	}
-	b, err := bind(d, op, "conv3x3.wgsl", data.Entry, data, a, bufs...)
+	bd, err := bindSlots(d, op, "conv3x3.wgsl", data.Entry, &data, main)
 	if err != nil {
 		s.Release()
 		return nil, err
 	}
-	if err := s.addGrid(d, b, p.Split*t.tiles(m, n)); err != nil {
-		b.Release()
+	if err := s.addGrid(d, bd, p.Split*t.tiles(m, n)); err != nil {
+		bd.Release()
 		s.Release()
 		return nil, fmt.Errorf("ops: %s: %w", op, err)
 	}
 	if p.Split > 1 {
-		data.Entry = "combine"
-		bufs, a = []*gpu.Buffer{out, dst}, acc(gpu.In, gpu.Out)
-		switch {
-		case bias != nil:
-			bufs, a = []*gpu.Buffer{out, bias, dst}, acc(gpu.In, gpu.In, gpu.Out)
-		case data.CONTENT: // the content gradient, added once, after the slices
-			bufs, a = []*gpu.Buffer{out, in[data.BF], in[data.BP], dst, uniforms[0]}, acc(gpu.In, gpu.In, gpu.In, gpu.Out, gpu.Uniform)
-		}
-		b2, err := bind(d, op+".combine", "conv3x3.wgsl", "combine", data, a, bufs...)
+		comb := data
+		comb.Entry = "combine"
+		cb := b
+		cs := convSlots(comb, cb, true)
+		cs[0].buf = s.own[0]
+		b2, err := bindSlots(d, op+".combine", "conv3x3.wgsl", "combine", &comb, cs)
 		if err != nil {
 			s.Release()
 			return nil, err
@@ -254,9 +328,9 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, in []*gpu.Buf
 
 // NewConv3x3BackwardInput computes the gradient with respect to the conv's
 // input, dx = conv3x3(dy ⊙ (y > 0), w'), with w' the weights flipped 180°
-// and in/out swapped. With mask nil the ReLU mask is left out (a conv
-// without ReLU); mask is the layer's stored post-ReLU output y. Written
-// with = unless accum, then +=.
+// and in/out swapped, with the heuristic plan (ChooseConvPlan). With mask
+// nil the ReLU mask is left out (a conv without ReLU); mask is the
+// layer's stored post-ReLU output y. Written with = unless accum, then +=.
 //
 //	dy, mask: (Cout,H,W)  dx: (Cin,H,W)
 func NewConv3x3BackwardInput(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool) (*Step, error) {
@@ -298,165 +372,7 @@ func NewConv3x3BackwardInputPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *g
 		return nil, err
 	}
 	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil, ACCUM: accum}
-	in := []*gpu.Buffer{dy, cw.Bwd}
-	if mask != nil {
-		in = append(in, mask)
-	}
-	return convStep(d, op, data, p, in, nil, dx)
-}
-
-// GradTaps are the loss gradients at a tapped activation F that the conv
-// backward writing dL/dF can add in the same pass (NewConv3x3BackwardFused),
-// instead of the losses adding them into dL/dF with passes of their own.
-// Each loss must read F, the conv's input: build it with grad nil, so that
-// it records only its value (and, for the style loss, the Gram G of F that
-// the fused pass reads: record it before the fused pass). The fused pass
-// reads the losses' Params uniforms, so SetWeight takes effect in it.
-type GradTaps struct {
-	Content *Loss      // from NewContentLoss: adds Content.grad·(F-P)
-	Style   *StyleLoss // from NewStyleLoss: adds Style.grad·(G-A)·F
-}
-
-// Empty reports whether t fuses nothing.
-func (t GradTaps) Empty() bool { return t.Content == nil && t.Style == nil }
-
-// storageBindings is how many storage buffers the fused backward binds:
-// dy, the weights, the mask, F, G and A, P, dx.
-func (t GradTaps) storageBindings(mask bool) int {
-	n := 3 // dy, weights, dx
-	if mask {
-		n++
-	}
-	if !t.Empty() {
-		n++ // F
-	}
-	if t.Style != nil {
-		n += 2
-	}
-	if t.Content != nil {
-		n++
-	}
-	return n
-}
-
-// FusedBackwardPlan returns the plan the backward pass of cw at h×w would
-// run with the loss gradients taps fused in, or an error saying why it
-// cannot fuse them: the adapter binds too few storage buffers per shader
-// stage. Where the plan splits K, the style term's K is split with the
-// conv's and the content term is added by the combine pass.
-func FusedBackwardPlan(d *gpu.Device, cw *ConvWeights, h, w int, mask bool, taps GradTaps) (ConvPlan, error) {
-	const op = "conv3x3.backward_input"
-	if cw == nil {
-		return ConvPlan{}, fmt.Errorf("ops: %s: nil weights", op)
-	}
-	// The plan of the conv alone: the style term lengthens K by Cin, which
-	// the last slice (or one more) covers.
-	p := ChooseConvPlan(LimitsOf(d), cw.Cin, h*w, cw.Cout)
-	if n, lim := taps.storageBindings(mask), int(d.Limits().MaxStorageBuffersPerShaderStage); n > lim {
-		return p, fmt.Errorf("ops: %s: fusing the loss gradients binds %d storage buffers, the adapter allows %d", op, n, lim)
-	}
-	return p, nil
-}
-
-// NewConv3x3BackwardFused is NewConv3x3BackwardInput (written with =) that
-// also adds the loss gradients taps at the conv's input F into dx:
-//
-//	dx = conv3x3(dy ⊙ (y > 0), w') + c·(F-P) + s·(G-A)·F
-//
-// with c, s the content and style losses' gradient coefficients, read from
-// their Params. F is the losses' features, of dx's shape. With taps empty
-// it is NewConv3x3BackwardInput. It fails where FusedBackwardPlan does.
-func NewConv3x3BackwardFused(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, taps GradTaps) (*Step, error) {
-	if taps.Empty() {
-		return NewConv3x3BackwardInput(d, cw, dy, mask, dx, false)
-	}
-	if cw == nil || dx == nil || len(dx.Shape) != 3 {
-		return NewConv3x3BackwardFusedPlan(d, cw, dy, mask, dx, taps, ConvPlan{})
-	}
-	p, err := FusedBackwardPlan(d, cw, dx.Shape[1], dx.Shape[2], mask != nil, taps)
-	if err != nil {
-		return nil, err
-	}
-	return NewConv3x3BackwardFusedPlan(d, cw, dy, mask, dx, taps, p)
-}
-
-// NewConv3x3BackwardFusedPlan is NewConv3x3BackwardFused with a given plan.
-func NewConv3x3BackwardFusedPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, taps GradTaps, p ConvPlan) (*Step, error) {
-	const op = "conv3x3.backward_input"
-	h, w, err := checkBackwardInput(op, cw, dy, mask, dx)
-	if err != nil {
-		return nil, err
-	}
-	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil}
-	in := []*gpu.Buffer{dy, cw.Bwd}
-	if mask != nil {
-		in = append(in, mask)
-	}
-	if taps.Empty() {
-		return convStep(d, op, data, p, in, nil, dx)
-	}
-	var feat *gpu.Buffer
-	for _, l := range []*Loss{taps.Content, styleLoss(taps.Style)} {
-		if l == nil {
-			continue
-		}
-		if l.feat == nil || l.target == nil {
-			return nil, fmt.Errorf("ops: %s: loss %s has no features and target to fuse", op, l.Name)
-		}
-		if feat != nil && l.feat != feat {
-			return nil, fmt.Errorf("ops: %s: the fused content and style losses read different features (%s, %s)", op, feat.Name, l.feat.Name)
-		}
-		feat = l.feat
-	}
-	if err := wantShape(op, "fused loss features", feat, cw.Cin, h, w); err != nil {
-		return nil, err
-	}
-	if feat == dx {
-		return nil, fmt.Errorf("ops: %s: the fused losses' features are dx itself", op)
-	}
-	data.BF = len(in)
-	in = append(in, feat)
-	var uniforms []*gpu.Buffer
-	if sl := taps.Style; sl != nil {
-		if sl.Name != "style_loss" || sl.Gram == nil {
-			return nil, fmt.Errorf("ops: %s: the style tap is not a style loss", op)
-		}
-		if err := wantShape(op, "style target", sl.target, cw.Cin, cw.Cin); err != nil {
-			return nil, err
-		}
-		data.STYLE, data.BG = true, len(in)
-		in = append(in, sl.Gram, sl.target)
-	}
-	if cl := taps.Content; cl != nil {
-		if cl.Name != "content_loss" {
-			return nil, fmt.Errorf("ops: %s: the content tap is %s, not a content loss", op, cl.Name)
-		}
-		if err := wantShape(op, "content target", cl.target, cw.Cin, h, w); err != nil {
-			return nil, err
-		}
-		data.CONTENT, data.BP = true, len(in)
-		in = append(in, cl.target)
-	}
-	data.BD = len(in)
-	if taps.Content != nil {
-		data.BCP = data.BD + 1 + len(uniforms)
-		uniforms = append(uniforms, taps.Content.Params)
-	}
-	if taps.Style != nil {
-		data.BSP = data.BD + 1 + len(uniforms)
-		uniforms = append(uniforms, taps.Style.Params)
-	}
-	if n, lim := len(in)+1, int(d.Limits().MaxStorageBuffersPerShaderStage); n > lim {
-		return nil, fmt.Errorf("ops: %s: fusing the loss gradients binds %d storage buffers, the adapter allows %d", op, n, lim)
-	}
-	return convStep(d, op, data, p, in, nil, dx, uniforms...)
-}
-
-func styleLoss(s *StyleLoss) *Loss {
-	if s == nil {
-		return nil
-	}
-	return &s.Loss
+	return convStep(d, op, data, p, convBufs{src: dy, wa: cw.Bwd, mask: mask, dst: dx})
 }
 
 // Conv3x3FLOPs is the multiply-add count ×2 of one 3x3 conv pass.

@@ -55,7 +55,6 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 			for _, k := range kinds {
 				for _, useMask := range []bool{false, true} {
 					t.Run(fmt.Sprintf("%s/mask=%v", k.name, useMask), func(t *testing.T) {
-						var taps ops.GradTaps
 						var cl *ops.Loss
 						var sl *ops.StyleLoss
 						if k.content {
@@ -63,14 +62,12 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 								t.Fatal(err)
 							}
 							defer cl.Release()
-							taps.Content = cl
 						}
 						if k.style {
 							if sl, err = ops.NewStyleLoss(d, fb, ab, nil, out, 2, ws, false, false); err != nil {
 								t.Fatal(err)
 							}
 							defer sl.Release()
-							taps.Style = sl
 						}
 						var m64 []float64
 						mbuf := mb
@@ -85,31 +82,29 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 						// unsplit, and K split in three: with a split the
 						// style term's K is sliced with the conv's and the
 						// combine pass adds the content term once.
+						taps := ops.FuseLosses(cl, sl)
+						k9 := 9*tc.cout + map[bool]int{true: tc.cin}[k.style] // the style term lengthens K
 						tile := ops.ChooseTileFor(ops.LimitsOf(d), tc.cin, m)
 						plans := []struct {
 							name string
-							p    *ops.ConvPlan
-						}{{"adapter's plan", nil}, {"unsplit", &ops.ConvPlan{Tile: tile, Split: 1}}}
-						if sp := ops.SplitConvPlan(tile, tc.cout, 3); sp.Split > 1 {
+							p    ops.ConvPlan
+						}{{"adapter's plan", ops.ChooseBackwardPlan(ops.LimitsOf(d), tc.cin, tc.cout, tc.h, tc.w, k.style)},
+							{"unsplit", ops.ConvPlan{Tile: tile, Split: 1}}}
+						if sp := ops.SplitConvPlan(tile, tc.cout, 3).ForK(k9); sp.Split > 1 {
 							plans = append(plans, struct {
 								name string
-								p    *ops.ConvPlan
-							}{"split " + fmt.Sprint(sp.Split), &sp})
+								p    ops.ConvPlan
+							}{"split " + fmt.Sprint(sp.Split), sp})
 						}
 						conv := twin.Conv3x3Backward(dy, m64, tc.cout, tc.h, tc.w, wt, tc.cin)
 						for _, pl := range plans {
-							var st *ops.Step
-							if pl.p == nil {
-								st, err = ops.NewConv3x3BackwardFused(d, cw, dyb, mbuf, dxb, taps)
-							} else {
-								st, err = ops.NewConv3x3BackwardFusedPlan(d, cw, dyb, mbuf, dxb, taps, *pl.p)
-							}
+							st, err := ops.NewConv3x3BackwardFused(d, cw, dyb, mbuf, dxb, taps, pl.p)
 							if err != nil {
 								t.Fatal(err)
 							}
 							defer st.Release()
 							want := 1
-							if plan, _ := ops.FusedBackwardPlan(d, cw, tc.h, tc.w, useMask, taps); (pl.p == nil && plan.Split > 1) || (pl.p != nil && pl.p.Split > 1) {
+							if pl.p.Split > 1 {
 								want = 2
 							}
 							if st.Dispatches() != want {
@@ -209,9 +204,29 @@ func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bad.Release()
-	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.GradTaps{Content: bad}); err == nil {
+	p := ops.ChooseBackwardPlan(ops.LimitsOf(d), cin, cout, h, w, false)
+	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.FuseLosses(bad, nil), p); err == nil {
 		st.Release()
 		t.Fatal("fused backward accepted features that are not dx's shape")
+	}
+	// So are a content term without its params, and a plan that does not
+	// cover the style term's longer K.
+	pc := testgpu.Upload(t, d, "p", nil, cin, h, w)
+	fc := testgpu.Upload(t, d, "f", nil, cin, h, w)
+	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.FusedGrads{F: fc, P: pc}, p); err == nil {
+		st.Release()
+		t.Error("fused backward accepted a content term without params")
+	}
+	a := testgpu.Upload(t, d, "a", nil, cin, cin)
+	sl, err := ops.NewStyleLoss(d, fc, a, nil, out, 2, 1, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sl.Release()
+	split := ops.SplitConvPlan(ops.ChooseTileFor(ops.LimitsOf(d), cin, h*w), cout, 3)
+	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.FuseLosses(nil, sl), split); err == nil {
+		st.Release()
+		t.Error("fused backward accepted a split plan for the conv's K alone with a style term")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 )
 
 type ewData struct {
+	decl
 	Entry string
 	N     int
 	K     float64
@@ -14,13 +15,13 @@ type ewData struct {
 	USE_S bool
 }
 
-func elementwise(d *gpu.Device, entry string, n int, data ewData, a []gpu.Access, bufs ...*gpu.Buffer) (*Step, error) {
+func elementwise(d *gpu.Device, entry string, n int, data ewData, sl slots) (*Step, error) {
 	op := "elementwise." + entry
 	data.Entry, data.N = entry, n
 	if err := finite(op, "constant", data.K); err != nil {
 		return nil, err
 	}
-	b, err := bind(d, op, "elementwise.wgsl", entry, data, a, bufs...)
+	b, err := bindSlots(d, op, "elementwise.wgsl", entry, &data, sl)
 	if err != nil {
 		return nil, err
 	}
@@ -32,49 +33,53 @@ func elementwise(d *gpu.Device, entry string, n int, data ewData, a []gpu.Access
 // NewAxpy computes y += k·x, or y += k·s[idx]·x when s is not nil, where s
 // holds GPU-resident scalars.
 func NewAxpy(d *gpu.Device, k float64, s *gpu.Buffer, idx int, x, y *gpu.Buffer) (*Step, error) {
+	if y == nil {
+		return nil, fmt.Errorf("ops: elementwise.axpy: nil buffer")
+	}
 	n := y.Len()
 	if err := wantLen("elementwise.axpy", "x", x, n); err != nil {
 		return nil, err
 	}
 	data := ewData{K: k}
+	sl := slots{ro("x", x, "")}
 	if s != nil {
 		if idx < 0 || idx >= s.Len() {
 			return nil, fmt.Errorf("ops: elementwise.axpy: scalar index %d outside %s", idx, s)
 		}
 		data.USE_S, data.IDX = true, idx
-	} else {
-		s = x // bound but unread
+		sl = append(sl, ro("s", s, "GPU-resident scalars"))
 	}
-	return elementwise(d, "axpy", n, data, acc(gpu.In, gpu.In, gpu.Out), x, s, y)
+	return elementwise(d, "axpy", n, data, append(sl, rw("y", y, "")))
 }
 
 // NewScale computes y *= k, or y *= k·s[idx] when s is not nil.
 func NewScale(d *gpu.Device, k float64, s *gpu.Buffer, idx int, y *gpu.Buffer) (*Step, error) {
+	if y == nil {
+		return nil, fmt.Errorf("ops: elementwise.scale: nil buffer")
+	}
 	data := ewData{K: k}
+	var sl slots
 	if s != nil {
 		if idx < 0 || idx >= s.Len() {
 			return nil, fmt.Errorf("ops: elementwise.scale: scalar index %d outside %s", idx, s)
 		}
 		data.USE_S, data.IDX = true, idx
-		return elementwise(d, "scale", y.Len(), data, acc(gpu.In, gpu.Out), s, y)
+		sl = append(sl, ro("s", s, "GPU-resident scalars"))
 	}
-	// Without a scalar buffer, bind a one-value dummy kept by the step.
-	dummy, err := d.NewBuffer("scale.unused", gpu.F32, 1)
-	if err != nil {
-		return nil, err
-	}
-	st, err := elementwise(d, "scale", y.Len(), data, acc(gpu.In, gpu.Out), dummy, y)
-	if err != nil {
-		dummy.Release()
-		return nil, err
-	}
-	st.own = append(st.own, dummy)
-	return st, nil
+	return elementwise(d, "scale", y.Len(), data, append(sl, rw("y", y, "")))
 }
 
 // NewFill sets every element of y to k.
 func NewFill(d *gpu.Device, y *gpu.Buffer, k float64) (*Step, error) {
-	return elementwise(d, "fill", y.Len(), ewData{K: k}, acc(gpu.Out), y)
+	if y == nil {
+		return nil, fmt.Errorf("ops: elementwise.fill: nil buffer")
+	}
+	return elementwise(d, "fill", y.Len(), ewData{K: k}, slots{rw("y", y, "")})
+}
+
+type scalarData struct {
+	decl
+	Body string
 }
 
 // NewScalar runs body, WGSL statements over s: array<f32> such as
@@ -83,7 +88,7 @@ func NewScalar(d *gpu.Device, s *gpu.Buffer, body string) (*Step, error) {
 	if s == nil || s.DType != gpu.F32 {
 		return nil, fmt.Errorf("ops: scalar: need an f32 scalar buffer")
 	}
-	b, err := bind(d, "scalar", "scalar.wgsl", "main", struct{ Body string }{body}, acc(gpu.Out), s)
+	b, err := bindSlots(d, "scalar", "scalar.wgsl", "main", &scalarData{Body: body}, slots{rw("s", s, "")})
 	if err != nil {
 		return nil, err
 	}

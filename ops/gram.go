@@ -9,32 +9,64 @@ import (
 // gramMaxChunk bounds the values of K one workgroup of a Gram sums.
 const gramMaxChunk = 8192
 
-// GramPlan chooses the tile (within l, as ChooseTileFor does for the
-// conv) and the split-K of a C×C Gram matrix over k = h*w values: the
-// number of slices and the values per slice (a multiple of TK). K is
-// split into slices of at most gramMaxChunk values, and further until
+// GramPlan is how a Gram matrix runs: the GEMM tile, and Split slices of
+// its K = h·w reduction of Chunk values each (a multiple of TK). With
+// Split > 1 the slices write partial Grams that a second dispatch sums in
+// a fixed order.
+type GramPlan struct {
+	Tile         Tile
+	Split, Chunk int
+}
+
+// String renders the plan as its tile and split.
+func (p GramPlan) String() string { return fmt.Sprintf("%v split %dx%d", p.Tile, p.Split, p.Chunk) }
+
+// ChooseGramPlan chooses the tile (within l, as ChooseTileFor does for
+// the conv) and the split-K of a C×C Gram matrix over k = h*w values. K
+// is split into slices of at most gramMaxChunk values, and further until
 // tiles × slices reaches l.MinTiles (a 64-channel Gram is one tile: the
 // GPU's parallelism has to come from K), within minSplitChunk values per
 // slice and maxSplitBytes of partial sums.
-func GramPlan(l TileLimits, c, k int) (t Tile, slices, chunk int) {
-	t = ChooseTileFor(l, c, c)
+func ChooseGramPlan(l TileLimits, c, k int) GramPlan {
+	t := ChooseTileFor(l, c, c)
 	s := max(ceilDiv(k, gramMaxChunk), ceilDiv(l.MinTiles, t.tiles(c, c)), 1)
 	s = min(s, max(k/minSplitChunk, 1), max(maxSplitBytes/(4*c*c), 1))
-	chunk = ceilDiv(ceilDiv(k, s), t.TK) * t.TK
-	return t, ceilDiv(k, chunk), chunk
+	chunk := ceilDiv(ceilDiv(k, s), t.TK) * t.TK
+	return GramPlan{Tile: t, Split: ceilDiv(k, chunk), Chunk: chunk}
+}
+
+// GramScratch is the scratch a Gram with plan p over C channels
+// allocates: the slices' partial Grams (Split,C,C) when K is split.
+func GramScratch(p GramPlan, c int) []gpu.Spec {
+	if p.Split <= 1 {
+		return nil
+	}
+	return []gpu.Spec{gpu.F32Spec("gram.slices", p.Split, c, c)}
 }
 
 type gramData struct {
 	tileData
+	decl
 	C, K, S, KCHUNK int
 	SCALE           float64
 }
 
-// NewGram computes G = F Fᵀ / (h*w), the seed's normalisation, with a
-// split-K GEMM whose slices a second dispatch sums (written with =).
+// NewGram computes G = F Fᵀ / (h*w), the seed's normalisation, with the
+// heuristic plan (ChooseGramPlan).
 //
 //	f: (C,h,w)  g: (C,C)
 func NewGram(d *gpu.Device, f, g *gpu.Buffer) (*Step, error) {
+	if f == nil || len(f.Shape) != 3 {
+		return NewGramPlan(d, f, g, GramPlan{})
+	}
+	return NewGramPlan(d, f, g, ChooseGramPlan(LimitsOf(d), f.Shape[0], f.Shape[1]*f.Shape[2]))
+}
+
+// NewGramPlan computes G = F Fᵀ / (h*w) with plan p: a split-K GEMM whose
+// slices a second dispatch sums (written with =).
+//
+//	f: (C,h,w)  g: (C,C)
+func NewGramPlan(d *gpu.Device, f, g *gpu.Buffer, p GramPlan) (*Step, error) {
 	const op = "gram"
 	c, h, w, err := chw(op, "f", f)
 	if err != nil {
@@ -44,29 +76,35 @@ func NewGram(d *gpu.Device, f, g *gpu.Buffer) (*Step, error) {
 		return nil, err
 	}
 	k := h * w
-	t, slices, chunk := GramPlan(LimitsOf(d), c, k)
-	data := gramData{tileData: t.data(true, true), C: c, K: k, S: slices, KCHUNK: chunk, SCALE: 1 / float64(k)}
+	t := p.Tile
+	if err := t.Check(LimitsOf(d)); err != nil {
+		return nil, fmt.Errorf("ops: %s: %w", op, err)
+	}
+	if p.Split < 1 || p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
+		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
+	}
+	data := gramData{tileData: t.data(true, true), C: c, K: k, S: p.Split, KCHUNK: p.Chunk, SCALE: 1 / float64(k)}
 	s := &Step{Name: op}
 	dst := g
-	if slices > 1 {
-		if dst, err = d.NewBuffer(op+".slices", gpu.F32, slices, c, c); err != nil {
+	if sc := GramScratch(p, c); len(sc) > 0 {
+		if dst, err = d.Alloc(sc[0]); err != nil {
 			return nil, err
 		}
 		s.own = append(s.own, dst)
 	}
-	b, err := bind(d, op+".partial", "gram.wgsl", "partial", data, acc(gpu.In, gpu.Out), f, dst)
+	b, err := bindSlots(d, op+".partial", "gram.wgsl", "partial", &data, slots{ro("f", f, "F: (C,M)"), rw("out", dst, "G: (C,C), or the slices (S,C,C)")})
 	if err != nil {
 		s.Release()
 		return nil, err
 	}
-	if err := s.addGrid(d, b, slices*t.tiles(c, c)); err != nil {
+	if err := s.addGrid(d, b, p.Split*t.tiles(c, c)); err != nil {
 		b.Release()
 		s.Release()
 		return nil, fmt.Errorf("ops: %s: %w", op, err)
 	}
-	if slices > 1 {
-		rd := reduceData{Entry: "slices", N: c * c, S: slices, SCALE: 1 / float64(k)}
-		b2, err := bind(d, op+".slices", "reduce.wgsl", "slices", rd, acc(gpu.In, gpu.Out), dst, g)
+	if p.Split > 1 {
+		rd := reduceData{Entry: "slices", N: c * c, S: p.Split, SCALE: 1 / float64(k)}
+		b2, err := bindSlots(d, op+".slices", "reduce.wgsl", "slices", &rd, slots{ro("part", dst, "(S,C,C)"), rw("out", g, "G: (C,C)")})
 		if err != nil {
 			s.Release()
 			return nil, err

@@ -16,6 +16,12 @@ type lossParams struct {
 	_, _        float32
 }
 
+// lossScratch is what every weighted loss allocates: its Params uniform
+// and the partial sums of its value, over n squared terms.
+func lossScratch(op string, n int) []gpu.Spec {
+	return []gpu.Spec{gpu.ParamsSpec(op+".params", lossParams{}), gpu.F32Spec(op+".part", ceilDiv(n, Chunk))}
+}
+
 // Loss is a weighted loss term. Its weight can change between iterations
 // (SetWeight); the kernels read it when they run.
 type Loss struct {
@@ -25,7 +31,7 @@ type Loss struct {
 	coefs  func(w float64) (grad, value float64)
 	// feat and target are a content or style loss's features F and target
 	// (P, or the target Gram A), for a conv backward that fuses the
-	// gradient (GradTaps).
+	// gradient (FusedGrads).
 	feat, target *gpu.Buffer
 }
 
@@ -42,7 +48,7 @@ func newLoss(d *gpu.Device, op string, w float64, coefs func(w float64) (grad, v
 		return nil, err
 	}
 	l := &Loss{Step: Step{Name: op}, w: w, coefs: coefs}
-	p, err := d.NewParams(op+".params", l.values(w))
+	p, err := d.NewParams(lossScratch(op, 0)[0].Name, l.values(w))
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +79,7 @@ func (l *Loss) SetWeight(w float64) error {
 }
 
 type mseData struct {
+	decl
 	N, CHUNK    int
 	GRAD, ACCUM bool
 }
@@ -90,19 +97,21 @@ func (l *Loss) mse(d *gpu.Device, op string, a, b, grad *gpu.Buffer, accumGrad b
 			return err
 		}
 	}
-	np := ceilDiv(n, Chunk)
-	part, err := d.NewBuffer(op+".part", gpu.F32, np)
+	sc := lossScratch(op, n)[1]
+	np := sc.Shape[0]
+	part, err := d.Alloc(sc)
 	if err != nil {
 		return err
 	}
 	l.own = append(l.own, part)
 	data := mseData{N: n, CHUNK: Chunk, GRAD: grad != nil, ACCUM: accumGrad}
-	var bd *gpu.Binding
+	sl := slots{ro("a", a, ""), ro("b", b, "")}
 	if grad != nil {
-		bd, err = bind(d, op+".mse", "mse.wgsl", "forward_backward", data, acc(gpu.In, gpu.In, gpu.Out, gpu.Out, gpu.Uniform), a, b, grad, part, l.Params)
+		sl = append(sl, rw("grad", grad, ""), rw("part", part, ""), uni("params", l.Params, lossParams{}))
 	} else {
-		bd, err = bind(d, op+".mse", "mse.wgsl", "forward_backward", data, acc(gpu.In, gpu.In, gpu.Out), a, b, part)
+		sl = append(sl, rw("part", part, ""))
 	}
+	bd, err := bindSlots(d, op+".mse", "mse.wgsl", "forward_backward", &data, sl)
 	if err != nil {
 		return err
 	}
@@ -147,10 +156,38 @@ func NewContentLoss(d *gpu.Device, f, p, grad, out *gpu.Buffer, idx int, w float
 	return l, nil
 }
 
+// ContentLossScratch is what NewContentLoss allocates over features of n
+// values: its Params and the partial sums of its value.
+func ContentLossScratch(n int) []gpu.Spec { return lossScratch("content_loss", n) }
+
 type styleData struct {
 	tileData
+	decl
 	C, K  int
 	ACCUM bool
+}
+
+// StylePlan is how a style loss over C channels and M = h·w positions
+// runs: the plan of its Gram, and the tile of its gradient's GEMM
+// (G−A)·F, used only when the loss writes its gradient itself.
+type StylePlan struct {
+	Gram     GramPlan
+	Backward Tile
+}
+
+// ChooseStylePlan chooses a style loss's plan within l: ChooseGramPlan's
+// Gram, and ChooseTileFor's tile for the C×M gradient.
+func ChooseStylePlan(l TileLimits, c, m int) StylePlan {
+	return StylePlan{Gram: ChooseGramPlan(l, c, m), Backward: ChooseTileFor(l, c, m)}
+}
+
+// StyleLossScratch is what NewStyleLossPlan allocates over C channels:
+// its Params, the Gram G (C,C) of the current features and the Gram's
+// scratch, and the partial sums of its value over the C² entries.
+func StyleLossScratch(p StylePlan, c int) []gpu.Spec {
+	sc := lossScratch("style_loss", c*c)
+	sc = append(sc, gpu.F32Spec("style_loss.gram", c, c))
+	return append(sc, GramScratch(p.Gram, c)...)
 }
 
 // StyleLoss is the style loss of one layer, with its Gram matrix.
@@ -165,10 +202,23 @@ type StyleLoss struct {
 //	L = w · mean((G-A)²),   dL/dF = 4w/(C²M) · (G-A) F
 //
 // where w is the style weight already divided by the number of style
-// layers and A the target Gram (a blend of the style images' Grams).
+// layers and A the target Gram (a blend of the style images' Grams), with
+// the heuristic plan (ChooseStylePlan).
 //
 //	f, grad: (C,h,w)  a: (C,C)
 func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64, accumGrad, accumOut bool) (*StyleLoss, error) {
+	var p StylePlan
+	if f != nil && len(f.Shape) == 3 {
+		p = ChooseStylePlan(LimitsOf(d), f.Shape[0], f.Shape[1]*f.Shape[2])
+	}
+	return NewStyleLossPlan(d, f, a, grad, out, idx, w, accumGrad, accumOut, p)
+}
+
+// NewStyleLossPlan is NewStyleLoss with a given plan. L goes to out[idx]
+// (+= when accumOut); dL/dF to grad (+= when accumGrad), unless grad is
+// nil: then the loss records only its Gram and value, and a conv backward
+// adds its gradient (FusedGrads).
+func NewStyleLossPlan(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64, accumGrad, accumOut bool, p StylePlan) (*StyleLoss, error) {
 	const op = "style_loss"
 	c, h, wd, err := chw(op, "features", f)
 	if err != nil {
@@ -189,14 +239,14 @@ func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64
 	}
 	l.feat, l.target = f, a
 	sl := &StyleLoss{Loss: *l}
-	g, err := d.NewBuffer(op+".gram", gpu.F32, c, c)
+	g, err := d.Alloc(StyleLossScratch(p, c)[2])
 	if err != nil {
 		sl.Release()
 		return nil, err
 	}
 	sl.own = append(sl.own, g)
 	sl.Gram = g
-	gs, err := NewGram(d, f, g)
+	gs, err := NewGramPlan(d, f, g, p.Gram)
 	if err != nil {
 		sl.Release()
 		return nil, err
@@ -209,9 +259,15 @@ func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64
 	if grad == nil {
 		return sl, nil
 	}
-	t := ChooseTileFor(LimitsOf(d), c, m)
+	t := p.Backward
+	if err := t.Check(LimitsOf(d)); err != nil {
+		sl.Release()
+		return nil, fmt.Errorf("ops: %s: %w", op, err)
+	}
 	data := styleData{tileData: t.data(true, false), C: c, K: m, ACCUM: accumGrad}
-	b, err := bind(d, op+".backward", "style_loss.wgsl", "backward", data, acc(gpu.In, gpu.In, gpu.In, gpu.Out, gpu.Uniform), g, a, f, grad, sl.Params)
+	b, err := bindSlots(d, op+".backward", "style_loss.wgsl", "backward", &data, slots{
+		ro("gram", g, "G: (C,C)"), ro("tgt", a, "A: (C,C)"), ro("f", f, "F: (C,M)"), rw("df", grad, "dL/dF: (C,M)"),
+		uni("params", sl.Params, lossParams{})})
 	if err != nil {
 		sl.Release()
 		return nil, err
@@ -224,7 +280,12 @@ func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64
 	return sl, nil
 }
 
+// TVLossScratch is what NewTVLoss allocates over an image of n values:
+// its Params and the partial sums of its value.
+func TVLossScratch(n int) []gpu.Spec { return lossScratch("tv_loss", n) }
+
 type tvData struct {
+	decl
 	C, H, W, CHUNK int
 	INY, INX       float64
 	ACCUM          bool
@@ -255,15 +316,16 @@ func NewTVLoss(d *gpu.Device, x, grad, out *gpu.Buffer, idx int, w float64, accu
 	if err != nil {
 		return nil, err
 	}
-	n := c * h * wd
-	np := ceilDiv(n, Chunk)
-	part, err := d.NewBuffer(op+".part", gpu.F32, np)
+	sc := TVLossScratch(c * h * wd)[1]
+	np := sc.Shape[0]
+	part, err := d.Alloc(sc)
 	if err != nil {
 		l.Release()
 		return nil, err
 	}
 	l.own = append(l.own, part)
-	b, err := bind(d, op, "tv_loss.wgsl", "forward_backward", data, acc(gpu.In, gpu.Out, gpu.Out, gpu.Uniform), x, grad, part, l.Params)
+	b, err := bindSlots(d, op, "tv_loss.wgsl", "forward_backward", &data, slots{
+		ro("x", x, "(C,H,W)"), rw("grad", grad, "(C,H,W)"), rw("part", part, ""), uni("params", l.Params, lossParams{})})
 	if err != nil {
 		l.Release()
 		return nil, err

@@ -36,6 +36,7 @@ func ParsePooling(s string) (Pooling, error) {
 }
 
 type poolData struct {
+	decl
 	Entry         string
 	C, H, W       int
 	MAX, Backward bool
@@ -55,7 +56,7 @@ func NewPoolForward(d *gpu.Device, kind Pooling, x, y *gpu.Buffer) (*Step, error
 		return nil, err
 	}
 	data := poolData{Entry: "forward", C: c, H: h, W: w, MAX: kind == MaxPool}
-	b, err := bind(d, op, "pool.wgsl", "forward", data, acc(gpu.In, gpu.Out), x, y)
+	b, err := bindSlots(d, op, "pool.wgsl", "forward", &data, slots{ro("a", x, "x: (C,H,W)"), rw("out", y, "y: (C,H/2,W/2)")})
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +83,7 @@ func NewPoolBackward(d *gpu.Device, kind Pooling, dy, x, dx *gpu.Buffer) (*Step,
 		return nil, err
 	}
 	data := poolData{Entry: "backward", C: c, H: h, W: w, MAX: kind == MaxPool, Backward: true}
-	b, err := bind(d, op, "pool.wgsl", "backward", data, acc(gpu.In, gpu.In, gpu.Out), dy, x, dx)
+	b, err := bindSlots(d, op, "pool.wgsl", "backward", &data, slots{ro("a", dy, "dy: (C,H/2,W/2)"), ro("x", x, "(C,H,W)"), rw("out", dx, "dx: (C,H,W)")})
 	if err != nil {
 		return nil, err
 	}

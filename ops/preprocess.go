@@ -55,6 +55,7 @@ func (p Preprocess) Affine() (src [3]int, mul, add [3]float64) {
 }
 
 type preData struct {
+	decl
 	Entry            string
 	HW               int
 	SRC0, SRC1, SRC2 int
@@ -77,7 +78,7 @@ func newPre(d *gpu.Device, p Preprocess, entry string, in, out *gpu.Buffer) (*St
 	src, mul, add := p.Affine()
 	data := preData{Entry: entry, HW: h * w, SRC0: src[0], SRC1: src[1], SRC2: src[2],
 		MUL0: mul[0], MUL1: mul[1], MUL2: mul[2], ADD0: add[0], ADD1: add[1], ADD2: add[2]}
-	b, err := bind(d, op, "preprocess.wgsl", entry, data, acc(gpu.In, gpu.Out), in, out)
+	b, err := bindSlots(d, op, "preprocess.wgsl", entry, &data, slots{ro("a", in, "(3,H,W)"), rw("out", out, "(3,H,W)")})
 	if err != nil {
 		return nil, err
 	}

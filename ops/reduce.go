@@ -23,6 +23,7 @@ const (
 const Chunk = WG * 16
 
 type reduceData struct {
+	decl
 	Entry     string
 	N, MODE   int
 	CHUNK, NP int
@@ -32,16 +33,22 @@ type reduceData struct {
 	ACCUM     bool
 }
 
-// finalStep writes out[idx] (= or += with accum) scale * sum(part[:np]).
-func finalStep(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gpu.Buffer, idx int, scale float64, accum bool) (*Step, error) {
+// total writes out[idx] (= or += with accum) scale · Σ part[:np], with
+// the scale a constant, or with params the value scale of a loss's
+// uniform read when the kernel runs (a weight that can change).
+func total(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gpu.Buffer, idx int, scale float64, params *gpu.Buffer, accum bool) (*Step, error) {
 	if idx < 0 || out == nil || idx >= out.Len() {
 		return nil, fmt.Errorf("ops: %s: scalar index %d outside the output buffer", name, idx)
 	}
 	if err := finite(name, "scale", scale); err != nil {
 		return nil, err
 	}
-	data := reduceData{Entry: "total", NP: np, IDX: idx, SCALE: scale, ACCUM: accum}
-	b, err := bind(d, name+".total", "reduce.wgsl", "total", data, acc(gpu.In, gpu.Out), partials, out)
+	data := reduceData{Entry: "total", NP: np, IDX: idx, SCALE: scale, ACCUM: accum, PARAMS: params != nil}
+	sl := slots{ro("part", partials, "partial sums"), rw("out", out, "scalars")}
+	if params != nil {
+		sl = append(sl, uni("params", params, lossParams{}))
+	}
+	b, err := bindSlots(d, name+".total", "reduce.wgsl", "total", &data, sl)
 	if err != nil {
 		return nil, err
 	}
@@ -53,23 +60,37 @@ func finalStep(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gp
 // lossTotal writes out[idx] (= or += with accum) params.value * sum(part[:np]),
 // the scale read from a loss's uniform when the kernel runs.
 func lossTotal(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gpu.Buffer, idx int, params *gpu.Buffer, accum bool) (*Step, error) {
-	if idx < 0 || out == nil || idx >= out.Len() {
-		return nil, fmt.Errorf("ops: %s: scalar index %d outside the output buffer", name, idx)
-	}
-	data := reduceData{Entry: "total", NP: np, IDX: idx, PARAMS: true, ACCUM: accum}
-	b, err := bind(d, name+".total", "reduce.wgsl", "total", data, acc(gpu.In, gpu.Out, gpu.Uniform), partials, out, params)
-	if err != nil {
-		return nil, err
-	}
-	s := &Step{Name: name}
-	s.parts = append(s.parts, part{b: b, x: 1, y: 1, z: 1})
-	return s, nil
+	return total(d, name, partials, np, out, idx, 0, params, accum)
 }
+
+// SumScratch is what a reduction over n values needs: the partial sums
+// of its first stage, one per Chunk.
+func SumScratch(n int) []gpu.Spec { return []gpu.Spec{gpu.F32Spec("reduce.part", ceilDiv(n, Chunk))} }
 
 // NewSum reduces a (and b for SumDot) into out[idx] = scale * Σ f(a,b),
 // or adds to it when accum. The sum is split over workgroups and combined
 // by a second dispatch, in a fixed order: no float atomics, reproducible.
+// It allocates its partial sums (SumScratch).
 func NewSum(d *gpu.Device, mode SumMode, a, b, out *gpu.Buffer, idx int, scale float64, accum bool) (*Step, error) {
+	if a == nil || a.DType != gpu.F32 {
+		return nil, &gpu.ShapeError{Op: "reduce.sum", What: "a", Want: "f32 buffer", Got: fmt.Sprint(a)}
+	}
+	part, err := d.Alloc(SumScratch(a.Len())[0])
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewSumInto(d, mode, a, b, part, out, idx, scale, accum)
+	if err != nil {
+		part.Release()
+		return nil, err
+	}
+	s.own = append(s.own, part)
+	return s, nil
+}
+
+// NewSumInto is NewSum with its partial sums in part (SumScratch's
+// shape), which reductions that run one after another can share.
+func NewSumInto(d *gpu.Device, mode SumMode, a, b, part, out *gpu.Buffer, idx int, scale float64, accum bool) (*Step, error) {
 	const op = "reduce.sum"
 	if a == nil || a.DType != gpu.F32 {
 		return nil, &gpu.ShapeError{Op: op, What: "a", Want: "f32 buffer", Got: fmt.Sprint(a)}
@@ -84,28 +105,24 @@ func NewSum(d *gpu.Device, mode SumMode, a, b, out *gpu.Buffer, idx int, scale f
 		}
 	}
 	np := ceilDiv(n, Chunk)
-	part, err := d.NewBuffer(op+".part", gpu.F32, np)
-	if err != nil {
+	if err := wantLen(op, "partial sums", part, np); err != nil {
 		return nil, err
 	}
-	s := &Step{Name: op, own: []*gpu.Buffer{part}}
 	data := reduceData{Entry: "partials", N: n, MODE: int(mode), CHUNK: Chunk}
-	var bd *gpu.Binding
+	sl := slots{ro("a", a, "")}
 	if mode == SumDot {
-		bd, err = bind(d, op+".partials", "reduce.wgsl", "partials", data, acc(gpu.In, gpu.In, gpu.Out), a, b, part)
-	} else {
-		bd, err = bind(d, op+".partials", "reduce.wgsl", "partials", data, acc(gpu.In, gpu.Out), a, part)
+		sl = append(sl, ro("b", b, ""))
 	}
+	bd, err := bindSlots(d, op+".partials", "reduce.wgsl", "partials", &data, append(sl, rw("part", part, "")))
 	if err != nil {
-		s.Release()
 		return nil, err
 	}
+	s := &Step{Name: op}
 	if err := s.addGrid(d, bd, np); err != nil {
 		bd.Release()
-		s.Release()
 		return nil, err
 	}
-	f, err := finalStep(d, op, part, np, out, idx, scale, accum)
+	f, err := total(d, op, part, np, out, idx, scale, nil, accum)
 	if err != nil {
 		s.Release()
 		return nil, err

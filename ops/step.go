@@ -87,17 +87,6 @@ func kernel(d *gpu.Device, name, file, entry string, data any, bindings ...gpu.A
 	return d.Kernel(gpu.KernelSpec{Name: name, Source: src, Entry: entry, Bindings: bindings})
 }
 
-// bind compiles and binds in one go.
-func bind(d *gpu.Device, name, file, entry string, data any, acc []gpu.Access, bufs ...*gpu.Buffer) (*gpu.Binding, error) {
-	k, err := kernel(d, name, file, entry, data, acc...)
-	if err != nil {
-		return nil, err
-	}
-	return d.Bind(k, bufs...)
-}
-
-func acc(a ...gpu.Access) []gpu.Access { return a }
-
 // wantShape checks that b has exactly the given shape.
 func wantShape(op, what string, b *gpu.Buffer, shape ...int) error {
 	if b == nil {

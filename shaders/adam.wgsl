@@ -16,24 +16,9 @@
 // lr, b1, b2 and eps live in the uniform params so that they can change
 // between iterations without a new pipeline.
 // Template: Entry, N, CLIP, LO, HI.
-struct Params {
-  lr: f32,
-  b1: f32,
-  b2: f32,
-  eps: f32,
-  q1: f32, // 1 - b1
-  q2: f32, // 1 - b2
-  pad0: f32,
-  pad1: f32,
-}
 const N = {{.N}}u;
 const WG = 256u;
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> st: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
+{{.Bindings}}
 {{if eq .Entry "prepare"}}
 @compute @workgroup_size(1)
 fn prepare() {

@@ -20,8 +20,10 @@
 //   STYLE:   K grows by GM: A[m][GK+c] = sparams.grad * (G - T)[m][c] and
 //            B[GK+c][n] = F[c][n], so the GEMM itself adds
 //            sparams.grad * (G - T) F (G - T is symmetric).
-// With them the binding numbers come from the template: BF (F), BG (G,
-// then T at BG+1), BP (P), BD (dx), BCP, BSP (the two losses' uniforms).
+// The bindings are declared in Go (ops.convSlots) and rendered into
+// the Bindings template field: src, wa, [bias], [mask], [feat], [gram, sty], [ptgt],
+// dst, [cparams], [sparams]; combine binds part, [bias | feat, ptgt], dst,
+// [cparams].
 const GM = {{.GM}}u;
 const S = {{.S}}u;
 const KC = {{.KC}}u;
@@ -35,22 +37,8 @@ const GK = {{mul 9 .KC}}u;
 const KCHUNK = {{.KCHUNK}}u;
 const TILES_M = {{cdiv .GM .TM}}u;
 
+{{.Bindings}}
 {{if eq .Entry "combine"}}
-@group(0) @binding(0) var<storage, read> part: array<f32>; // (S,GM,H,W)
-{{if .BIAS}}@group(0) @binding(1) var<storage, read> bias: array<f32>; // (GM)
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>; // (GM,H,W)
-{{else if .CONTENT}}struct Params {
-  grad: f32,
-  value: f32,
-  pad0: f32,
-  pad1: f32,
-}
-@group(0) @binding(1) var<storage, read> feat: array<f32>; // F: (GM,H,W)
-@group(0) @binding(2) var<storage, read> ptgt: array<f32>; // P: (GM,H,W)
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W)
-@group(0) @binding(4) var<uniform> cparams: Params;
-{{else}}@group(0) @binding(1) var<storage, read_write> dst: array<f32>; // (GM,H,W)
-{{end}}
 @compute @workgroup_size(256)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * 256u + lid;
@@ -64,28 +52,6 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 {{else}}  dst[i] = r;
 {{end}}}
 {{else}}
-@group(0) @binding(0) var<storage, read> src: array<f32>;   // (KC,H,W)
-@group(0) @binding(1) var<storage, read> wa: array<f32>;    // (GM, 9*KC)
-{{if or .CONTENT .STYLE}}struct Params {
-  grad: f32,  // the loss gradient's coefficient (ops.lossParams)
-  value: f32,
-  pad0: f32,
-  pad1: f32,
-}
-{{if .MASK}}@group(0) @binding(2) var<storage, read> mask: array<f32>; // (KC,H,W)
-{{end}}@group(0) @binding({{.BF}}) var<storage, read> feat: array<f32>; // F: (GM,H,W)
-{{if .STYLE}}@group(0) @binding({{.BG}}) var<storage, read> gram: array<f32>; // G: (GM,GM)
-@group(0) @binding({{add .BG 1}}) var<storage, read> sty: array<f32>; // T: (GM,GM)
-{{end}}{{if .CONTENT}}@group(0) @binding({{.BP}}) var<storage, read> ptgt: array<f32>; // P: (GM,H,W)
-{{end}}@group(0) @binding({{.BD}}) var<storage, read_write> dst: array<f32>; // (GM,H,W)
-{{if .CONTENT}}@group(0) @binding({{.BCP}}) var<uniform> cparams: Params;
-{{end}}{{if .STYLE}}@group(0) @binding({{.BSP}}) var<uniform> sparams: Params;
-{{end}}{{else if .MASK}}@group(0) @binding(2) var<storage, read> mask: array<f32>; // (KC,H,W)
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W), or part with S > 1
-{{else if and .BIAS (eq .S 1)}}@group(0) @binding(2) var<storage, read> bias: array<f32>; // (GM)
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>; // (GM,H,W)
-{{else}}@group(0) @binding(2) var<storage, read_write> dst: array<f32>; // (GM,H,W)
-{{end}}
 fn load_a(m: u32, k: u32) -> f32 {
 {{if .STYLE}}  if (k >= GK) {
     let j = m * GM + (k - GK);

@@ -4,18 +4,17 @@
 //   fill:  y = K
 // s is a small buffer of GPU-resident scalars (loss values, L-BFGS's
 // alphas and rhos), so that no scalar makes a trip through the CPU.
-// Template: Entry, N, K, IDX, USE_S.
+// Template: Entry, N, K, IDX, USE_S. The bindings (x, [s], y) are
+// declared in Go (ops/elementwise.go) and rendered by the template.
 const N = {{.N}}u;
 const K = {{f32 .K}};
 const WG = 256u;
 
+{{.Bindings}}
 fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * WG + lid;
 }
 {{if eq .Entry "axpy"}}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> s: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256)
 fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_id(wid, nwg, lid);
@@ -24,8 +23,6 @@ fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 {{end}}  if (i < N) { y[i] = fma(alpha, x[i], y[i]); }
 }
 {{else if eq .Entry "scale"}}
-@group(0) @binding(0) var<storage, read> s: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256)
 fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_id(wid, nwg, lid);
@@ -34,7 +31,6 @@ fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 {{end}}  if (i < N) { y[i] = alpha * y[i]; }
 }
 {{else if eq .Entry "fill"}}
-@group(0) @binding(0) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(256)
 fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_id(wid, nwg, lid);

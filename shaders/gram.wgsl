@@ -13,9 +13,7 @@ const SCALE = {{f32 .SCALE}};
 const TILES_N = {{cdiv .C .TN}}u;
 const TILES_M = {{cdiv .C .TM}}u;
 
-@group(0) @binding(0) var<storage, read> f: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
+{{.Bindings}}
 fn load_a(m: u32, k: u32) -> f32 { return f[m * KTOT + k]; }
 fn load_b(k: u32, n: u32) -> f32 { return f[n * KTOT + k]; }
 

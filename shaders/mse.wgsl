@@ -6,24 +6,12 @@
 // Template: N, CHUNK, GRAD, ACCUM.
 // The weight-dependent coefficients are in a uniform, so that a loss weight
 // can change between iterations without a new pipeline.
-struct Params {
-  grad: f32,  // the gradient's coefficient
-  value: f32, // the value's scale (read by reduce.wgsl's "total")
-  pad0: f32,
-  pad1: f32,
-}
 const N = {{.N}}u;
 const CHUNK = {{.CHUNK}}u;
 const WG = 256u;
 var<workgroup> red: array<f32, 256>;
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-{{if .GRAD}}@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> part: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-{{else}}@group(0) @binding(2) var<storage, read_write> part: array<f32>;
-{{end}}
+{{.Bindings}}
 @compute @workgroup_size(256)
 fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;

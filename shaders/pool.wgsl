@@ -12,11 +12,7 @@ const OH = {{div .H 2}}u;
 const OW = {{div .W 2}}u;
 const WG = 256u;
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-{{if .Backward}}@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-{{else}}@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-{{end}}
+{{.Bindings}}
 fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * WG + lid;
 }

@@ -7,9 +7,7 @@
 // Template: Entry, HW, SRC0..2, MUL0..2, ADD0..2.
 const HW = {{.HW}}u;
 const WG = 256u;
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
+{{.Bindings}}
 @compute @workgroup_size(256)
 fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let p = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * WG + lid;

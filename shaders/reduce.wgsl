@@ -6,10 +6,12 @@
 //             PARAMS the scale is the loss uniform's value instead (a loss
 //             weight that can change between iterations).
 //   slices:   out[i] = SCALE * sum_s part[s*N + i] for i < N (split-K GEMM).
-// Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, PARAMS, ACCUM, S.
+// Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, PARAMS, ACCUM, S. The
+// bindings are declared in Go (ops/reduce.go, ops/gram.go) and rendered
+// by the template.
 const WG = 256u;
 var<workgroup> red: array<f32, 256>;
-
+{{.Bindings}}
 fn tree(lid: u32) -> f32 {
   for (var s = WG / 2u; s > 0u; s = s / 2u) {
     workgroupBarrier();
@@ -21,11 +23,7 @@ fn tree(lid: u32) -> f32 {
 {{if eq .Entry "partials"}}
 const N = {{.N}}u;
 const CHUNK = {{.CHUNK}}u;
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-{{if eq .MODE 1}}@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> part: array<f32>;
-{{else}}@group(0) @binding(1) var<storage, read_write> part: array<f32>;
-{{end}}
+
 @compute @workgroup_size(256)
 fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
@@ -44,16 +42,7 @@ fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 {{else if eq .Entry "total"}}
 const NP = {{.NP}}u;
 const IDX = {{.IDX}}u;
-@group(0) @binding(0) var<storage, read> part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-{{if .PARAMS}}struct Params {
-  grad: f32,
-  value: f32,
-  pad0: f32,
-  pad1: f32,
-}
-@group(0) @binding(2) var<uniform> params: Params;
-fn scale() -> f32 { return params.value; }
+{{if .PARAMS}}fn scale() -> f32 { return params.value; }
 {{else}}fn scale() -> f32 { return {{f32 .SCALE}}; }
 {{end}}
 @compute @workgroup_size(256)
@@ -71,8 +60,6 @@ fn total(@builtin(local_invocation_index) lid: u32) {
 const N = {{.N}}u;
 const S = {{.S}}u;
 const SCALE = {{f32 .SCALE}};
-@group(0) @binding(0) var<storage, read> part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(256)
 fn slices(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -6,24 +6,13 @@
 // Template: C, K (= M), ACCUM, tile fields.
 // The weight-dependent coefficients are in a uniform, so that a loss weight
 // can change between iterations without a new pipeline.
-struct Params {
-  grad: f32,  // the gradient's coefficient
-  value: f32, // the value's scale (read by reduce.wgsl's "total")
-  pad0: f32,
-  pad1: f32,
-}
 const GM = {{.C}}u;
 const GN = {{.K}}u;
 const CC = {{.C}}u;
 const TILES_N = {{cdiv .K .TN}}u;
 const TILES_M = {{cdiv .C .TM}}u;
 
-@group(0) @binding(0) var<storage, read> gram: array<f32>;   // (C,C)
-@group(0) @binding(1) var<storage, read> tgt: array<f32>; // (C,C)
-@group(0) @binding(2) var<storage, read> f: array<f32>;      // (C,M)
-@group(0) @binding(3) var<storage, read_write> df: array<f32>; // (C,M)
-@group(0) @binding(4) var<uniform> params: Params;
-
+{{.Bindings}}
 fn load_a(m: u32, k: u32) -> f32 { return params.grad * (gram[m * CC + k] - tgt[m * CC + k]); }
 fn load_b(k: u32, n: u32) -> f32 { return f[k * GN + n]; }
 fn store_c(m: u32, n: u32, v: f32) {

@@ -6,10 +6,10 @@ package transfer
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/vgg"
 )
 
@@ -49,24 +49,25 @@ const (
 	numScalars
 )
 
-// Engine holds everything one image size needs: the trunk, the targets,
-// the loss steps, the optimiser, and the recorded iteration.
+// Engine holds everything one image size needs: the targets, the trunk,
+// the loss steps, the optimiser, and the recorded iteration. It executes a
+// plan.Plan and decides nothing: which kernels, which fusions and which
+// buffers, with their lifetimes, are the plan's.
 type Engine struct {
 	D       *gpu.Device
+	Plan    *plan.Plan
 	Trunk   *vgg.Trunk
 	Scalars *gpu.Buffer // [total, content, style, tv]
 	Adam    *ops.Adam   // when the optimiser is Adam
-	LBFGS   *LBFGS      // when it is L-BFGS
+	LBFGS   *ops.LBFGS  // when it is L-BFGS
 	Iter    int
 
 	iter  ops.Seq
 	bufs  []*gpu.Buffer
 	steps []interface{ Release() }
-	trunk []*vgg.Trunk
 
-	net     *vgg.Net
-	cfg     Config
-	deepest string
+	net *vgg.Net
+	cfg Config
 	// The style targets: grams[j][l] is style image j's Gram at
 	// cfg.StyleLayers[l]; A[l] = Σ_j blend[j]·grams[j][l] is recomputed by
 	// combine from the blend weights in blendBuf, so the blend (or which
@@ -79,7 +80,6 @@ type Engine struct {
 	// The loss terms, whose weights SetWeights changes in place.
 	content, style []*ops.Loss
 	tv             *ops.Loss
-	fused          []string       // the layers whose loss gradients are fused
 	leaves         []ops.Recorder // the iteration's ops, flattened once for Split
 }
 
@@ -108,323 +108,222 @@ func countDispatches(r ops.Recorder) int {
 }
 
 // FusedLayers lists the layers whose loss gradients the conv backward
-// adds (none with Config.Unfused).
-func (e *Engine) FusedLayers() []string { return append([]string(nil), e.fused...) }
-
-// fusable returns the layers of cfg whose losses fuse into the backward:
-// those the trunk can fuse, appearing at most once in each list (a
-// layer named twice in a list keeps its losses' own passes).
-func fusable(tr *vgg.Trunk, cfg Config) map[string]bool {
-	if cfg.Unfused {
-		return nil
-	}
-	count := func(ls []string) map[int]int {
-		n := map[int]int{}
-		for _, l := range ls {
-			if p, err := vgg.Index(l); err == nil {
-				n[p]++
-			}
-		}
-		return n
-	}
-	nc, ns := count(cfg.ContentLayers), count(cfg.StyleLayers)
-	ok := map[string]bool{}
-	for _, ls := range [][]string{cfg.ContentLayers, cfg.StyleLayers} {
-		for _, l := range ls {
-			p, err := vgg.Index(l)
-			if err != nil || nc[p] > 1 || ns[p] > 1 || !tr.CanFuse(l) {
-				continue
-			}
-			ok[vgg.Table[p].Name] = true
+// adds, as the plan decided (none with Config.Unfused).
+func (e *Engine) FusedLayers() []string {
+	var out []string
+	for q, l := range e.Plan.Iterate.Layers {
+		if l.FuseContent || l.FuseStyle {
+			out = append(out, vgg.Table[q-1].Name)
 		}
 	}
-	return ok
+	return out
 }
 
-func deepestOf(layers ...[]string) (string, error) {
-	best, name := -1, ""
-	for _, ls := range layers {
-		for _, l := range ls {
-			p, err := vgg.Index(l)
-			if err != nil {
-				return "", err
-			}
-			if p > best {
-				best, name = p, vgg.Table[p].Name
-			}
-		}
-	}
-	if best < 0 {
-		return "", fmt.Errorf("transfer: no content or style layers")
-	}
-	return name, nil
+// Request is the plan request of an engine that runs cfg with weights of
+// these conv widths on a content image and style images of these sizes.
+func (c Config) Request(widths []int, content plan.Size, styles []plan.Size) plan.Request {
+	return plan.Request{Widths: widths, Content: content, Styles: styles,
+		ContentLayers: c.ContentLayers, StyleLayers: c.StyleLayers, TV: c.TVWeight != 0, Unfused: c.Unfused,
+		Optimizer: c.Optimizer, History: c.LBFGS.History}
 }
 
-// NewEngine computes the targets from content and styles (blended with
-// weights blend) once, then builds the iteration that starts from x0.
+// SizeOf is an image's size.
+func SizeOf(img Image) plan.Size { return plan.Size{W: img.W, H: img.H} }
+
+func sizesOf(imgs []Image) []plan.Size {
+	var s []plan.Size
+	for _, img := range imgs {
+		s = append(s, SizeOf(img))
+	}
+	return s
+}
+
+// NewEngine plans an engine for cfg on net's adapter (plan.Make with the
+// heuristic kernel plans), then builds it (Build).
 func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []float64, x0 Image) (*Engine, error) {
-	if len(styles) != len(blend) {
-		return nil, fmt.Errorf("transfer: %d style images but %d blend weights", len(styles), len(blend))
-	}
-	deepest, err := deepestOf(cfg.ContentLayers, cfg.StyleLayers)
+	p, err := plan.Make(cfg.Request(net.Widths(), SizeOf(content), sizesOf(styles)), plan.LimitsOf(net.D))
 	if err != nil {
 		return nil, err
 	}
-	d := net.D
-	e := &Engine{D: d, net: net, cfg: cfg, deepest: deepest}
+	return Build(net, p, cfg, content, styles, blend, x0)
+}
+
+// Build executes plan p's stages: the content targets, each style's
+// Grams (each stage's trunk freed once its GPU work has finished), then
+// the iteration, which starts from x0. cfg supplies the loss weights and
+// the optimiser's settings; its layers and optimiser must be p's.
+func Build(net *vgg.Net, p *plan.Plan, cfg Config, content Image, styles []Image, blend []float64, x0 Image) (*Engine, error) {
+	if err := checkBuild(p, cfg, content, styles, blend, x0); err != nil {
+		return nil, err
+	}
+	e := &Engine{D: net.D, Plan: p, net: net, cfg: cfg}
 	fail := func(err error) (*Engine, error) {
 		e.Release()
 		return nil, err
 	}
-	newBuf := func(name string, shape ...int) (*gpu.Buffer, error) {
-		b, err := d.NewBuffer(name, gpu.F32, shape...)
-		if err == nil {
-			e.bufs = append(e.bufs, b)
-		}
-		return b, err
-	}
-	// Content targets P.
-	ct, err := net.NewTrunk(content.H, content.W, deepest, false)
+	P, err := e.contentTargets(content)
 	if err != nil {
-		return fail(err)
-	}
-	e.trunk = append(e.trunk, ct)
-	if err := ct.X.Write(content.Pix); err != nil {
-		return fail(err)
-	}
-	P := map[string]*gpu.Buffer{}
-	enc, err := d.NewEncoder("content targets")
-	if err != nil {
-		return fail(err)
-	}
-	if err := ct.Forward().Record(enc); err != nil {
-		enc.Discard()
-		return fail(err)
-	}
-	for _, l := range cfg.ContentLayers {
-		a, err := ct.Act(l)
-		if err != nil {
-			enc.Discard()
-			return fail(err)
-		}
-		if P[l], err = newBuf("P."+l, a.Shape...); err != nil {
-			enc.Discard()
-			return fail(err)
-		}
-		if err := enc.Copy(a, P[l]); err != nil {
-			return fail(err)
-		}
-	}
-	if err := enc.Submit(); err != nil {
-		return fail(err)
-	}
-	// Style targets A = Σ blend_j G(style_j), from each style's Grams.
-	for _, l := range cfg.StyleLayers {
-		a, err := ct.Act(l)
-		if err != nil {
-			return fail(err)
-		}
-		c := a.Shape[0]
-		A, err := newBuf("A."+l, c, c)
-		if err != nil {
-			return fail(err)
-		}
-		e.targets = append(e.targets, A)
-	}
-	if e.blendBuf, err = newBuf("blend", max(len(styles), 1)); err != nil {
-		return fail(err)
-	}
-	for j := range styles {
-		var gs []*gpu.Buffer
-		for l := range cfg.StyleLayers {
-			c := e.targets[l].Shape[0]
-			g, err := newBuf(fmt.Sprintf("G%d.%s", j+1, cfg.StyleLayers[l]), c, c)
-			if err != nil {
-				return fail(err)
-			}
-			gs = append(gs, g)
-		}
-		e.grams = append(e.grams, gs)
-	}
-	for l, A := range e.targets {
-		z, err := ops.NewFill(d, A, 0)
-		if err != nil {
-			return fail(err)
-		}
-		e.steps = append(e.steps, z)
-		e.combine = append(e.combine, z)
-		for j := range styles {
-			ax, err := ops.NewAxpy(d, 1, e.blendBuf, j, e.grams[j][l], A)
-			if err != nil {
-				return fail(err)
-			}
-			e.steps = append(e.steps, ax)
-			e.combine = append(e.combine, ax)
-		}
+		return fail(fmt.Errorf("content targets: %w", err))
 	}
 	for j, s := range styles {
-		if err := e.styleGrams(j, s, false); err != nil {
+		g, err := e.take(plan.OwnStyleTarget, j*len(p.StyleLosses), (j+1)*len(p.StyleLosses))
+		if err != nil {
+			return fail(err)
+		}
+		e.grams = append(e.grams, g)
+		if err := e.styleGrams(j, s, p); err != nil {
 			return fail(fmt.Errorf("style image %d: %w", j+1, err))
 		}
 	}
-	if err := e.SetBlend(blend); err != nil {
+	if err := e.blendedTargets(blend); err != nil {
 		return fail(err)
 	}
-	A := map[string]*gpu.Buffer{}
-	for l, name := range cfg.StyleLayers {
-		A[name] = e.targets[l]
-	}
-	// The iteration at the content's size.
-	tr, err := net.NewTrunk(content.H, content.W, deepest, true)
-	if err != nil {
+	if err := e.iteration(P, x0); err != nil {
 		return fail(err)
-	}
-	e.Trunk = tr
-	e.trunk = append(e.trunk, tr)
-	if x0.H != content.H || x0.W != content.W {
-		return fail(fmt.Errorf("transfer: initial image %dx%d, content %dx%d", x0.W, x0.H, content.W, content.H))
-	}
-	if err := tr.X.Write(x0.Pix); err != nil {
-		return fail(err)
-	}
-	if e.Scalars, err = newBuf("scalars", numScalars); err != nil {
-		return fail(err)
-	}
-	taps := map[string][]ops.Recorder{}
-	// Fused layers' losses compute only their values (and Grams); the conv
-	// backward above the layer adds their gradients.
-	fuse := fusable(tr, cfg)
-	fused := map[string]ops.GradTaps{}
-	canon := func(l string) string { p, _ := vgg.Index(l); return vgg.Table[p].Name }
-	wc := cfg.ContentWeight / float64(max(len(cfg.ContentLayers), 1))
-	ws := cfg.StyleWeight / float64(max(len(cfg.StyleLayers), 1))
-	for _, l := range cfg.ContentLayers {
-		a, _ := tr.Act(l)
-		g, _ := tr.Grad(l)
-		if fuse[canon(l)] {
-			g = nil
-		}
-		cl, err := ops.NewContentLoss(d, a, P[l], g, e.Scalars, LossContent, wc, true, true)
-		if err != nil {
-			return fail(err)
-		}
-		e.steps = append(e.steps, cl)
-		e.content = append(e.content, cl)
-		taps[l] = append(taps[l], cl)
-		if g == nil {
-			ft := fused[canon(l)]
-			ft.Content = cl
-			fused[canon(l)] = ft
-		}
-	}
-	for _, l := range cfg.StyleLayers {
-		a, _ := tr.Act(l)
-		g, _ := tr.Grad(l)
-		if fuse[canon(l)] {
-			g = nil
-		}
-		sl, err := ops.NewStyleLoss(d, a, A[l], g, e.Scalars, LossStyle, ws, true, true)
-		if err != nil {
-			return fail(err)
-		}
-		e.steps = append(e.steps, sl)
-		e.style = append(e.style, &sl.Loss)
-		taps[l] = append(taps[l], sl)
-		if g == nil {
-			ft := fused[canon(l)]
-			ft.Style = sl
-			fused[canon(l)] = ft
-		}
-	}
-	for l := range fused {
-		e.fused = append(e.fused, l)
-	}
-	sort.Slice(e.fused, func(i, j int) bool {
-		pi, _ := vgg.Index(e.fused[i])
-		pj, _ := vgg.Index(e.fused[j])
-		return pi < pj
-	})
-	bw, err := tr.BackwardFused(taps, fused)
-	if err != nil {
-		return fail(err)
-	}
-	zero, err := ops.NewFill(d, e.Scalars, 0)
-	if err != nil {
-		return fail(err)
-	}
-	e.steps = append(e.steps, zero)
-	e.iter = ops.Seq{zero, tr.Forward(), bw}
-	if cfg.TVWeight != 0 {
-		tvg, err := newBuf("tv.grad", 3, content.H, content.W)
-		if err != nil {
-			return fail(err)
-		}
-		tv, err := ops.NewTVLoss(d, tr.X, tvg, e.Scalars, LossTV, cfg.TVWeight, false, false)
-		if err != nil {
-			return fail(err)
-		}
-		add, err := ops.NewAxpy(d, 1, nil, 0, tvg, tr.DX)
-		if err != nil {
-			return fail(err)
-		}
-		e.steps = append(e.steps, tv, add)
-		e.tv = tv
-		e.iter = append(e.iter, tv, add)
-	}
-	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3];")
-	if err != nil {
-		return fail(err)
-	}
-	e.steps = append(e.steps, total)
-	e.iter = append(e.iter, total)
-	switch cfg.Optimizer {
-	case "", "adam":
-		if e.Adam, err = ops.NewAdam(d, cfg.Adam, tr.X, tr.DX); err != nil {
-			return fail(err)
-		}
-		e.steps = append(e.steps, e.Adam)
-	case "lbfgs":
-		if e.LBFGS, err = NewLBFGS(d, tr.X, tr.DX, cfg.LBFGS.History, cfg.LBFGS.LR); err != nil {
-			return fail(err)
-		}
-		e.steps = append(e.steps, e.LBFGS)
-	default:
-		return fail(fmt.Errorf("transfer: unknown optimiser %q (want adam or lbfgs)", cfg.Optimizer))
 	}
 	return e, nil
 }
 
-// styleGrams computes style image j's Grams at the style layers into
-// e.grams[j] with a trunk at the image's size. When release is set the
-// trunk is freed once the GPU has finished with it; otherwise the engine
-// keeps it until Release.
-func (e *Engine) styleGrams(j int, img Image, release bool) error {
+// checkBuild checks that the images and cfg are those p was made for.
+func checkBuild(p *plan.Plan, cfg Config, content Image, styles []Image, blend []float64, x0 Image) error {
+	if len(styles) != len(blend) {
+		return fmt.Errorf("transfer: %d style images but %d blend weights", len(styles), len(blend))
+	}
+	if SizeOf(content) != p.Content || len(styles) != len(p.Styles) {
+		return fmt.Errorf("transfer: the plan is for a %s content image and %d styles, not %s and %d", p.Content, len(p.Styles), SizeOf(content), len(styles))
+	}
+	for j, s := range styles {
+		if SizeOf(s) != p.Styles[j] {
+			return fmt.Errorf("transfer: the plan is for a %s style image %d, not %s", p.Styles[j], j+1, SizeOf(s))
+		}
+	}
+	if SizeOf(x0) != p.Content {
+		return fmt.Errorf("transfer: initial image %s, content %s", SizeOf(x0), p.Content)
+	}
+	same := func(a, b []string) bool {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if ca, err := vgg.Canonical(a[i]); err != nil || ca != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	var pc, ps []string
+	for _, l := range p.ContentLosses {
+		pc = append(pc, l.Layer)
+	}
+	for _, l := range p.StyleLosses {
+		ps = append(ps, l.Layer)
+	}
+	opt := cfg.Optimizer
+	if opt == "" {
+		opt = "adam"
+	}
+	popt := p.Optimizer
+	if popt == "" {
+		popt = "adam"
+	}
+	if !same(cfg.ContentLayers, pc) || !same(cfg.StyleLayers, ps) || (cfg.TVWeight != 0) != p.TV || opt != popt || cfg.Unfused != p.Unfused {
+		return fmt.Errorf("transfer: the plan was made for another configuration")
+	}
+	return nil
+}
+
+// take allocates the plan's buffers of owner, those from index lo to hi
+// (exclusive) among them, hi < 0 meaning all, and keeps them until Release.
+func (e *Engine) take(owner string, lo, hi int) ([]*gpu.Buffer, error) {
+	specs := e.Plan.BuffersOf(owner)
+	if hi < 0 {
+		hi = len(specs)
+	}
+	if lo < 0 || hi > len(specs) || lo > hi {
+		return nil, fmt.Errorf("transfer: the plan has %d buffers of %s, not %d..%d", len(specs), owner, lo, hi)
+	}
+	var out []*gpu.Buffer
+	for _, s := range specs[lo:hi] {
+		b, err := e.D.Alloc(s.Spec)
+		if err != nil {
+			return nil, err
+		}
+		e.bufs = append(e.bufs, b)
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// contentTargets runs the content stage: the content trunk's forward, its
+// activations at the content layers copied into the targets P, which
+// outlive the trunk. It returns P, one per content layer.
+func (e *Engine) contentTargets(content Image) ([]*gpu.Buffer, error) {
+	d, p := e.D, e.Plan
+	ct, err := e.net.NewTrunk(p.ContentTrunk)
+	if err != nil {
+		return nil, err
+	}
+	defer ct.Release()
+	P, err := e.take(plan.OwnContentTarget, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	if err := ct.X.Write(content.Pix); err != nil {
+		return nil, err
+	}
+	enc, err := d.NewEncoder("content targets")
+	if err != nil {
+		return nil, err
+	}
+	if err := ct.Forward().Record(enc); err != nil {
+		enc.Discard()
+		return nil, err
+	}
+	for i, l := range p.ContentLosses {
+		a, err := ct.Act(l.Layer)
+		if err != nil {
+			enc.Discard()
+			return nil, err
+		}
+		if err := enc.Copy(a, P[i]); err != nil {
+			enc.Discard()
+			return nil, err
+		}
+	}
+	if err := enc.Submit(); err != nil {
+		return nil, err
+	}
+	// The trunk dies with this stage: wait for its work before freeing it.
+	return P, d.Poll()
+}
+
+// styleGrams runs style image j's stage with plan p: its trunk's forward
+// and its Grams at the style layers, into e.grams[j]. The trunk and the
+// Gram passes are freed once the GPU has finished with them.
+func (e *Engine) styleGrams(j int, img Image, p *plan.Plan) error {
 	d := e.D
-	st, err := e.net.NewTrunk(img.H, img.W, e.deepest, false)
+	st, err := e.net.NewTrunk(p.StyleTrunks[j])
 	if err != nil {
 		return err
 	}
-	var steps []interface{ Release() }
-	free := func() {
+	var steps []*ops.Step
+	defer func() {
 		for _, s := range steps {
 			s.Release()
 		}
 		st.Release()
-	}
+	}()
 	if err := st.X.Write(img.Pix); err != nil {
-		free()
 		return err
 	}
 	seq := ops.Seq{st.Forward()}
-	for l, name := range e.cfg.StyleLayers {
-		a, err := st.Act(name)
+	for l, sl := range p.StyleLosses {
+		a, err := st.Act(sl.Layer)
 		if err != nil {
-			free()
 			return err
 		}
-		gs, err := ops.NewGram(d, a, e.grams[j][l])
+		gs, err := ops.NewGramPlan(d, a, e.grams[j][l], p.TargetGrams[j][l])
 		if err != nil {
-			free()
 			return err
 		}
 		steps = append(steps, gs)
@@ -432,28 +331,165 @@ func (e *Engine) styleGrams(j int, img Image, release bool) error {
 	}
 	enc, err := d.NewEncoder(fmt.Sprintf("style %d grams", j+1))
 	if err != nil {
-		free()
 		return err
 	}
 	if err := seq.Record(enc); err != nil {
 		enc.Discard()
-		free()
 		return err
 	}
 	if err := enc.Submit(); err != nil {
-		free()
 		return err
 	}
-	if !release {
-		e.trunk = append(e.trunk, st)
-		for _, s := range steps {
-			e.steps = append(e.steps, s)
+	return d.Poll()
+}
+
+// blendedTargets makes the style targets A = Σ_j blend_j·G_j, on the
+// GPU, from the blend weights.
+func (e *Engine) blendedTargets(blend []float64) error {
+	t, err := e.take(plan.OwnTargets, 0, -1)
+	if err != nil {
+		return err
+	}
+	e.targets, e.blendBuf = t[:len(t)-1], t[len(t)-1]
+	for l, A := range e.targets {
+		z, err := ops.NewFill(e.D, A, 0)
+		if err != nil {
+			return err
 		}
+		e.steps = append(e.steps, z)
+		e.combine = append(e.combine, z)
+		for j := range e.grams {
+			ax, err := ops.NewAxpy(e.D, 1, e.blendBuf, j, e.grams[j][l], A)
+			if err != nil {
+				return err
+			}
+			e.steps = append(e.steps, ax)
+			e.combine = append(e.combine, ax)
+		}
+	}
+	return e.SetBlend(blend)
+}
+
+// iteration builds the iteration at the content's size, starting from
+// x0, with the content targets P: forward, losses, backward with the
+// plan's fused gradients, TV, the total, and the optimiser.
+func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
+	d, p, cfg := e.D, e.Plan, e.cfg
+	tr, err := e.net.NewTrunk(p.Iterate)
+	if err != nil {
+		return err
+	}
+	e.Trunk = tr
+	e.steps = append(e.steps, tr)
+	if err := tr.X.Write(x0.Pix); err != nil {
+		return err
+	}
+	sc, err := e.take(plan.OwnScalars, 0, -1)
+	if err != nil {
+		return err
+	}
+	e.Scalars = sc[0]
+	taps := map[string][]ops.Recorder{}
+	fused := map[string]ops.FusedGrads{}
+	contentAt := map[string]*ops.Loss{}
+	styleAt := map[string]*ops.StyleLoss{}
+	wc := cfg.ContentWeight / float64(max(len(p.ContentLosses), 1))
+	ws := cfg.StyleWeight / float64(max(len(p.StyleLosses), 1))
+	for i, l := range p.ContentLosses {
+		a, err := tr.Act(l.Layer)
+		if err != nil {
+			return err
+		}
+		var g *gpu.Buffer
+		if !l.Fused {
+			if g, err = tr.Grad(l.Layer); err != nil {
+				return err
+			}
+		}
+		cl, err := ops.NewContentLoss(d, a, P[i], g, e.Scalars, LossContent, wc, true, true)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, cl)
+		e.content = append(e.content, cl)
+		taps[l.Layer] = append(taps[l.Layer], cl)
+		if l.Fused {
+			contentAt[l.Layer] = cl
+		}
+	}
+	for i, l := range p.StyleLosses {
+		a, err := tr.Act(l.Layer)
+		if err != nil {
+			return err
+		}
+		var g *gpu.Buffer
+		if !l.Fused {
+			if g, err = tr.Grad(l.Layer); err != nil {
+				return err
+			}
+		}
+		sl, err := ops.NewStyleLossPlan(d, a, e.targets[i], g, e.Scalars, LossStyle, ws, true, true, l.Style)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, sl)
+		e.style = append(e.style, &sl.Loss)
+		taps[l.Layer] = append(taps[l.Layer], sl)
+		if l.Fused {
+			styleAt[l.Layer] = sl
+		}
+	}
+	for _, l := range append(append([]plan.Loss(nil), p.ContentLosses...), p.StyleLosses...) {
+		if l.Fused {
+			fused[l.Layer] = ops.FuseLosses(contentAt[l.Layer], styleAt[l.Layer])
+		}
+	}
+	bw, err := tr.Backward(taps, fused)
+	if err != nil {
+		return err
+	}
+	zero, err := ops.NewFill(d, e.Scalars, 0)
+	if err != nil {
+		return err
+	}
+	e.steps = append(e.steps, zero)
+	e.iter = ops.Seq{zero, tr.Forward(), bw}
+	if p.TV {
+		tvg, err := e.take(plan.OwnTVGrad, 0, -1)
+		if err != nil {
+			return err
+		}
+		tv, err := ops.NewTVLoss(d, tr.X, tvg[0], e.Scalars, LossTV, cfg.TVWeight, false, false)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, tv)
+		e.tv = tv
+		add, err := ops.NewAxpy(d, 1, nil, 0, tvg[0], tr.DX)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, add)
+		e.iter = append(e.iter, tv, add)
+	}
+	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3];")
+	if err != nil {
+		return err
+	}
+	e.steps = append(e.steps, total)
+	e.iter = append(e.iter, total)
+	if p.Optimizer == "lbfgs" {
+		if e.LBFGS, err = ops.NewLBFGS(d, tr.X, tr.DX, p.History, cfg.LBFGS.LR); err != nil {
+			return err
+		}
+		e.steps = append(e.steps, e.LBFGS)
 		return nil
 	}
-	err = d.Poll()
-	free()
-	return err
+	if e.Adam, err = ops.NewAdam(d, cfg.Adam, tr.X, tr.DX); err != nil {
+		return err
+	}
+	e.steps = append(e.steps, e.Adam)
+	return nil
 }
 
 // Blend is the style blend weights in use.
@@ -491,15 +527,26 @@ func (e *Engine) SetBlend(blend []float64) error {
 	return nil
 }
 
-// SetStyle replaces style image j (0-based): its Grams are recomputed and
-// the targets recombined, between iterations. It waits for the GPU.
+// SetStyle replaces style image j (0-based): its Grams are recomputed
+// and the targets recombined, between iterations. The new image may have
+// another size: its trunk is planned anew (plan.Make), and lives only
+// while its Grams are computed, on top of the iteration's memory. It
+// waits for the GPU.
 func (e *Engine) SetStyle(j int, img Image) error {
 	if j < 0 || j >= len(e.grams) {
 		return fmt.Errorf("transfer: no style image %d (have %d)", j+1, len(e.grams))
 	}
-	if err := e.styleGrams(j, img, true); err != nil {
+	r := e.Plan.Request
+	r.Styles = append([]plan.Size(nil), r.Styles...)
+	r.Styles[j] = SizeOf(img)
+	p, err := plan.Make(r, e.Plan.Limits)
+	if err != nil {
 		return err
 	}
+	if err := e.styleGrams(j, img, p); err != nil {
+		return err
+	}
+	e.Plan = p
 	return e.SetBlend(e.blend)
 }
 
@@ -591,11 +638,8 @@ func (e *Engine) Release() {
 	for _, s := range e.steps {
 		s.Release()
 	}
-	for _, t := range e.trunk {
-		t.Release()
-	}
 	for _, b := range e.bufs {
 		b.Release()
 	}
-	e.steps, e.trunk, e.bufs = nil, nil, nil
+	e.steps, e.bufs = nil, nil
 }

@@ -53,13 +53,24 @@ func (n *Net) Release() {
 	n.Convs = nil
 }
 
+// Widths returns the output channels of each conv the weights hold.
+func (n *Net) Widths() []int {
+	w := make([]int, len(n.Convs))
+	for i, c := range n.Convs {
+		w[i] = c.Cout
+	}
+	return w
+}
+
 // Trunk is the network at one image size, truncated at the deepest layer
-// its users need. Its activations (kept for the backward pass) and
-// gradients are allocated once and reused every iteration.
+// its users need, built from a TrunkPlan. Its activations (kept for the
+// backward pass) and gradients are allocated once and reused every
+// iteration.
 //
 //	X: (3,H,W) image in [0,1]   DX: (3,H,W) dL/dX
 type Trunk struct {
 	Net   *Net
+	Plan  TrunkPlan
 	H, W  int
 	X, DX *gpu.Buffer
 	Depth int // Table positions 0..Depth-1 are computed
@@ -89,83 +100,51 @@ func btoi(b bool) int {
 	return 0
 }
 
-// NewTrunk allocates the trunk for an h×w image, computed up to and
-// including layer deepest. withGrad also allocates the backward's buffers.
-func (n *Net) NewTrunk(h, w int, deepest string, withGrad bool) (*Trunk, error) {
-	p, err := Index(deepest)
-	if err != nil {
+// NewTrunk allocates the trunk that tp describes (TrunkPlan.Buffers, in
+// that order) and builds its forward pass with tp's conv plans. It checks
+// tp against the weights; it decides nothing.
+func (n *Net) NewTrunk(tp TrunkPlan) (*Trunk, error) {
+	if err := tp.check(n.Widths()); err != nil {
 		return nil, err
 	}
-	if !Table[p].Pool && Table[p].Conv >= len(n.Convs) || Table[p].Pool && Table[p-1].Conv >= len(n.Convs) {
-		return nil, fmt.Errorf("vgg: layer %s is deeper than the %d convs the weights hold", deepest, len(n.Convs))
-	}
-	minSide, _ := MinSide(deepest)
-	if h < minSide || w < minSide {
-		return nil, fmt.Errorf("vgg: a %dx%d image is too small to reach %s: both sides must be at least %d", w, h, deepest, minSide)
-	}
 	d := n.D
-	t := &Trunk{Net: n, H: h, W: w, Depth: p + 1}
-	alloc := func(name string, shape ...int) (*gpu.Buffer, error) {
-		b, err := d.NewBuffer(name, gpu.F32, shape...)
-		if err == nil {
-			t.bufs = append(t.bufs, b)
-		}
-		return b, err
-	}
+	depth := len(tp.Layers)
+	t := &Trunk{Net: n, Plan: tp, H: tp.H, W: tp.W, Depth: depth}
 	fail := func(err error) (*Trunk, error) {
 		t.Release()
-		return nil, fmt.Errorf("vgg: trunk %dx%d: %w", w, h, err)
+		return nil, fmt.Errorf("vgg: trunk %dx%d: %w", tp.W, tp.H, err)
 	}
-	if t.X, err = alloc("image", 3, h, w); err != nil {
-		return fail(err)
+	for _, s := range tp.Buffers() {
+		b, err := d.Alloc(s)
+		if err != nil {
+			return fail(err)
+		}
+		t.bufs = append(t.bufs, b)
 	}
-	if t.pre, err = alloc("preprocessed", 3, h, w); err != nil {
-		return fail(err)
+	t.X, t.pre = t.bufs[0], t.bufs[1]
+	t.acts = t.bufs[2 : 2+depth]
+	if tp.Grad {
+		t.grads = t.bufs[2+depth : 2+2*depth]
+		t.dpre, t.DX = t.bufs[2+2*depth], t.bufs[3+2*depth]
 	}
 	st, err := ops.NewPreprocess(d, n.Preprocess, t.X, t.pre)
 	if err != nil {
 		return fail(err)
 	}
 	t.add(st)
-	in, c := t.pre, 3
-	for i := 0; i <= p; i++ {
+	in := t.pre
+	for i, lp := range tp.Layers {
 		l := Table[i]
-		var y *gpu.Buffer
 		if l.Pool {
-			h, w = h/2, w/2
-			if y, err = alloc(l.Name, c, h, w); err != nil {
-				return fail(err)
-			}
-			st, err = ops.NewPoolForward(d, n.Pooling, in, y)
+			st, err = ops.NewPoolForward(d, n.Pooling, in, t.acts[i])
 		} else {
-			cw := n.Convs[l.Conv]
-			c = cw.Cout
-			if y, err = alloc(l.Name, c, h, w); err != nil {
-				return fail(err)
-			}
-			st, err = ops.NewConv3x3Forward(d, cw, in, y, true)
+			st, err = ops.NewConv3x3ForwardPlan(d, n.Convs[l.Conv], in, t.acts[i], true, lp.Forward)
 		}
 		if err != nil {
 			return fail(err)
 		}
 		t.add(st)
-		t.acts = append(t.acts, y)
-		in = y
-	}
-	if withGrad {
-		for i, a := range t.acts {
-			g, err := alloc("d"+Table[i].Name, a.Shape...)
-			if err != nil {
-				return fail(err)
-			}
-			t.grads = append(t.grads, g)
-		}
-		if t.dpre, err = alloc("dpreprocessed", 3, t.H, t.W); err != nil {
-			return fail(err)
-		}
-		if t.DX, err = alloc("dimage", 3, t.H, t.W); err != nil {
-			return fail(err)
-		}
+		in = t.acts[i]
 	}
 	return t, nil
 }
@@ -193,7 +172,7 @@ func (t *Trunk) Act(layer string) (*gpu.Buffer, error) {
 // Grad returns the gradient buffer of a layer's output. Losses tapped at
 // that layer add (+=) their gradient into it between the write from the
 // layer above and the backward through the layer, as Backward orders it
-// (or the layer above adds them as it writes it: BackwardFused).
+// (or the layer above adds them as it writes it: the plan's fused layers).
 func (t *Trunk) Grad(layer string) (*gpu.Buffer, error) {
 	if t.grads == nil {
 		return nil, fmt.Errorf("vgg: trunk built without gradients")
@@ -213,80 +192,45 @@ func (t *Trunk) Grad(layer string) (*gpu.Buffer, error) {
 // deepest), then the recorders tapped at that layer add (+=) into it,
 // then it flows through the layer (conv backward_input with the ReLU mask
 // fused, or pool backward); last, preprocess backward writes DX.
+//
 // taps maps layer names (any scheme) to what must run at that layer.
-func (t *Trunk) Backward(taps map[string][]ops.Recorder) (ops.Recorder, error) {
-	return t.BackwardFused(taps, nil)
-}
-
-// fusedAt returns the conv above Table position p whose backward pass
-// writes p's gradient and could add p's loss gradients (CanFuse).
-func (t *Trunk) fusedAt(p int, taps ops.GradTaps) (*ops.ConvWeights, error) {
-	if p+1 >= t.Depth {
-		return nil, fmt.Errorf("vgg: %s is the trunk's deepest layer: no conv above it writes its gradient", Table[p].Name)
-	}
-	l := Table[p+1]
-	if l.Pool {
-		return nil, fmt.Errorf("vgg: the layer above %s is a pool (%s), not a conv", Table[p].Name, l.Name)
-	}
-	cw := t.Net.Convs[l.Conv]
-	a := t.acts[p]
-	if _, err := ops.FusedBackwardPlan(t.Net.D, cw, a.Shape[1], a.Shape[2], true, taps); err != nil {
-		return nil, fmt.Errorf("vgg: %s: %w", Table[p].Name, err)
-	}
-	return cw, nil
-}
-
-// CanFuse reports whether the loss gradients at layer (one content and
-// one style loss) can be added by the backward pass of the conv above it
-// (BackwardFused): the layer is not the trunk's deepest, the layer above
-// is a conv, and the adapter binds enough storage buffers.
-func (t *Trunk) CanFuse(layer string) bool {
-	p, err := Index(layer)
-	if err != nil || p >= t.Depth || t.grads == nil {
-		return false
-	}
-	// Placeholders: only which kinds of loss are fused counts here.
-	dummy := ops.GradTaps{Content: &ops.Loss{}, Style: &ops.StyleLoss{}}
-	_, err = t.fusedAt(p, dummy)
-	return err == nil
-}
-
-// BackwardFused is Backward where the loss gradients fused[layer] are
-// added by the backward pass of the conv above layer, which writes the
-// layer's gradient, instead of by passes of their own (see
-// ops.GradTaps; every fused layer must pass CanFuse). The losses must be
-// built with grad nil: their recorders, in taps[layer] as for Backward,
-// then compute only the loss values (and the style Grams the fused pass
-// reads), and are recorded at the start of the backward, before any
-// conv backward; they must not write the layer's gradient.
-func (t *Trunk) BackwardFused(taps map[string][]ops.Recorder, fused map[string]ops.GradTaps) (ops.Recorder, error) {
+// fused holds the loss gradients of the layers whose gradients the plan
+// fuses into the backward pass of the conv above (LayerPlan.FuseContent,
+// FuseStyle): exactly those layers, with exactly those terms, each over
+// this trunk's activation at the layer. Their losses, built without a
+// gradient buffer, are the recorders tapped there; they are recorded at
+// the start of the backward, before any conv backward, since they read
+// only the forward's activations and the fused passes read their Grams.
+func (t *Trunk) Backward(taps map[string][]ops.Recorder, fused map[string]ops.FusedGrads) (ops.Recorder, error) {
 	if t.grads == nil {
 		return nil, fmt.Errorf("vgg: trunk built without gradients")
 	}
-	fusedBy := map[int]ops.GradTaps{} // keyed by the position of the conv above
+	fusedBy := map[int]ops.FusedGrads{} // keyed by the position of the conv above
 	for name, g := range fused {
 		p, err := Index(name)
 		if err != nil {
 			return nil, err
 		}
-		if p >= t.Depth {
-			return nil, fmt.Errorf("vgg: fused tap at %s is deeper than this trunk", name)
-		}
-		if g.Empty() {
-			continue
+		if p+1 >= t.Depth {
+			return nil, fmt.Errorf("vgg: fused gradients at %s, but no conv above it in this trunk writes its gradient", name)
 		}
 		if _, ok := fusedBy[p+1]; ok {
 			return nil, fmt.Errorf("vgg: layer %s is fused twice (by two of its names)", name)
 		}
-		if _, err := t.fusedAt(p, g); err != nil {
-			return nil, err
+		lp := t.Plan.Layers[p+1]
+		if g.Content() != lp.FuseContent || g.Style() != lp.FuseStyle {
+			return nil, fmt.Errorf("vgg: fused gradients at %s (content %v, style %v) differ from the plan's (content %v, style %v)",
+				name, g.Content(), g.Style(), lp.FuseContent, lp.FuseStyle)
 		}
-		for _, l := range []*ops.Loss{g.Content, styleOf(g.Style)} {
-			if l != nil && l.Features() != t.acts[p] {
-				return nil, fmt.Errorf("vgg: fused %s at %s does not read this trunk's %s activation", l.Name, name, Table[p].Name)
-			}
+		if g.F != t.acts[p] {
+			return nil, fmt.Errorf("vgg: the fused losses at %s do not read this trunk's %s activation", name, Table[p].Name)
 		}
 		fusedBy[p+1] = g
+	}
+	for i, lp := range t.Plan.Layers {
+		if _, ok := fusedBy[i]; (lp.FuseContent || lp.FuseStyle) && !ok {
+			return nil, fmt.Errorf("vgg: the plan fuses %s's loss gradients into %s's backward, but none were given", Table[i-1].Name, Table[i].Name)
+		}
 	}
 	at := map[int][]ops.Recorder{}
 	for name, rs := range taps {
@@ -301,8 +245,6 @@ func (t *Trunk) BackwardFused(taps map[string][]ops.Recorder, fused map[string]o
 	}
 	d := t.Net.D
 	var seq ops.Seq
-	// The fused layers' loss values (and Grams) first: they read only the
-	// forward's activations, and the fused conv passes read the Grams.
 	for i := 0; i < t.Depth; i++ {
 		if _, ok := fusedBy[i+1]; ok {
 			seq = append(seq, at[i]...)
@@ -329,9 +271,9 @@ func (t *Trunk) BackwardFused(taps map[string][]ops.Recorder, fused map[string]o
 		if l.Pool {
 			st, err = ops.NewPoolBackward(d, t.Net.Pooling, t.grads[i], in, dIn)
 		} else if g, ok := fusedBy[i]; ok {
-			st, err = ops.NewConv3x3BackwardFused(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, g)
+			st, err = ops.NewConv3x3BackwardFused(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, g, t.Plan.Layers[i].Backward)
 		} else {
-			st, err = ops.NewConv3x3BackwardInput(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, false)
+			st, err = ops.NewConv3x3BackwardInputPlan(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, false, t.Plan.Layers[i].Backward)
 		}
 		if err != nil {
 			return nil, err
@@ -345,13 +287,6 @@ func (t *Trunk) BackwardFused(taps map[string][]ops.Recorder, fused map[string]o
 	}
 	t.steps = append(t.steps, pb)
 	return append(seq, pb), nil
-}
-
-func styleOf(s *ops.StyleLoss) *ops.Loss {
-	if s == nil {
-		return nil
-	}
-	return &s.Loss
 }
 
 // Release frees the trunk's buffers and bindings (not the Net's weights).

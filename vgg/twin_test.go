@@ -37,7 +37,7 @@ func TestTrunkTwinMatchesGPUFullWidth(t *testing.T) {
 	for ci, c := range cases {
 		t.Run(fmt.Sprintf("%dx%d_to_%s", c.w, c.h, c.deepest), func(t *testing.T) {
 			x := testgpu.Round(testgpu.Rand(int64(100+ci), 3*c.h*c.w, 0, 1))
-			tr, err := net.NewTrunk(c.h, c.w, c.deepest, true)
+			tr, err := newTrunk(net, c.h, c.w, c.deepest, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestTrunkTwinMatchesGPUFullWidth(t *testing.T) {
 				taps[l] = append(taps[l], ax)
 				twinTaps[l] = append(twinTaps[l], g)
 			}
-			bw, err := tr.Backward(taps)
+			bw, err := tr.Backward(taps, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	orc "github.com/stylize/stylize/internal/oracle"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
 )
@@ -100,7 +101,7 @@ func TestTrunkMatchesOracle(t *testing.T) {
 			content := f64(t, f, "content")
 
 			// content targets
-			ct, err := net.NewTrunk(H, W, deepest, false)
+			ct, err := newTrunk(net, H, W, deepest, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +128,7 @@ func TestTrunkMatchesOracle(t *testing.T) {
 				A[l] = testgpu.Upload(t, d, "A."+l, nil, a.Shape[0], a.Shape[0])
 			}
 			for j, hw := range m.StyleHWs {
-				st, err := net.NewTrunk(hw[0], hw[1], deepest, false)
+				st, err := newTrunk(net, hw[0], hw[1], deepest, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -161,7 +162,7 @@ func TestTrunkMatchesOracle(t *testing.T) {
 			}
 
 			// loss0 and grad0 at x0 = content
-			tr, err := net.NewTrunk(H, W, deepest, true)
+			tr, err := newTrunk(net, H, W, deepest, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +190,7 @@ func TestTrunkMatchesOracle(t *testing.T) {
 				}
 				taps[l] = append(taps[l], sl)
 			}
-			bw, err := tr.Backward(taps)
+			bw, err := tr.Backward(taps, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,19 +245,54 @@ func syntheticNet(t *testing.T, widths []int, seed int64) (*weights.VGG19, *vgg.
 	return w, net
 }
 
+// newTrunk builds net's trunk at h×w to layer deepest with the heuristic
+// plan (plan.Trunk), as the tests before the plan package did.
+func newTrunk(net *vgg.Net, h, w int, deepest string, grad bool) (*vgg.Trunk, error) {
+	tp, err := plan.Trunk(plan.LimitsOf(net.D), net.Widths(), plan.Size{W: w, H: h}, deepest, grad)
+	if err != nil {
+		return nil, err
+	}
+	return net.NewTrunk(tp)
+}
+
 func TestTrunkRejectsBadSizes(t *testing.T) {
 	_, net := syntheticNet(t, []int{4, 4, 4, 4, 4}, 1)
-	if _, err := net.NewTrunk(15, 40, "relu5_1", true); err == nil {
-		t.Fatal("a 40x15 image cannot reach relu5_1 (needs 16), but NewTrunk accepted it")
+	if _, err := newTrunk(net, 15, 40, "relu5_1", true); err == nil {
+		t.Fatal("a 40x15 image cannot reach relu5_1 (needs 16), but the plan accepted it")
 	} else {
 		t.Log(err)
 	}
-	if _, err := net.NewTrunk(16, 16, "relu9_1", true); err == nil {
+	if _, err := newTrunk(net, 16, 16, "relu9_1", true); err == nil {
 		t.Fatal("unknown layer accepted")
 	}
-	tr, err := net.NewTrunk(16, 16, "relu5_1", true)
+	tr, err := newTrunk(net, 16, 16, "relu5_1", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr.Release()
+	// NewTrunk checks a plan against the weights: one made for other
+	// widths, or one that fuses loss gradients into a pool's backward,
+	// is refused before anything is allocated.
+	lim := plan.LimitsOf(net.D)
+	wide, err := plan.Trunk(lim, []int{8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8}, plan.Size{W: 16, H: 16}, "relu2_1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := net.D.MemoryBytes()
+	if _, err := net.NewTrunk(wide); err == nil {
+		t.Error("NewTrunk accepted a plan for 8-channel convs on 4-channel weights")
+	} else {
+		t.Log(err)
+	}
+	pool, err := plan.Trunk(lim, net.Widths(), plan.Size{W: 16, H: 16}, "relu2_1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.Layers[2].FuseContent = true // pool1 above relu1_2
+	if _, err := net.NewTrunk(pool); err == nil {
+		t.Error("NewTrunk accepted a plan that fuses loss gradients into pool1")
+	}
+	if after, _ := net.D.MemoryBytes(); after != before {
+		t.Errorf("refused plans allocated %d bytes", after-before)
+	}
 }

@@ -1,10 +1,9 @@
-package transfer
+package ops
 
 import (
 	"fmt"
 
 	"github.com/stylize/stylize/gpu"
-	"github.com/stylize/stylize/ops"
 )
 
 // LBFGS is limited-memory BFGS (Nocedal & Wright 2006, Alg. 7.4, the
@@ -28,16 +27,17 @@ type LBFGS struct {
 	prevG   *gpu.Buffer
 	y, s    []*gpu.Buffer
 	sc      *gpu.Buffer
+	part    *gpu.Buffer // the dot products' partial sums, shared: they run one after another
 	bufs    []*gpu.Buffer
-	steps   []*ops.Step
-	first   ops.Seq
-	push    []ops.Seq
-	loopA   []ops.Seq
-	loopB   []ops.Seq
-	negG    ops.Seq
-	scaleH  ops.Recorder
-	setLR   ops.Recorder
-	advance ops.Seq
+	steps   []*Step
+	first   Seq
+	push    []Seq
+	loopA   []Seq
+	loopB   []Seq
+	negG    Seq
+	scaleH  Recorder
+	setLR   Recorder
+	advance Seq
 }
 
 // Scalar slots of the L-BFGS scalar buffer.
@@ -57,105 +57,100 @@ type copyRec struct{ src, dst *gpu.Buffer }
 
 func (c copyRec) Record(e *gpu.Encoder) error { return e.Copy(c.src, c.dst) }
 
+// LBFGSBuffers are the buffers L-BFGS with history m allocates over an
+// image x of the given shape: the direction, the previous gradient, m
+// pairs (y, s), its scalars, and the partial sums its dot products share.
+func LBFGSBuffers(m int, shape ...int) []gpu.Spec {
+	s := []gpu.Spec{gpu.F32Spec("lbfgs.d", shape...), gpu.F32Spec("lbfgs.prev_g", shape...)}
+	for i := 0; i < m; i++ {
+		s = append(s, gpu.F32Spec(fmt.Sprintf("lbfgs.y%d", i), shape...), gpu.F32Spec(fmt.Sprintf("lbfgs.s%d", i), shape...))
+	}
+	return append(s, gpu.F32Spec("lbfgs.scalars", lbRO+2*m), SumScratch(gpu.Numel(shape))[0])
+}
+
 // NewLBFGS prepares L-BFGS with history m over x, reading the gradient g.
 func NewLBFGS(d *gpu.Device, x, g *gpu.Buffer, m int, lr float64) (*LBFGS, error) {
 	if m < 1 || m > 1000 {
-		return nil, fmt.Errorf("transfer: L-BFGS history %d out of range 1..1000", m)
+		return nil, fmt.Errorf("ops: L-BFGS history %d out of range 1..1000", m)
 	}
 	if !(lr > 0) {
-		return nil, fmt.Errorf("transfer: L-BFGS learning rate must be > 0, got %v", lr)
+		return nil, fmt.Errorf("ops: L-BFGS learning rate must be > 0, got %v", lr)
+	}
+	if x == nil || g == nil {
+		return nil, fmt.Errorf("ops: L-BFGS: nil image or gradient")
+	}
+	if err := wantLen("lbfgs", "gradient", g, x.Len()); err != nil {
+		return nil, err
 	}
 	o := &LBFGS{M: m, LR: lr, d: d, x: x, g: g}
 	fail := func(err error) (*LBFGS, error) {
 		o.Release()
-		return nil, fmt.Errorf("transfer: L-BFGS: %w", err)
+		return nil, fmt.Errorf("ops: L-BFGS: %w", err)
 	}
-	buf := func(name string, shape ...int) (*gpu.Buffer, error) {
-		b, err := d.NewBuffer(name, gpu.F32, shape...)
-		if err == nil {
-			o.bufs = append(o.bufs, b)
+	for _, s := range LBFGSBuffers(m, x.Shape...) {
+		b, err := d.Alloc(s)
+		if err != nil {
+			return fail(err)
 		}
-		return b, err
+		o.bufs = append(o.bufs, b)
 	}
-	var err error
-	shape := x.Shape
-	if o.dir, err = buf("lbfgs.d", shape...); err != nil {
-		return fail(err)
-	}
-	if o.prevG, err = buf("lbfgs.prev_g", shape...); err != nil {
-		return fail(err)
-	}
+	o.dir, o.prevG = o.bufs[0], o.bufs[1]
 	for i := 0; i < m; i++ {
-		yi, err := buf(fmt.Sprintf("lbfgs.y%d", i), shape...)
-		if err != nil {
-			return fail(err)
-		}
-		si, err := buf(fmt.Sprintf("lbfgs.s%d", i), shape...)
-		if err != nil {
-			return fail(err)
-		}
-		o.y, o.s = append(o.y, yi), append(o.s, si)
+		o.y, o.s = append(o.y, o.bufs[2+2*i]), append(o.s, o.bufs[3+2*i])
 	}
-	if o.sc, err = buf("lbfgs.scalars", lbRO+2*m); err != nil {
-		return fail(err)
-	}
-	ro := func(i int) int { return lbRO + i }
-	al := func(i int) int { return lbRO + m + i }
-	step := func(s *ops.Step, err error) ops.Recorder {
-		if err == nil {
-			o.steps = append(o.steps, s)
-		}
-		return s
-	}
+	o.sc, o.part = o.bufs[2+2*m], o.bufs[3+2*m]
+	rho := func(i int) int { return lbRO + i }
+	alpha := func(i int) int { return lbRO + m + i }
 	var errs []error
-	mk := func(s *ops.Step, e error) ops.Recorder {
+	mk := func(s *Step, e error) Recorder {
 		if e != nil {
 			errs = append(errs, e)
 			return nil
 		}
-		return step(s, nil)
+		o.steps = append(o.steps, s)
+		return s
 	}
-	scalar := func(body string, a ...any) ops.Recorder {
-		return mk(ops.NewScalar(d, o.sc, fmt.Sprintf(body, a...)))
+	scalar := func(body string, a ...any) Recorder {
+		return mk(NewScalar(d, o.sc, fmt.Sprintf(body, a...)))
 	}
 	lit := func(v float64) string { return fmt.Sprintf("%#.9g", float32(v)) }
 
 	// d = -g
-	o.negG = ops.Seq{copyRec{g, o.dir}, mk(ops.NewScale(d, -1, nil, 0, o.dir))}
+	o.negG = Seq{copyRec{g, o.dir}, mk(NewScale(d, -1, nil, 0, o.dir))}
 	// First iteration: t = min(1, 1/|g|₁)·lr, H = 1, d = -g.
-	o.first = append(ops.Seq{
-		mk(ops.NewSum(d, ops.SumAbs, g, nil, o.sc, lbNG1, 1, false)),
+	o.first = append(Seq{
+		mk(NewSumInto(d, SumAbs, g, nil, o.part, o.sc, lbNG1, 1, false)),
 		scalar("s[%d] = min(1.0, 1.0 / s[%d]) * %s; s[%d] = 1.0;", lbT, lbNG1, lit(lr), lbH),
 	}, o.negG...)
 	for j := 0; j < m; j++ {
 		// Pair j: y = g - prev_g, s = t·d (the previous step), ρ, H.
-		o.push = append(o.push, ops.Seq{
+		o.push = append(o.push, Seq{
 			copyRec{g, o.y[j]},
-			mk(ops.NewAxpy(d, -1, nil, 0, o.prevG, o.y[j])),
+			mk(NewAxpy(d, -1, nil, 0, o.prevG, o.y[j])),
 			copyRec{o.dir, o.s[j]},
-			mk(ops.NewScale(d, 1, o.sc, lbT, o.s[j])),
-			mk(ops.NewSum(d, ops.SumDot, o.y[j], o.s[j], o.sc, lbYS, 1, false)),
-			mk(ops.NewSum(d, ops.SumDot, o.y[j], o.y[j], o.sc, lbYY, 1, false)),
+			mk(NewScale(d, 1, o.sc, lbT, o.s[j])),
+			mk(NewSumInto(d, SumDot, o.y[j], o.s[j], o.part, o.sc, lbYS, 1, false)),
+			mk(NewSumInto(d, SumDot, o.y[j], o.y[j], o.part, o.sc, lbYY, 1, false)),
 			scalar("let ok = s[%d] > 1e-10; s[%d] = select(0.0, 1.0 / s[%d], ok); s[%d] = select(s[%d], s[%d] / s[%d], ok);",
-				lbYS, ro(j), lbYS, lbH, lbH, lbYS, lbYY),
+				lbYS, rho(j), lbYS, lbH, lbH, lbYS, lbYY),
 		})
 		// First loop, newest to oldest: α = ρ sᵀq, q -= α y.
-		o.loopA = append(o.loopA, ops.Seq{
-			mk(ops.NewSum(d, ops.SumDot, o.s[j], o.dir, o.sc, lbDot, 1, false)),
-			scalar("s[%d] = s[%d] * s[%d];", al(j), lbDot, ro(j)),
-			mk(ops.NewAxpy(d, -1, o.sc, al(j), o.y[j], o.dir)),
+		o.loopA = append(o.loopA, Seq{
+			mk(NewSumInto(d, SumDot, o.s[j], o.dir, o.part, o.sc, lbDot, 1, false)),
+			scalar("s[%d] = s[%d] * s[%d];", alpha(j), lbDot, rho(j)),
+			mk(NewAxpy(d, -1, o.sc, alpha(j), o.y[j], o.dir)),
 		})
 		// Second loop, oldest to newest: β = ρ yᵀr, r += (α - β) s.
-		o.loopB = append(o.loopB, ops.Seq{
-			mk(ops.NewSum(d, ops.SumDot, o.y[j], o.dir, o.sc, lbDot, 1, false)),
-			scalar("s[%d] = s[%d] - s[%d] * s[%d];", lbC, al(j), lbDot, ro(j)),
-			mk(ops.NewAxpy(d, 1, o.sc, lbC, o.s[j], o.dir)),
+		o.loopB = append(o.loopB, Seq{
+			mk(NewSumInto(d, SumDot, o.y[j], o.dir, o.part, o.sc, lbDot, 1, false)),
+			scalar("s[%d] = s[%d] - s[%d] * s[%d];", lbC, alpha(j), lbDot, rho(j)),
+			mk(NewAxpy(d, 1, o.sc, lbC, o.s[j], o.dir)),
 		})
 	}
-	o.scaleH = mk(ops.NewScale(d, 1, o.sc, lbH, o.dir))
+	o.scaleH = mk(NewScale(d, 1, o.sc, lbH, o.dir))
 	o.setLR = scalar("s[%d] = %s;", lbT, lit(lr))
 	// prev_g = g; x += t·d
-	o.advance = ops.Seq{copyRec{g, o.prevG}, mk(ops.NewAxpy(d, 1, o.sc, lbT, o.dir, x))}
+	o.advance = Seq{copyRec{g, o.prevG}, mk(NewAxpy(d, 1, o.sc, lbT, o.dir, x))}
 	if len(errs) > 0 {
 		return fail(errs[0])
 	}
@@ -173,7 +168,7 @@ func (o *LBFGS) Record(e *gpu.Encoder, k int) error {
 	}
 	newest := (k - 2) % o.M
 	n := min(k-1, o.M)
-	seq := ops.Seq{o.push[newest], o.negG}
+	seq := Seq{o.push[newest], o.negG}
 	for i := 0; i < n; i++ {
 		seq = append(seq, o.loopA[(newest-i+o.M)%o.M])
 	}

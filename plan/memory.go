@@ -1,0 +1,216 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/vgg"
+)
+
+// Buffer is one buffer of the run and its lifetime: it is made at the
+// start of stage First (before that stage's GPU work) and freed at the
+// end of stage Last (after that stage's GPU work has finished).
+type Buffer struct {
+	gpu.Spec
+	Owner       string // what makes it: "content trunk", "adam", ...
+	First, Last int    // indices into Plan.Stages, inclusive
+	Readback    bool   // a staging buffer the CPU maps, not a storage buffer
+}
+
+// Stage names. A run's stages follow one another; each ends with its GPU
+// work finished, so that what dies with it can be freed before the next
+// stage allocates.
+const (
+	StageContent = "content" // the content trunk's forward: the content targets P
+	StageIterate = "iterate" // the iterations
+)
+
+// StageStyle is style image j's stage (0-based j): its trunk's forward
+// and its Grams.
+func StageStyle(j int) string { return fmt.Sprintf("style %d", j+1) }
+
+// StageBytes is the memory live during stage s: every buffer made at or
+// before it and not yet freed.
+func (p *Plan) StageBytes(s int) uint64 {
+	var n uint64
+	for _, b := range p.Buffers {
+		if b.First <= s && s <= b.Last {
+			n += b.Bytes()
+		}
+	}
+	return n
+}
+
+// Peak is the most memory the run's buffers hold at once, and the stage
+// where they do. The weights (WeightBytes) come on top.
+func (p *Plan) Peak() (bytes uint64, stage int) {
+	for s := range p.Stages {
+		if n := p.StageBytes(s); n > bytes {
+			bytes, stage = n, s
+		}
+	}
+	return bytes, stage
+}
+
+// Stage returns the index of the named stage, or -1.
+func (p *Plan) Stage(name string) int {
+	for i, s := range p.Stages {
+		if s == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// BuffersOf lists the buffers that owner makes.
+func (p *Plan) BuffersOf(owner string) []Buffer {
+	var out []Buffer
+	for _, b := range p.Buffers {
+		if b.Owner == owner {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Owners of buffers; the engine allocates each owner's buffers from these
+// lists, in order.
+const (
+	OwnContentTrunk  = "content trunk"
+	OwnContentTarget = "content targets"
+	OwnStyleTarget   = "style targets"
+	OwnTargets       = "blended targets"
+	OwnIterate       = "iteration trunk"
+	OwnScalars       = "loss values"
+	OwnLosses        = "losses"
+	OwnTVGrad        = "tv gradient"
+	OwnOptimizer     = "optimiser"
+	OwnEMA           = "moving average"
+	OwnReadback      = "readback"
+)
+
+// OwnStyleTrunk is style image j's trunk (0-based j).
+func OwnStyleTrunk(j int) string { return fmt.Sprintf("style %d trunk", j+1) }
+
+// buffers lists every buffer of the run with its lifetime, in the order
+// the engine makes them.
+func (p *Plan) buffers() {
+	p.Stages = []string{StageContent}
+	for j := range p.StyleTrunks {
+		p.Stages = append(p.Stages, StageStyle(j))
+	}
+	p.Stages = append(p.Stages, StageIterate)
+	it := len(p.Stages) - 1
+	add := func(owner string, first, last int, specs ...gpu.Spec) {
+		for _, s := range specs {
+			p.Buffers = append(p.Buffers, Buffer{Spec: s, Owner: owner, First: first, Last: last})
+		}
+	}
+	trunk := func(tp vgg.TrunkPlan) []gpu.Spec { return append(tp.Buffers(), tp.Scratch()...) }
+
+	add(OwnContentTrunk, 0, 0, trunk(p.ContentTrunk)...)
+	for _, l := range p.ContentLosses {
+		a := p.ContentTrunk.Layers[l.Pos]
+		add(OwnContentTarget, 0, it, gpu.F32Spec("P."+l.Layer, a.C, a.H, a.W))
+	}
+	for j, tp := range p.StyleTrunks {
+		s := 1 + j
+		specs := trunk(tp)
+		for l, g := range p.TargetGrams[j] {
+			for _, sc := range ops.GramScratch(g, tp.Layers[p.StyleLosses[l].Pos].C) {
+				sc.Name = p.StyleLosses[l].Layer + "." + sc.Name
+				specs = append(specs, sc)
+			}
+		}
+		add(OwnStyleTrunk(j), s, s, specs...)
+		for _, l := range p.StyleLosses {
+			c := tp.Layers[l.Pos].C
+			add(OwnStyleTarget, s, it, gpu.F32Spec(fmt.Sprintf("G%d.%s", j+1, l.Layer), c, c))
+		}
+	}
+
+	for _, l := range p.StyleLosses {
+		c := p.Iterate.Layers[l.Pos].C
+		add(OwnTargets, it, it, gpu.F32Spec("A."+l.Layer, c, c))
+	}
+	add(OwnTargets, it, it, gpu.F32Spec("blend", max(len(p.StyleTrunks), 1)))
+	add(OwnIterate, it, it, trunk(p.Iterate)...)
+	add(OwnScalars, it, it, gpu.F32Spec("scalars", NumScalars))
+	for _, l := range p.ContentLosses {
+		a := p.Iterate.Layers[l.Pos]
+		add(OwnLosses, it, it, named(l.Layer, ops.ContentLossScratch(a.C*a.H*a.W))...)
+	}
+	for _, l := range p.StyleLosses {
+		add(OwnLosses, it, it, named(l.Layer, ops.StyleLossScratch(l.Style, p.Iterate.Layers[l.Pos].C))...)
+	}
+	x := gpu.F32Spec("image", 3, p.Iterate.H, p.Iterate.W)
+	if p.TV {
+		add(OwnTVGrad, it, it, gpu.F32Spec("tv.grad", x.Shape...))
+		add(OwnLosses, it, it, ops.TVLossScratch(3*p.Iterate.H*p.Iterate.W)...)
+	}
+	if p.Optimizer == "lbfgs" {
+		add(OwnOptimizer, it, it, ops.LBFGSBuffers(p.History, x.Shape...)...)
+	} else {
+		add(OwnOptimizer, it, it, ops.AdamBuffers(x.Shape...)...)
+	}
+	if p.EMA {
+		add(OwnEMA, it, it, gpu.F32Spec("ema", x.Shape...))
+	}
+	if p.Readback {
+		add(OwnReadback, it, it, gpu.F32Spec("losses", NumScalars))
+		p.Buffers[len(p.Buffers)-1].Readback = true
+	}
+}
+
+// NumScalars is the length of the engine's loss scalars: total, content,
+// style and TV.
+const NumScalars = 4
+
+// named prefixes specs' names with a layer's.
+func named(layer string, specs []gpu.Spec) []gpu.Spec {
+	for i := range specs {
+		specs[i].Name = layer + "." + specs[i].Name
+	}
+	return specs
+}
+
+// fits checks every storage buffer against the adapter's binding and
+// buffer limits, naming the image to shrink and the size that would fit.
+func (p *Plan) fits() error {
+	limit := min(p.Limits.MaxBinding, p.Limits.MaxBuffer)
+	if limit == 0 {
+		return nil
+	}
+	for _, b := range p.Buffers {
+		if b.Readback || b.DType == gpu.Params || b.Bytes() <= limit {
+			continue
+		}
+		img, flag := p.Content, "-size"
+		for j := range p.StyleTrunks {
+			if b.Owner == OwnStyleTrunk(j) {
+				img, flag = p.Styles[j], "-style-size"
+			}
+		}
+		// Buffers scale with the image's area: shrink both sides by the root.
+		fit := int(float64(max(img.W, img.H)) * math.Sqrt(float64(limit)/float64(b.Bytes())) * 0.99)
+		return &FitError{Image: img, Buffer: b, Limit: limit, Adapter: p.Limits.Adapter, Flag: flag, Fit: fit}
+	}
+	return nil
+}
+
+// FitError is a plan whose buffer exceeds what the adapter can bind.
+type FitError struct {
+	Image   Size
+	Buffer  Buffer
+	Limit   uint64
+	Adapter string
+	Flag    string // the flag that shrinks the image: -size or -style-size
+	Fit     int    // a long side that fits
+}
+
+func (e *FitError) Error() string {
+	return fmt.Sprintf("a %s image needs a %d MiB buffer (%s, %s), over this GPU's %d MiB binding limit (%s); use %s %d or less",
+		e.Image, e.Buffer.Bytes()>>20, e.Buffer.Name, e.Buffer.Owner, e.Limit>>20, e.Adapter, e.Flag, e.Fit)
+}

@@ -1,0 +1,251 @@
+// Package plan decides how a style-transfer run executes, in one place,
+// before anything is allocated: per layer and pass the kernel algorithm,
+// its tile and split-K; which loss gradients fuse into which conv
+// backward; every GPU buffer with its size and lifetime; and from those
+// the memory the run will hold at its peak. The engine (package transfer)
+// executes a Plan and decides nothing; `stylize run -dry-run` prints one.
+//
+// A plan is made from the run's configuration (Request), the adapter's
+// limits (Limits) and, where they exist, measured kernel choices. Making
+// one touches no GPU.
+package plan
+
+import (
+	"fmt"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/vgg"
+)
+
+// Size is an image's width and height in pixels.
+type Size struct{ W, H int }
+
+func (s Size) String() string { return fmt.Sprintf("%dx%d", s.W, s.H) }
+
+// Limits is what a plan needs to know of the adapter.
+type Limits struct {
+	Adapter  string // for the printout
+	Software bool   // a CPU adapter such as lavapipe
+	Tile     ops.TileLimits
+	// MaxBinding and MaxBuffer bound one storage buffer: the adapter's
+	// maxStorageBufferBindingSize and maxBufferSize.
+	MaxBinding, MaxBuffer uint64
+	// StorageBuffers is maxStorageBuffersPerShaderStage, which bounds
+	// what a fused conv backward may bind.
+	StorageBuffers int
+}
+
+// LimitsOf returns the limits of d's adapter.
+func LimitsOf(d *gpu.Device) Limits {
+	l := d.Limits()
+	return Limits{
+		Adapter:        d.Info.String(),
+		Software:       d.Info.Software,
+		Tile:           ops.LimitsOf(d),
+		MaxBinding:     l.MaxStorageBufferBindingSize,
+		MaxBuffer:      l.MaxBufferSize,
+		StorageBuffers: int(l.MaxStorageBuffersPerShaderStage),
+	}
+}
+
+// Request is what a plan is made from: one scale of a run.
+type Request struct {
+	// Widths are the output channels of each conv the weights hold
+	// (vgg.Net.Widths, or the weights file's).
+	Widths []int
+	// Content is the content image's size, which is also the size of the
+	// image being optimised; Styles are the style images' sizes.
+	Content Size
+	Styles  []Size
+	// ContentLayers and StyleLayers name the tapped layers (any naming
+	// scheme vgg.Index reads).
+	ContentLayers, StyleLayers []string
+	// TV is whether the run has a total-variation loss.
+	TV bool
+	// Unfused keeps every loss gradient in passes of its own.
+	Unfused bool
+	// Optimizer is "adam" (or "") or "lbfgs", History L-BFGS's.
+	Optimizer string
+	History   int
+	// EMA is whether the run keeps a moving average of the iterates, and
+	// Readback whether it reads the losses back (the progress display).
+	EMA, Readback bool
+}
+
+// Plan is one scale of a run, decided: three kinds of trunk, the losses,
+// and the buffers.
+type Plan struct {
+	Request
+	Limits Limits
+	// Deepest is the deepest layer any loss needs (a Table position).
+	Deepest int
+	// ContentTrunk computes the content targets; StyleTrunks each style
+	// image's Grams; Iterate is the trunk the iterations run, with its
+	// backward pass.
+	ContentTrunk vgg.TrunkPlan
+	StyleTrunks  []vgg.TrunkPlan
+	Iterate      vgg.TrunkPlan
+	// TargetGrams[j][l] is the Gram plan of style image j at StyleLayers[l].
+	TargetGrams [][]ops.GramPlan
+	// ContentLosses and StyleLosses are the iteration's losses, one per
+	// layer of ContentLayers and StyleLayers, in order.
+	ContentLosses, StyleLosses []Loss
+	// Buffers is every buffer the run makes, with its lifetime in Stages.
+	Buffers []Buffer
+	Stages  []string
+	// WeightBytes is the conv weights' memory, in both GEMM layouts; the
+	// weights are uploaded once, before and outside the plan's stages.
+	WeightBytes uint64
+}
+
+// Loss is one loss term of the iteration.
+type Loss struct {
+	Layer string // canonical name
+	Pos   int    // Table position
+	// Fused is set when the conv above the layer adds this loss's
+	// gradient in its backward pass (vgg.LayerPlan.FuseContent/FuseStyle);
+	// else the loss writes its gradient itself.
+	Fused bool
+	// Style is a style loss's plan (zero for a content loss).
+	Style ops.StylePlan
+}
+
+// Make decides the plan of one scale. It fails, before any GPU work,
+// where the run cannot execute on this adapter: unknown layers, weights
+// too shallow, images too small for the deepest layer, or a buffer over
+// the adapter's binding limit.
+func Make(r Request, l Limits) (*Plan, error) {
+	p := &Plan{Request: r, Limits: l}
+	cl, err := positions(r.ContentLayers)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := positions(r.StyleLayers)
+	if err != nil {
+		return nil, err
+	}
+	p.Deepest = -1
+	for _, q := range append(append([]int(nil), cl...), sl...) {
+		p.Deepest = max(p.Deepest, q)
+	}
+	if p.Deepest < 0 {
+		return nil, fmt.Errorf("plan: no content or style layers")
+	}
+	switch r.Optimizer {
+	case "", "adam":
+	case "lbfgs":
+		if r.History < 1 || r.History > 1000 {
+			return nil, fmt.Errorf("plan: L-BFGS history %d out of range 1..1000", r.History)
+		}
+	default:
+		return nil, fmt.Errorf("plan: unknown optimiser %q (want adam or lbfgs)", r.Optimizer)
+	}
+	deepest := vgg.Table[p.Deepest].Name
+	if p.ContentTrunk, err = trunk(l, r.Widths, r.Content, deepest, false, "content image"); err != nil {
+		return nil, err
+	}
+	for j, s := range r.Styles {
+		tp, err := trunk(l, r.Widths, s, deepest, false, fmt.Sprintf("style image %d", j+1))
+		if err != nil {
+			return nil, err
+		}
+		p.StyleTrunks = append(p.StyleTrunks, tp)
+		var gs []ops.GramPlan
+		for _, q := range sl {
+			a := tp.Layers[q]
+			gs = append(gs, ops.ChooseGramPlan(l.Tile, a.C, a.H*a.W))
+		}
+		p.TargetGrams = append(p.TargetGrams, gs)
+	}
+	if p.Iterate, err = trunk(l, r.Widths, r.Content, deepest, true, "content image"); err != nil {
+		return nil, err
+	}
+	fused := Fuse(l, p.Iterate, cl, sl, r.Unfused)
+	for q, f := range fused {
+		lp := &p.Iterate.Layers[q+1]
+		lp.FuseContent, lp.FuseStyle = f.Content, f.Style
+		below := p.Iterate.Layers[q]
+		lp.Backward = ops.ChooseBackwardPlan(l.Tile, below.C, lp.C, lp.H, lp.W, f.Style)
+	}
+	for _, q := range cl {
+		p.ContentLosses = append(p.ContentLosses, Loss{Layer: vgg.Table[q].Name, Pos: q, Fused: fused[q].Content})
+	}
+	for _, q := range sl {
+		a := p.Iterate.Layers[q]
+		p.StyleLosses = append(p.StyleLosses, Loss{Layer: vgg.Table[q].Name, Pos: q, Fused: fused[q].Style,
+			Style: ops.ChooseStylePlan(l.Tile, a.C, a.H*a.W)})
+	}
+	p.WeightBytes = weightBytes(r.Widths)
+	p.buffers()
+	if err := p.fits(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// positions returns the Table positions of layers.
+func positions(layers []string) ([]int, error) {
+	var out []int
+	for _, name := range layers {
+		q, err := vgg.Index(name)
+		if err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// Trunk plans a trunk of weights with these conv widths at size s, up
+// to and including layer deepest, with or without its backward pass:
+// each conv's heuristic kernel plans (ops.ChooseConvPlan) and no fusion
+// (Make adds the fusions that Fuse decides).
+func Trunk(l Limits, widths []int, s Size, deepest string, grad bool) (vgg.TrunkPlan, error) {
+	return trunk(l, widths, s, deepest, grad, "image")
+}
+
+// trunk is Trunk, naming the image what in its errors.
+func trunk(l Limits, widths []int, s Size, deepestName string, grad bool, what string) (vgg.TrunkPlan, error) {
+	tp := vgg.TrunkPlan{H: s.H, W: s.W, Grad: grad}
+	q, err := vgg.Index(deepestName)
+	if err != nil {
+		return tp, fmt.Errorf("plan: %w", err)
+	}
+	depth, deepest := q+1, vgg.Table[q]
+	if min, _ := vgg.MinSide(deepest.Name); s.W < min || s.H < min {
+		return tp, fmt.Errorf("plan: the %s, %s, is too small to reach %s: both sides must be at least %d", what, s, deepest.Name, min)
+	}
+	c, h, w := 3, s.H, s.W
+	for i := 0; i < depth; i++ {
+		t := vgg.Table[i]
+		if t.Pool {
+			h, w = h/2, w/2
+			tp.Layers = append(tp.Layers, vgg.LayerPlan{C: c, H: h, W: w})
+			continue
+		}
+		if t.Conv >= len(widths) {
+			return tp, fmt.Errorf("plan: layer %s is deeper than the %d convs the weights hold", deepest.Name, len(widths))
+		}
+		cin := c
+		c = widths[t.Conv]
+		lp := vgg.LayerPlan{C: c, H: h, W: w, Forward: ops.ChooseConvPlan(l.Tile, c, h*w, cin)}
+		if grad {
+			lp.Backward = ops.ChooseBackwardPlan(l.Tile, cin, c, h, w, false)
+		}
+		tp.Layers = append(tp.Layers, lp)
+	}
+	return tp, nil
+}
+
+// weightBytes is what vgg.New uploads: each conv's weights in its forward
+// and backward GEMM layouts, and its bias.
+func weightBytes(widths []int) uint64 {
+	var n uint64
+	cin := 3
+	for _, c := range widths {
+		n += 4 * uint64(2*9*cin*c+c)
+		cin = c
+	}
+	return n
+}

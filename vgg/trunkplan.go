@@ -1,0 +1,114 @@
+package vgg
+
+import (
+	"fmt"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/ops"
+)
+
+// LayerPlan is how one layer of a trunk runs. The plan package makes it;
+// NewTrunk and Trunk.Backward execute it.
+//
+//	the layer's output: (C,H,W)
+type LayerPlan struct {
+	C, H, W int
+	// Forward and Backward are a conv's kernel plans: its forward pass,
+	// and its backward_input pass (in a trunk with gradients), whose K
+	// includes the style term's when FuseStyle is set.
+	Forward, Backward ops.ConvPlan
+	// FuseContent and FuseStyle say which loss gradients of the layer
+	// below (this conv's input) the conv's backward pass adds
+	// (ops.FusedGrads), instead of the losses adding them in passes of
+	// their own.
+	FuseContent, FuseStyle bool
+}
+
+// TrunkPlan is a trunk at one image size: the layers it computes (Table
+// positions 0..len(Layers)-1) and whether it has a backward pass.
+//
+//	the image: (3,H,W)
+type TrunkPlan struct {
+	H, W   int
+	Grad   bool
+	Layers []LayerPlan
+}
+
+// Depth is the number of layers the trunk computes.
+func (tp TrunkPlan) Depth() int { return len(tp.Layers) }
+
+// Buffers are the buffers a trunk owns, in the order NewTrunk allocates
+// them: the image and the preprocessed image, each layer's activation,
+// and with gradients each layer's gradient, the preprocessed image's and
+// the image's.
+func (tp TrunkPlan) Buffers() []gpu.Spec {
+	s := []gpu.Spec{gpu.F32Spec("image", 3, tp.H, tp.W), gpu.F32Spec("preprocessed", 3, tp.H, tp.W)}
+	for i, l := range tp.Layers {
+		s = append(s, gpu.F32Spec(Table[i].Name, l.C, l.H, l.W))
+	}
+	if tp.Grad {
+		for i, l := range tp.Layers {
+			s = append(s, gpu.F32Spec("d"+Table[i].Name, l.C, l.H, l.W))
+		}
+		s = append(s, gpu.F32Spec("dpreprocessed", 3, tp.H, tp.W), gpu.F32Spec("dimage", 3, tp.H, tp.W))
+	}
+	return s
+}
+
+// Scratch is the scratch its conv passes allocate (split-K partial
+// sums), named after their layers.
+func (tp TrunkPlan) Scratch() []gpu.Spec {
+	var s []gpu.Spec
+	cin := 3
+	for i, l := range tp.Layers {
+		if Table[i].Pool {
+			continue
+		}
+		for _, sc := range ops.ConvScratch(l.Forward, l.C, l.H*l.W) {
+			sc.Name = Table[i].Name + ".forward.part"
+			s = append(s, sc)
+		}
+		if tp.Grad {
+			for _, sc := range ops.ConvScratch(l.Backward, cin, l.H*l.W) {
+				sc.Name = Table[i].Name + ".backward.part"
+				s = append(s, sc)
+			}
+		}
+		cin = l.C
+	}
+	return s
+}
+
+// check reports whether tp is a trunk that weights with these conv
+// widths compute: the layers' shapes follow from the image size, the
+// pools and the widths; only convs fuse, and not the first layer.
+func (tp TrunkPlan) check(widths []int) error {
+	if len(tp.Layers) == 0 || len(tp.Layers) > len(Table) {
+		return fmt.Errorf("vgg: a trunk plan of %d layers (want 1..%d)", len(tp.Layers), len(Table))
+	}
+	if tp.H < 1 || tp.W < 1 {
+		return fmt.Errorf("vgg: a trunk plan for a %dx%d image", tp.W, tp.H)
+	}
+	c, h, w := 3, tp.H, tp.W
+	for i, lp := range tp.Layers {
+		l := Table[i]
+		if l.Pool {
+			if h < 2 || w < 2 {
+				return fmt.Errorf("vgg: a %dx%d image is too small to reach %s", tp.W, tp.H, l.Name)
+			}
+			h, w = h/2, w/2
+		} else {
+			if l.Conv >= len(widths) {
+				return fmt.Errorf("vgg: layer %s is deeper than the %d convs the weights hold", l.Name, len(widths))
+			}
+			c = widths[l.Conv]
+		}
+		if lp.C != c || lp.H != h || lp.W != w {
+			return fmt.Errorf("vgg: the plan gives %s the shape (%d,%d,%d); the weights and image give (%d,%d,%d)", l.Name, lp.C, lp.H, lp.W, c, h, w)
+		}
+		if (lp.FuseContent || lp.FuseStyle) && (l.Pool || i == 0 || !tp.Grad) {
+			return fmt.Errorf("vgg: the plan fuses loss gradients into %s, which has no conv backward over a tapped layer", l.Name)
+		}
+	}
+	return nil
+}
