@@ -67,7 +67,7 @@ LAYERS = layer_table()
 
 def iteration_conv_flops(h, w):
     """Conv FLOPs of one iteration: every conv to relu5_2, forward and
-    backward_input (as stylize's benchIterationConvFLOPs)."""
+    backward_input (as stylize's bench.IterationConvFLOPs)."""
     total = 0.0
     for _, kind, cin, cout in LAYERS:
         if kind == "pool":

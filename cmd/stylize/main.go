@@ -43,7 +43,7 @@ func main() {
 	case "devices":
 		err = devices(os.Args[2:])
 	case "bench":
-		err = bench(os.Args[2:])
+		err = benchCommand(os.Args[2:])
 	case "run":
 		err = runCommand(os.Args[2:])
 	case "weights":

@@ -1,0 +1,174 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/stylize/stylize/gpu"
+)
+
+// startup builds the first iteration size that fits and runs one
+// iteration to completion: the time from process start to then is the
+// startup figure. The engine is kept for that size's row.
+func (b *runner) startup() {
+	for _, s := range b.o.Sizes {
+		if fits(b.d, s) != nil {
+			continue
+		}
+		if b.ctx.Err() != nil {
+			return
+		}
+		t0 := time.Now()
+		if _, err := b.net.get(); err != nil {
+			b.note(err)
+			return // each row that needs the weights will say why
+		}
+		t1 := time.Now()
+		eng, err := b.net.engine(s, b.o.Unfused)
+		if err != nil {
+			if errors.Is(err, gpu.ErrDeviceLost) {
+				b.note(err)
+				return
+			}
+			continue
+		}
+		t2 := time.Now()
+		if err := eng.step(); err == nil {
+			err = b.d.Poll()
+		}
+		if err != nil {
+			eng.release()
+			if errors.Is(err, gpu.ErrDeviceLost) {
+				b.note(err)
+				return
+			}
+			continue
+		}
+		eng.warm = float64(time.Since(t2).Nanoseconds()) / 1e6
+		ms := float64(time.Since(b.start).Nanoseconds()) / 1e6
+		b.rep.StartupMS = &ms
+		msOf := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+		b.rep.StartupParts = map[string]float64{
+			"device":          msOf(b.began.Sub(b.start)),
+			"weights":         msOf(t1.Sub(t0)),
+			"engine":          msOf(t2.Sub(t1)),
+			"first_iteration": eng.warm,
+		}
+		b.cold = eng
+		fmt.Fprintf(b.log, "# startup: %.0f ms from process start to the first %dx%d iteration done: device %.0f ms, synthetic weights and upload %.0f ms,\n#   engine (pipelines, targets) %.0f ms, the iteration %.0f ms\n",
+			ms, s, s, msOf(b.began.Sub(b.start)), msOf(t1.Sub(t0)), msOf(t2.Sub(t1)), eng.warm)
+		return
+	}
+}
+
+// iterations times a full iteration at each size.
+func (b *runner) iterations() {
+	writeSection(b.log, sectionIter)
+	rate := b.convRate()
+	for _, s := range b.o.Sizes {
+		r := Row{Name: fmt.Sprintf("iteration/%d", s), Kind: "iteration", Size: s,
+			Shape: fmt.Sprintf("3x%dx%d", s, s)}
+		flops, err := IterationConvFLOPs(widths, s, s, deepest)
+		switch {
+		case b.notRun(&r):
+		case err != nil:
+			b.skip(&r, err)
+		default:
+			if err := fits(b.d, s); err != nil {
+				b.skip(&r, err)
+				break
+			}
+			if b.o.Budget > 0 && rate > 0 {
+				runs := float64(b.o.Warmup + 1)
+				if b.cold != nil && b.cold.size == s {
+					runs = 1
+				}
+				est := time.Duration(runs * flops / rate * 1.3 * float64(time.Second)) // + targets
+				if left := b.o.Budget - time.Since(b.began); est > left {
+					r.skip(fmt.Sprintf("over the -budget: about %s at %.3g GFLOP/s, %s left", est.Round(time.Second), rate/1e9, left.Round(time.Second)))
+					break
+				}
+			}
+			b.runIteration(&r, s, flops)
+			if r.TFlops != nil {
+				rate = *r.TFlops * 1e12
+			}
+		}
+		b.emit(r)
+	}
+}
+
+// convRate is the conv throughput the op rows measured (FLOP/s), for estimates.
+func (b *runner) convRate() float64 {
+	var fl, sec float64
+	for _, r := range b.rep.Rows {
+		if r.Kind == "op" && !r.Skipped && r.GFlop != nil && r.MSMedian != nil && len(r.Name) > 7 && r.Name[:7] == "conv3x3" {
+			fl += *r.GFlop * 1e9
+			sec += *r.MSMedian / 1e3
+		}
+	}
+	if sec > 0 {
+		return fl / sec
+	}
+	if b.rep.Peak.FMAGflops != nil {
+		return *b.rep.Peak.FMAGflops * 1e9 * 0.1
+	}
+	return 0
+}
+
+// runIteration times iterations at s x s into r, with the startup's
+// engine if it has that size, else a new one warmed up.
+func (b *runner) runIteration(r *Row, s int, flops float64) {
+	eng := b.cold
+	if eng != nil && eng.size == s {
+		b.cold = nil
+	} else {
+		var err error
+		if eng, err = b.net.engine(s, b.o.Unfused); err != nil {
+			b.skip(r, fmt.Errorf("could not build the engine: %w", err))
+			return
+		}
+		for i := 0; i < b.o.Warmup; i++ {
+			t0 := time.Now()
+			if err := eng.step(); err == nil {
+				err = b.d.Poll()
+			}
+			if err != nil {
+				eng.release()
+				b.skip(r, err)
+				return
+			}
+			eng.warm = float64(time.Since(t0).Nanoseconds()) / 1e6
+		}
+	}
+	defer eng.release()
+	// Batch back-to-back iterations into one sample when they are short,
+	// so the CPU's recording of the next overlaps the GPU's work as in a run.
+	batch := 1
+	if eng.warm > 0 {
+		batch = int(math.Min(16, math.Max(1, math.Ceil(25/eng.warm))))
+	}
+	if batch > 1 {
+		r.Shape += fmt.Sprintf(" (%d/sample)", batch)
+	}
+	samples, err := b.s.Sample(func() (float64, error) {
+		ms, err := b.s.TimeQueue(func() error {
+			for i := 0; i < batch; i++ {
+				if err := eng.step(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return ms / float64(batch), err
+	})
+	if err != nil {
+		b.skip(r, err)
+		return
+	}
+	mem := eng.memBytes
+	r.MemBytes = &mem
+	r.Finish(samples, flops, 0, b.rep.Peak)
+}
