@@ -47,6 +47,7 @@ func GramScratch(p GramPlan, c int) []gpu.Spec {
 type gramData struct {
 	tileData
 	decl
+	Entry           string
 	C, K, S, KCHUNK int
 	SCALE           float64
 }
@@ -83,7 +84,7 @@ func NewGramPlan(d *gpu.Device, f, g *gpu.Buffer, p GramPlan) (*Step, error) {
 	if p.Split < 1 || p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
 		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
 	}
-	data := gramData{tileData: t.data(true, true), C: c, K: k, S: p.Split, KCHUNK: p.Chunk, SCALE: 1 / float64(k)}
+	data := gramData{tileData: t.data(true, true), Entry: "partial", C: c, K: k, S: p.Split, KCHUNK: p.Chunk, SCALE: 1 / float64(k)}
 	s := &Step{Name: op}
 	dst := g
 	if sc := GramScratch(p, c); len(sc) > 0 {

@@ -76,8 +76,6 @@ fn load_b(k: u32, n: u32) -> f32 {
 {{else}}  return src[idx];
 {{end}}}
 
-var<private> slice: u32;
-
 fn store_c(m: u32, n: u32, v: f32) {
 {{if gt .S 1}}  dst[slice * GM * GN + m * GN + n] = v;
 {{else}}  var r = v;
@@ -89,17 +87,5 @@ fn store_c(m: u32, n: u32, v: f32) {
 {{else}}  dst[m * GN + n] = r;
 {{end}}{{end}}}
 {{template "gemm_core" .}}
-@compute @workgroup_size({{.TX}}, {{.TY}}, 1)
-fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let g = flat_group(wid, nwg);
-  let per = TILES_M * TILES_N;
-  let s = g / per;
-  if (s >= S) { return; }
-  slice = s;
-  let r = g - s * per;
-  let tm = r / TILES_N;
-  let tn = r - tm * TILES_N;
-  let kb = s * KCHUNK;
-  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, kb, min(kb + KCHUNK, KT), lid);
-}
+{{template "gemm_split_entry" .}}
 {{end}}

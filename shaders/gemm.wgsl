@@ -65,3 +65,26 @@ fn flat_group(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
 }
 {{end}}
+
+{{/* gemm_split_entry is the entry point of a split-K GEMM: the flat
+workgroup index picks a slice s < S of K (KCHUNK values from s*KCHUNK, up
+to KT) and a TM×TN tile; store_c reads the slice from the private slice.
+The including file defines S, KCHUNK, KT, TILES_M, TILES_N and names the
+entry point in the Entry template field. */}}
+{{define "gemm_split_entry"}}
+var<private> slice: u32;
+
+@compute @workgroup_size({{.TX}}, {{.TY}}, 1)
+fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = flat_group(wid, nwg);
+  let per = TILES_M * TILES_N;
+  let s = g / per;
+  if (s >= S) { return; }
+  slice = s;
+  let r = g - s * per;
+  let tm = r / TILES_N;
+  let tn = r - tm * TILES_N;
+  let kb = s * KCHUNK;
+  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, kb, min(kb + KCHUNK, KT), lid);
+}
+{{end}}

@@ -6,7 +6,7 @@
 // Template: C, K (= M), S, KCHUNK, SCALE (1/M), tile fields.
 const GM = {{.C}}u;
 const GN = {{.C}}u;
-const KTOT = {{.K}}u;
+const KT = {{.K}}u;
 const S = {{.S}}u;
 const KCHUNK = {{.KCHUNK}}u;
 const SCALE = {{f32 .SCALE}};
@@ -14,10 +14,8 @@ const TILES_N = {{cdiv .C .TN}}u;
 const TILES_M = {{cdiv .C .TM}}u;
 
 {{.Bindings}}
-fn load_a(m: u32, k: u32) -> f32 { return f[m * KTOT + k]; }
-fn load_b(k: u32, n: u32) -> f32 { return f[n * KTOT + k]; }
-
-var<private> slice: u32;
+fn load_a(m: u32, k: u32) -> f32 { return f[m * KT + k]; }
+fn load_b(k: u32, n: u32) -> f32 { return f[n * KT + k]; }
 
 fn store_c(m: u32, n: u32, v: f32) {
   if (S == 1u) {
@@ -27,17 +25,4 @@ fn store_c(m: u32, n: u32, v: f32) {
   }
 }
 {{template "gemm_core" .}}
-@compute @workgroup_size({{.TX}}, {{.TY}}, 1)
-fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let g = flat_group(wid, nwg);
-  let per = TILES_M * TILES_N;
-  let s = g / per;
-  if (s >= S) { return; }
-  slice = s;
-  let r = g - s * per;
-  let tm = r / TILES_N;
-  let tn = r - tm * TILES_N;
-  let kb = s * KCHUNK;
-  let ke = min(kb + KCHUNK, KTOT);
-  gemm_tile(tm * {{.TM}}u, tn * {{.TN}}u, kb, ke, lid);
-}
+{{template "gemm_split_entry" .}}

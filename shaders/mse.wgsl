@@ -8,9 +8,7 @@
 // can change between iterations without a new pipeline.
 const N = {{.N}}u;
 const CHUNK = {{.CHUNK}}u;
-const WG = 256u;
-var<workgroup> red: array<f32, 256>;
-
+{{template "tree_sum"}}
 {{.Bindings}}
 @compute @workgroup_size(256)
 fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -25,11 +23,6 @@ fn forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 {{if .GRAD}}{{if .ACCUM}}    grad[i] = grad[i] + coef * d;
 {{else}}    grad[i] = coef * d;
 {{end}}{{end}}  }
-  red[lid] = acc;
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    workgroupBarrier();
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-  }
-  workgroupBarrier();
-  if (lid == 0u && begin < N) { part[g] = red[0]; }
+  let total = tree_sum(lid, acc);
+  if (lid == 0u && begin < N) { part[g] = total; }
 }

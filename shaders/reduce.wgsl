@@ -9,18 +9,8 @@
 // Template: Entry, N, MODE, CHUNK, NP, IDX, SCALE, PARAMS, ACCUM, S. The
 // bindings are declared in Go (ops/reduce.go, ops/gram.go) and rendered
 // by the template.
-const WG = 256u;
-var<workgroup> red: array<f32, 256>;
-{{.Bindings}}
-fn tree(lid: u32) -> f32 {
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    workgroupBarrier();
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-  }
-  workgroupBarrier();
-  return red[0];
-}
-{{if eq .Entry "partials"}}
+{{template "tree_sum"}}
+{{.Bindings}}{{if eq .Entry "partials"}}
 const N = {{.N}}u;
 const CHUNK = {{.CHUNK}}u;
 
@@ -35,8 +25,7 @@ fn partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 {{else if eq .MODE 2}}    acc = fma(a[i], a[i], acc);
 {{else}}    acc += abs(a[i]);
 {{end}}  }
-  red[lid] = acc;
-  let total = tree(lid);
+  let total = tree_sum(lid, acc);
   if (lid == 0u && begin < N) { part[g] = total; }
 }
 {{else if eq .Entry "total"}}
@@ -49,8 +38,7 @@ const IDX = {{.IDX}}u;
 fn total(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < NP; i += WG) { acc += part[i]; }
-  red[lid] = acc;
-  let total = tree(lid);
+  let total = tree_sum(lid, acc);
   if (lid == 0u) {
 {{if .ACCUM}}    out[IDX] = out[IDX] + scale() * total;
 {{else}}    out[IDX] = scale() * total;

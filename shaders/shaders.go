@@ -54,13 +54,3 @@ func Render(file string, data any) (string, error) {
 	}
 	return b.String(), nil
 }
-
-// Names lists the embedded shader files.
-func Names() []string {
-	ents, _ := files.ReadDir(".")
-	var out []string
-	for _, e := range ents {
-		out = append(out, e.Name())
-	}
-	return out
-}
