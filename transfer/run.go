@@ -10,6 +10,7 @@ import (
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/vgg"
 )
 
@@ -82,6 +83,51 @@ func FitLong(w, h, long int) (int, int) {
 	return max(1, int(math.Round(float64(w)*float64(long)/float64(h)))), long
 }
 
+// scaleSizes returns, for each of o's scales, the size of the content
+// image (its long side o.Sizes[i], aspect kept) and of each style image
+// (resized in proportion to the scale, times StyleScale at the last).
+func scaleSizes(content plan.Size, styles []plan.Size, o Options) (cs []plan.Size, ss [][]plan.Size) {
+	for _, long := range o.Sizes {
+		w, h := FitLong(content.W, content.H, long)
+		scale := float64(long) / float64(max(content.W, content.H))
+		if o.Sizes[len(o.Sizes)-1] > 0 {
+			scale = float64(long) / float64(o.Sizes[len(o.Sizes)-1])
+		}
+		var st []plan.Size
+		for _, s := range styles {
+			f := scale * o.StyleScale
+			if f <= 0 {
+				f = scale
+			}
+			st = append(st, plan.Size{W: max(1, int(math.Round(float64(s.W)*f))), H: max(1, int(math.Round(float64(s.H)*f)))})
+		}
+		cs, ss = append(cs, plan.Size{W: w, H: h}), append(ss, st)
+	}
+	return cs, ss
+}
+
+// PlanRun plans each scale of a run of o with weights of these conv
+// widths on an adapter with limits l, without touching the GPU: what Run
+// executes and `stylize run -dry-run` prints.
+func PlanRun(widths []int, l plan.Limits, content plan.Size, styles []plan.Size, o Options) ([]*plan.Plan, error) {
+	if len(o.Sizes) == 0 || len(o.Sizes) != len(o.Iters) {
+		return nil, fmt.Errorf("transfer: %d scales but %d iteration counts", len(o.Sizes), len(o.Iters))
+	}
+	cs, ss := scaleSizes(content, styles, o)
+	var out []*plan.Plan
+	for i := range cs {
+		r := o.Config.Request(widths, cs[i], ss[i])
+		r.EMA = o.EMA > 0 && o.EMA < 1
+		r.Readback = o.PrintEvery > 0
+		p, err := plan.Make(r, l)
+		if err != nil {
+			return nil, fmt.Errorf("scale %d (%s): %w", i+1, cs[i], err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // Run performs the whole style transfer and returns the result at the last
 // scale's size. Cancelling ctx (Ctrl-C) stops after the current iteration
 // and returns the image so far together with ctx's error.
@@ -104,22 +150,16 @@ func Run(ctx context.Context, net *vgg.Net, content Image, styles []Image, blend
 		start   = time.Now()
 		lastErr error
 	)
-	for si, long := range o.Sizes {
-		w, h := FitLong(content.W, content.H, long)
+	plans, err := PlanRun(net.Widths(), plan.LimitsOf(net.D), SizeOf(content), sizesOf(styles), o)
+	if err != nil {
+		return Image{}, err
+	}
+	for si, p := range plans {
+		w, h := p.Content.W, p.Content.H
 		c := o.Resize(content, w, h)
-		scale := float64(long) / float64(max(content.W, content.H))
-		if o.Sizes[len(o.Sizes)-1] > 0 {
-			scale = float64(long) / float64(o.Sizes[len(o.Sizes)-1])
-		}
 		var ss []Image
-		for _, s := range styles {
-			f := scale * o.StyleScale
-			if f <= 0 {
-				f = scale
-			}
-			sw := max(1, int(math.Round(float64(s.W)*f)))
-			sh := max(1, int(math.Round(float64(s.H)*f)))
-			ss = append(ss, o.Resize(s, sw, sh))
+		for j, s := range styles {
+			ss = append(ss, o.Resize(s, p.Styles[j].W, p.Styles[j].H))
 		}
 		var x0 Image
 		switch {
@@ -142,7 +182,7 @@ func Run(ctx context.Context, net *vgg.Net, content Image, styles []Image, blend
 		default:
 			return Image{}, fmt.Errorf("transfer: unknown init %q (want content, random, style or file)", o.Init)
 		}
-		e, err := NewEngine(net, o.Config, c, ss, blend, x0)
+		e, err := Build(net, p, o.Config, c, ss, blend, x0)
 		if err != nil {
 			return Image{}, fmt.Errorf("scale %d (%dx%d): %w", si+1, w, h, err)
 		}
@@ -222,16 +262,17 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 	out := tr.X
 	var ema ops.Seq
 	if o.EMA > 0 && o.EMA < 1 {
-		avg, err := d.NewBuffer("ema", gpu.F32, 3, h, w)
+		b, err := e.take(plan.OwnEMA, 0, -1)
 		if err != nil {
 			return res, err
 		}
-		e.bufs = append(e.bufs, avg)
+		avg := b[0]
 		enc, err := d.NewEncoder("ema init")
 		if err != nil {
 			return res, err
 		}
 		if err := enc.Copy(tr.X, avg); err != nil {
+			enc.Discard()
 			return res, err
 		}
 		if err := enc.Submit(); err != nil {
@@ -249,11 +290,18 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		ema = ops.Seq{sc, ax}
 		out = avg
 	}
-	rb, err := d.NewReadback("losses", 4*numScalars)
-	if err != nil {
-		return res, err
+	var rb *gpu.Readback
+	var err error
+	if o.PrintEvery > 0 {
+		spec := e.Plan.BuffersOf(plan.OwnReadback)
+		if len(spec) != 1 {
+			return res, fmt.Errorf("transfer: the plan has no loss readback")
+		}
+		if rb, err = d.NewReadback(spec[0].Name, spec[0].Bytes()); err != nil {
+			return res, err
+		}
+		defer rb.Release()
 	}
-	defer rb.Release()
 	pendingIter := -1
 	report := func(raw []byte, iter int) {
 		if o.OnProgress == nil {
