@@ -2,7 +2,6 @@ package plan_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stylize/stylize/ops"
@@ -125,34 +124,5 @@ func TestFusedStorageBindings(t *testing.T) {
 		if got := ops.FusedStorageBindings(c.mask, c.content, c.style, c.split); got != c.want {
 			t.Errorf("mask %v content %v style %v split %d: %d storage bindings, want %d", c.mask, c.content, c.style, c.split, got, c.want)
 		}
-	}
-}
-
-// TestFormatSeed512 prints the seed preset's plan at 512² on lavapipe's
-// limits (go test -v -run Format ./plan) and checks what it must say.
-func TestFormatSeed512(t *testing.T) {
-	p, err := plan.Make(plan.Request{Widths: vgg19, Content: plan.Size{W: 512, H: 512}, Styles: []plan.Size{{W: 512, H: 512}},
-		ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"},
-		Optimizer: "adam", Readback: true}, lavapipe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := p.Format(&b); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	t.Log("\n" + out)
-	peak, _ := p.Peak()
-	for _, want := range []string{
-		"relu1_2", "relu1_1 (style)", "fused into relu5_2's backward", "in its own pass",
-		fmt.Sprintf("(%d bytes", peak+p.WeightBytes), "stage iterate", "adam.m",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the printout lacks %q", want)
-		}
-	}
-	if n := strings.Count(out, "\n  "); n < len(p.Buffers) {
-		t.Errorf("%d indented lines for %d buffers", n, len(p.Buffers))
 	}
 }

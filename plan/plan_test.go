@@ -1,0 +1,71 @@
+package plan_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stylize/stylize/plan"
+)
+
+// TestFormatSeed512 prints the seed preset's plan at 512² on lavapipe's
+// limits (go test -v -run Format ./plan) and checks what it must say.
+func TestFormatSeed512(t *testing.T) {
+	p, err := plan.Make(plan.Request{Widths: vgg19, Content: plan.Size{W: 512, H: 512}, Styles: []plan.Size{{W: 512, H: 512}},
+		ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"},
+		Optimizer: "adam", Readback: true}, lavapipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := p.Format(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	t.Log("\n" + out)
+	peak, _ := p.Peak()
+	for _, want := range []string{
+		"relu1_2", "relu1_1 (style)", "fused into relu5_2's backward", "in its own pass",
+		fmt.Sprintf("(%d bytes", peak+p.WeightBytes), "stage iterate", "adam.m",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the printout lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "\n  "); n < len(p.Buffers) {
+		t.Errorf("%d indented lines for %d buffers", n, len(p.Buffers))
+	}
+}
+
+// Make refuses, naming the cause, what cannot run: before any GPU work.
+func TestMakeRefuses(t *testing.T) {
+	ok := plan.Request{Widths: vgg19, Content: plan.Size{W: 64, H: 64}, Styles: []plan.Size{{W: 64, H: 64}},
+		ContentLayers: []string{"relu4_2"}, StyleLayers: []string{"relu1_1", "relu5_1"}}
+	if _, err := plan.Make(ok, lavapipe); err != nil {
+		t.Fatalf("the base request: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(r *plan.Request)
+		want string
+	}{
+		{"unknown layer", func(r *plan.Request) { r.StyleLayers = []string{"relu1_1", "relu9_1"} }, "unknown layer"},
+		{"no layers", func(r *plan.Request) { r.ContentLayers, r.StyleLayers = nil, nil }, "no content or style layers"},
+		{"weights too shallow", func(r *plan.Request) { r.Widths = vgg19[:8] }, "deeper than the 8 convs"},
+		{"content too small", func(r *plan.Request) { r.Content = plan.Size{W: 64, H: 15} }, "too small to reach relu5_1"},
+		{"style too small", func(r *plan.Request) { r.Styles = []plan.Size{{W: 64, H: 64}, {W: 8, H: 80}} }, "style image 2, 8x80, is too small"},
+		{"unknown optimiser", func(r *plan.Request) { r.Optimizer = "sgd" }, "unknown optimiser"},
+		{"L-BFGS history 0", func(r *plan.Request) { r.Optimizer, r.History = "lbfgs", 0 }, "history 0"},
+		{"content over the binding limit", func(r *plan.Request) { r.Content = plan.Size{W: 2000, H: 1500} }, "use -size"},
+		{"style over the binding limit", func(r *plan.Request) { r.Styles = []plan.Size{{W: 3000, H: 3000}} }, "use -style-size"},
+	} {
+		r := ok
+		c.edit(&r)
+		_, err := plan.Make(r, lavapipe)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one that says %q", c.name, err, c.want)
+		} else {
+			t.Logf("%s: %v", c.name, err)
+		}
+	}
+}
