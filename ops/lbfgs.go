@@ -119,7 +119,7 @@ func NewLBFGS(d *gpu.Device, x, g *gpu.Buffer, m int, lr float64) (*LBFGS, error
 	o.negG = Seq{copyRec{g, o.dir}, mk(NewScale(d, -1, nil, 0, o.dir))}
 	// First iteration: t = min(1, 1/|g|₁)·lr, H = 1, d = -g.
 	o.first = append(Seq{
-		mk(NewSumInto(d, SumAbs, g, nil, o.part, o.sc, lbNG1, 1, false)),
+		mk(NewSum(d, SumAbs, g, nil, o.part, o.sc, lbNG1, 1, false)),
 		scalar("s[%d] = min(1.0, 1.0 / s[%d]) * %s; s[%d] = 1.0;", lbT, lbNG1, lit(lr), lbH),
 	}, o.negG...)
 	for j := 0; j < m; j++ {
@@ -129,20 +129,20 @@ func NewLBFGS(d *gpu.Device, x, g *gpu.Buffer, m int, lr float64) (*LBFGS, error
 			mk(NewAxpy(d, -1, nil, 0, o.prevG, o.y[j])),
 			copyRec{o.dir, o.s[j]},
 			mk(NewScale(d, 1, o.sc, lbT, o.s[j])),
-			mk(NewSumInto(d, SumDot, o.y[j], o.s[j], o.part, o.sc, lbYS, 1, false)),
-			mk(NewSumInto(d, SumDot, o.y[j], o.y[j], o.part, o.sc, lbYY, 1, false)),
+			mk(NewSum(d, SumDot, o.y[j], o.s[j], o.part, o.sc, lbYS, 1, false)),
+			mk(NewSum(d, SumDot, o.y[j], o.y[j], o.part, o.sc, lbYY, 1, false)),
 			scalar("let ok = s[%d] > 1e-10; s[%d] = select(0.0, 1.0 / s[%d], ok); s[%d] = select(s[%d], s[%d] / s[%d], ok);",
 				lbYS, rho(j), lbYS, lbH, lbH, lbYS, lbYY),
 		})
 		// First loop, newest to oldest: α = ρ sᵀq, q -= α y.
 		o.loopA = append(o.loopA, Seq{
-			mk(NewSumInto(d, SumDot, o.s[j], o.dir, o.part, o.sc, lbDot, 1, false)),
+			mk(NewSum(d, SumDot, o.s[j], o.dir, o.part, o.sc, lbDot, 1, false)),
 			scalar("s[%d] = s[%d] * s[%d];", alpha(j), lbDot, rho(j)),
 			mk(NewAxpy(d, -1, o.sc, alpha(j), o.y[j], o.dir)),
 		})
 		// Second loop, oldest to newest: β = ρ yᵀr, r += (α - β) s.
 		o.loopB = append(o.loopB, Seq{
-			mk(NewSumInto(d, SumDot, o.y[j], o.dir, o.part, o.sc, lbDot, 1, false)),
+			mk(NewSum(d, SumDot, o.y[j], o.dir, o.part, o.sc, lbDot, 1, false)),
 			scalar("s[%d] = s[%d] - s[%d] * s[%d];", lbC, alpha(j), lbDot, rho(j)),
 			mk(NewAxpy(d, 1, o.sc, lbC, o.s[j], o.dir)),
 		})

@@ -117,10 +117,14 @@ func TestGramMatchesTwin(t *testing.T) {
 
 func TestSumMatchesTwin(t *testing.T) {
 	d := testgpu.Device(t)
+	if st, err := ops.NewSum(d, ops.SumAbs, testgpu.Upload(t, d, "a", nil, 5000), nil, testgpu.Upload(t, d, "part", nil, 1), testgpu.Upload(t, d, "out", nil, 1), 0, 1, false); err == nil {
+		st.Release()
+		t.Error("NewSum accepted partial sums of 1 value for 5000 (2 chunks)")
+	}
 	for _, mode := range []ops.SumMode{0, 4, -1} {
 		a := testgpu.Upload(t, d, "a", nil, 8)
 		out := testgpu.Upload(t, d, "out", nil, 1)
-		if st, err := ops.NewSum(d, mode, a, a, out, 0, 1, false); err == nil {
+		if st, err := ops.NewSum(d, mode, a, a, testgpu.Upload(t, d, "part", nil, 1), out, 0, 1, false); err == nil {
 			st.Release()
 			t.Errorf("NewSum accepted mode %d", mode)
 		}
@@ -133,11 +137,13 @@ func TestSumMatchesTwin(t *testing.T) {
 				ab := testgpu.Upload(t, d, "a", a, n)
 				bb := testgpu.Upload(t, d, "b", b, n)
 				out := testgpu.Upload(t, d, "out", []float64{7, 7, 7}, 3)
-				st, err := ops.NewSum(d, mode, ab, bb, out, 1, 0.5, false)
+				// The two sums share their partial sums, as L-BFGS's do.
+				part := testgpu.Upload(t, d, "part", nil, ops.SumScratch(n)[0].Shape...)
+				st, err := ops.NewSum(d, mode, ab, bb, part, out, 1, 0.5, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				acc, err := ops.NewSum(d, mode, ab, bb, out, 2, 2, true)
+				acc, err := ops.NewSum(d, mode, ab, bb, part, out, 2, 2, true)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -68,29 +68,11 @@ func lossTotal(d *gpu.Device, name string, partials *gpu.Buffer, np int, out *gp
 func SumScratch(n int) []gpu.Spec { return []gpu.Spec{gpu.F32Spec("reduce.part", ceilDiv(n, Chunk))} }
 
 // NewSum reduces a (and b for SumDot) into out[idx] = scale * Σ f(a,b),
-// or adds to it when accum. The sum is split over workgroups and combined
-// by a second dispatch, in a fixed order: no float atomics, reproducible.
-// It allocates its partial sums (SumScratch).
-func NewSum(d *gpu.Device, mode SumMode, a, b, out *gpu.Buffer, idx int, scale float64, accum bool) (*Step, error) {
-	if a == nil || a.DType != gpu.F32 {
-		return nil, &gpu.ShapeError{Op: "reduce.sum", What: "a", Want: "f32 buffer", Got: fmt.Sprint(a)}
-	}
-	part, err := d.Alloc(SumScratch(a.Len())[0])
-	if err != nil {
-		return nil, err
-	}
-	s, err := NewSumInto(d, mode, a, b, part, out, idx, scale, accum)
-	if err != nil {
-		part.Release()
-		return nil, err
-	}
-	s.own = append(s.own, part)
-	return s, nil
-}
-
-// NewSumInto is NewSum with its partial sums in part (SumScratch's
-// shape), which reductions that run one after another can share.
-func NewSumInto(d *gpu.Device, mode SumMode, a, b, part, out *gpu.Buffer, idx int, scale float64, accum bool) (*Step, error) {
+// or adds to it when accum. The sum is split over workgroups, whose
+// partial sums go to part (SumScratch's shape: reductions that run one
+// after another can share it), and combined by a second dispatch, in a
+// fixed order: no float atomics, reproducible.
+func NewSum(d *gpu.Device, mode SumMode, a, b, part, out *gpu.Buffer, idx int, scale float64, accum bool) (*Step, error) {
 	const op = "reduce.sum"
 	if a == nil || a.DType != gpu.F32 {
 		return nil, &gpu.ShapeError{Op: op, What: "a", Want: "f32 buffer", Got: fmt.Sprint(a)}
