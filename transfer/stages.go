@@ -1,0 +1,251 @@
+// The stages an Engine executes, in the order of its plan: the content
+// targets, each style's Grams, the blended style targets and the
+// iteration. Each stage's trunk is freed when its GPU work has finished.
+
+package transfer
+
+import (
+	"fmt"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
+)
+
+// contentTargets runs the content stage: the content trunk's forward, its
+// activations at the content layers copied into the targets P, which
+// outlive the trunk. It returns P, one per content layer.
+func (e *Engine) contentTargets(content Image) ([]*gpu.Buffer, error) {
+	d, p := e.D, e.Plan
+	ct, err := e.net.NewTrunk(p.ContentTrunk)
+	if err != nil {
+		return nil, err
+	}
+	defer ct.Release()
+	P, err := e.take(plan.OwnContentTarget, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	if err := ct.X.Write(content.Pix); err != nil {
+		return nil, err
+	}
+	enc, err := d.NewEncoder("content targets")
+	if err != nil {
+		return nil, err
+	}
+	if err := ct.Forward().Record(enc); err != nil {
+		enc.Discard()
+		return nil, err
+	}
+	for i, l := range p.ContentLosses {
+		a, err := ct.Act(l.Layer)
+		if err != nil {
+			enc.Discard()
+			return nil, err
+		}
+		if err := enc.Copy(a, P[i]); err != nil {
+			enc.Discard()
+			return nil, err
+		}
+	}
+	if err := enc.Submit(); err != nil {
+		return nil, err
+	}
+	// The trunk dies with this stage: wait for its work before freeing it.
+	return P, d.Poll()
+}
+
+// styleGrams runs style image j's stage with plan p: its trunk's forward
+// and its Grams at the style layers, into e.grams[j]. The trunk and the
+// Gram passes are freed once the GPU has finished with them.
+func (e *Engine) styleGrams(j int, img Image, p *plan.Plan) error {
+	d := e.D
+	st, err := e.net.NewTrunk(p.StyleTrunks[j])
+	if err != nil {
+		return err
+	}
+	var steps []*ops.Step
+	defer func() {
+		for _, s := range steps {
+			s.Release()
+		}
+		st.Release()
+	}()
+	if err := st.X.Write(img.Pix); err != nil {
+		return err
+	}
+	seq := ops.Seq{st.Forward()}
+	for l, sl := range p.StyleLosses {
+		a, err := st.Act(sl.Layer)
+		if err != nil {
+			return err
+		}
+		gs, err := ops.NewGramPlan(d, a, e.grams[j][l], p.TargetGrams[j][l])
+		if err != nil {
+			return err
+		}
+		steps = append(steps, gs)
+		seq = append(seq, gs)
+	}
+	enc, err := d.NewEncoder(fmt.Sprintf("style %d grams", j+1))
+	if err != nil {
+		return err
+	}
+	if err := seq.Record(enc); err != nil {
+		enc.Discard()
+		return err
+	}
+	if err := enc.Submit(); err != nil {
+		return err
+	}
+	return d.Poll()
+}
+
+// blendedTargets makes the style targets A = Σ_j blend_j·G_j, on the
+// GPU, from the blend weights.
+func (e *Engine) blendedTargets(blend []float64) error {
+	t, err := e.take(plan.OwnTargets, 0, -1)
+	if err != nil {
+		return err
+	}
+	e.targets, e.blendBuf = t[:len(t)-1], t[len(t)-1]
+	for l, A := range e.targets {
+		z, err := ops.NewFill(e.D, A, 0)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, z)
+		e.combine = append(e.combine, z)
+		for j := range e.grams {
+			ax, err := ops.NewAxpy(e.D, 1, e.blendBuf, j, e.grams[j][l], A)
+			if err != nil {
+				return err
+			}
+			e.steps = append(e.steps, ax)
+			e.combine = append(e.combine, ax)
+		}
+	}
+	return e.SetBlend(blend)
+}
+
+// iteration builds the iteration at the content's size, starting from
+// x0, with the content targets P: forward, losses, backward with the
+// plan's fused gradients, TV, the total, and the optimiser.
+func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
+	d, p, cfg := e.D, e.Plan, e.cfg
+	tr, err := e.net.NewTrunk(p.Iterate)
+	if err != nil {
+		return err
+	}
+	e.Trunk = tr
+	e.steps = append(e.steps, tr)
+	if err := tr.X.Write(x0.Pix); err != nil {
+		return err
+	}
+	sc, err := e.take(plan.OwnScalars, 0, -1)
+	if err != nil {
+		return err
+	}
+	e.Scalars = sc[0]
+	taps := map[string][]ops.Recorder{}
+	fused := map[string]ops.FusedGrads{}
+	contentAt := map[string]*ops.Loss{}
+	styleAt := map[string]*ops.StyleLoss{}
+	wc := cfg.ContentWeight / float64(max(len(p.ContentLosses), 1))
+	ws := cfg.StyleWeight / float64(max(len(p.StyleLosses), 1))
+	for i, l := range p.ContentLosses {
+		a, err := tr.Act(l.Layer)
+		if err != nil {
+			return err
+		}
+		var g *gpu.Buffer
+		if !l.Fused {
+			if g, err = tr.Grad(l.Layer); err != nil {
+				return err
+			}
+		}
+		cl, err := ops.NewContentLoss(d, a, P[i], g, e.Scalars, LossContent, wc, true, true)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, cl)
+		e.content = append(e.content, cl)
+		taps[l.Layer] = append(taps[l.Layer], cl)
+		if l.Fused {
+			contentAt[l.Layer] = cl
+		}
+	}
+	for i, l := range p.StyleLosses {
+		a, err := tr.Act(l.Layer)
+		if err != nil {
+			return err
+		}
+		var g *gpu.Buffer
+		if !l.Fused {
+			if g, err = tr.Grad(l.Layer); err != nil {
+				return err
+			}
+		}
+		sl, err := ops.NewStyleLossPlan(d, a, e.targets[i], g, e.Scalars, LossStyle, ws, true, true, l.Style)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, sl)
+		e.style = append(e.style, &sl.Loss)
+		taps[l.Layer] = append(taps[l.Layer], sl)
+		if l.Fused {
+			styleAt[l.Layer] = sl
+		}
+	}
+	for _, l := range append(append([]plan.Loss(nil), p.ContentLosses...), p.StyleLosses...) {
+		if l.Fused {
+			fused[l.Layer] = ops.FuseLosses(contentAt[l.Layer], styleAt[l.Layer])
+		}
+	}
+	bw, err := tr.Backward(taps, fused)
+	if err != nil {
+		return err
+	}
+	zero, err := ops.NewFill(d, e.Scalars, 0)
+	if err != nil {
+		return err
+	}
+	e.steps = append(e.steps, zero)
+	e.iter = ops.Seq{zero, tr.Forward(), bw}
+	if p.TV {
+		tvg, err := e.take(plan.OwnTVGrad, 0, -1)
+		if err != nil {
+			return err
+		}
+		tv, err := ops.NewTVLoss(d, tr.X, tvg[0], e.Scalars, LossTV, cfg.TVWeight, false, false)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, tv)
+		e.tv = tv
+		add, err := ops.NewAxpy(d, 1, nil, 0, tvg[0], tr.DX)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, add)
+		e.iter = append(e.iter, tv, add)
+	}
+	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3];")
+	if err != nil {
+		return err
+	}
+	e.steps = append(e.steps, total)
+	e.iter = append(e.iter, total)
+	if p.Optimizer == "lbfgs" {
+		if e.LBFGS, err = ops.NewLBFGS(d, tr.X, tr.DX, p.History, cfg.LBFGS.LR); err != nil {
+			return err
+		}
+		e.steps = append(e.steps, e.LBFGS)
+		return nil
+	}
+	if e.Adam, err = ops.NewAdam(d, cfg.Adam, tr.X, tr.DX); err != nil {
+		return err
+	}
+	e.steps = append(e.steps, e.Adam)
+	return nil
+}
