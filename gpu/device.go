@@ -215,6 +215,9 @@ func names(infos []AdapterInfo) string {
 // adapter's own limits (not WebGPU's defaults) and for timestamp queries and
 // push constants where the adapter offers them.
 func Open(opts Options) (*Device, error) {
+	if err := layoutError(); err != nil {
+		return nil, err
+	}
 	if opts.Adapter == "" {
 		opts.Adapter = os.Getenv("STYLIZE_DEVICE")
 	}
@@ -265,7 +268,12 @@ func Open(opts Options) (*Device, error) {
 		return nil, fmt.Errorf("gpu: request device on %s: %w", d.Info.Name, err)
 	}
 	d.dev = dev
-	d.installErrorHandler()
+	if err := d.installErrorHandler(); err != nil {
+		dev.Release()
+		adapter.Release()
+		inst.Release()
+		return nil, err
+	}
 	d.queue = dev.GetQueue()
 	d.limits = dev.GetLimits().Limits
 	return d, nil
@@ -344,6 +352,7 @@ func (d *Device) Poll() error {
 type Marker struct {
 	d    *Device
 	done atomic.Bool
+	err  error // set before done when the marker could not be placed
 }
 
 // Mark returns a marker for everything submitted until now. Loops call it
@@ -352,12 +361,20 @@ type Marker struct {
 // is never buried under queued work.
 func (d *Device) Mark() *Marker {
 	m := &Marker{d: d}
-	onWorkDone(d.queue, func(bool) { m.done.Store(true) })
+	if err := onWorkDone(d.queue, func(bool) { m.done.Store(true) }); err != nil {
+		m.err = err
+		m.done.Store(true)
+	}
 	return m
 }
 
 // Wait blocks, polling, until the marked work has finished.
-func (m *Marker) Wait() error { return m.d.spin(m.done.Load) }
+func (m *Marker) Wait() error {
+	if err := m.d.spin(m.done.Load); err != nil {
+		return err
+	}
+	return m.err
+}
 
 // Close releases the device and everything cached on it.
 func (d *Device) Close() {

@@ -70,22 +70,62 @@ var (
 	mapSeq     atomic.Uintptr
 )
 
+// The native handles inside go-webgpu's wrappers are unexported, so the
+// functions below read them through unsafe, relying on the struct layouts
+// of go-webgpu v0.17.1 (goWebGPUVersion): Buffer and Queue are
+// {deviceRef, ref}, Adapter and Device are {ref}. layoutError checks those
+// layouts with reflect; Open refuses to run if they differ, and
+// TestGoWebGPULayout fails. A nil handle (a released or zero wrapper) is
+// refused here rather than handed to wgpu-native, which aborts on it.
+
+// rawBuffer returns the native WGPUBuffer of b, or nil.
+func rawBuffer(b *wgpu.Buffer) unsafe.Pointer {
+	if b == nil {
+		return nil
+	}
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(b))[1] // go-webgpu v0.17.1 Buffer: {deviceRef, ref}
+}
+
+// rawQueue returns the native WGPUQueue of q, or nil.
+func rawQueue(q *wgpu.Queue) unsafe.Pointer {
+	if q == nil {
+		return nil
+	}
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(q))[1] // go-webgpu v0.17.1 Queue: {deviceRef, ref}
+}
+
+// rawHandle returns the native WGPUDevice of d, or nil.
+func rawHandle(d *wgpu.Device) unsafe.Pointer {
+	if d == nil {
+		return nil
+	}
+	return *(*unsafe.Pointer)(unsafe.Pointer(d)) // go-webgpu v0.17.1 Device: {ref}
+}
+
 // mapRead asks wgpu to map the first size bytes of b for reading; done
 // runs, from a later device poll, with whether it succeeded.
-func mapRead(b *wgpu.Buffer, size uint64, done func(ok bool)) {
+func mapRead(b *wgpu.Buffer, size uint64, done func(ok bool)) error {
+	raw := rawBuffer(b)
+	if raw == nil {
+		return fmt.Errorf("gpu: map for reading: nil buffer handle")
+	}
 	id := mapSeq.Add(1)
 	mapWaiters.Store(id, done)
-	raw := (*[2]unsafe.Pointer)(unsafe.Pointer(b))[1] // go-webgpu's Buffer is {deviceRef, ref}
 	C.stylize_map_read(raw, C.size_t(size), C.uintptr_t(id))
+	return nil
 }
 
 // onWorkDone runs done, from a later device poll, once all the work
 // submitted to q so far has finished.
-func onWorkDone(q *wgpu.Queue, done func(ok bool)) {
+func onWorkDone(q *wgpu.Queue, done func(ok bool)) error {
+	raw := rawQueue(q)
+	if raw == nil {
+		return fmt.Errorf("gpu: wait for submitted work: nil queue handle")
+	}
 	id := mapSeq.Add(1)
 	mapWaiters.Store(id, done)
-	raw := (*[2]unsafe.Pointer)(unsafe.Pointer(q))[1] // go-webgpu's Queue is {deviceRef, ref}
 	C.stylize_on_work_done(raw, C.uintptr_t(id))
+	return nil
 }
 
 //export stylizeMapDone
@@ -97,19 +137,17 @@ func stylizeMapDone(status C.int, id C.uintptr_t) {
 	v.(func(bool))(wgpu.BufferMapAsyncStatus(status) == wgpu.BufferMapAsyncStatus_Success)
 }
 
-// rawHandle returns the native WGPUDevice inside a go-webgpu Device, whose
-// only field it is.
-func rawHandle(d *wgpu.Device) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(d))
-}
-
 // installErrorHandler routes errors that no error scope caught (from queue
 // submissions, for instance) to d instead of wgpu-native's default, which
 // aborts the process.
-func (d *Device) installErrorHandler() {
+func (d *Device) installErrorHandler() error {
 	h := rawHandle(d.dev)
+	if h == nil {
+		return fmt.Errorf("gpu: install the error handler: nil device handle")
+	}
 	registry.Store(uintptr(h), d)
 	C.stylize_set_error_callback(h)
+	return nil
 }
 
 func (d *Device) uninstallErrorHandler() {

@@ -61,13 +61,16 @@ func (r *Readback) start() error {
 	if !r.state.CompareAndSwap(1, 2) {
 		return nil
 	}
-	mapRead(r.staging, r.size, func(ok bool) {
+	if err := mapRead(r.staging, r.size, func(ok bool) {
 		if ok {
 			r.state.Store(3)
 		} else {
 			r.state.Store(4)
 		}
-	})
+	}); err != nil {
+		r.state.Store(0)
+		return err
+	}
 	r.d.mu.Lock()
 	r.d.counters.Readbacks++
 	r.d.mu.Unlock()
