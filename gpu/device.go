@@ -305,6 +305,12 @@ func (d *Device) MemoryBytes() (now, peak int64) {
 	return d.memBytes, d.memPeak
 }
 
+// markLost makes every later call fail with ErrDeviceLost, citing msg.
+func (d *Device) markLost(msg string) {
+	d.lostMsg.CompareAndSwap(nil, msg)
+	d.lost.Store(true)
+}
+
 // check returns an error if the device can no longer be used.
 func (d *Device) check() error {
 	if d == nil || d.closed {
@@ -352,7 +358,7 @@ func (d *Device) Poll() error {
 type Marker struct {
 	d    *Device
 	done atomic.Bool
-	err  error // set before done when the marker could not be placed
+	err  error // why the marked work did not finish; written before done
 }
 
 // Mark returns a marker for everything submitted until now. Loops call it
@@ -361,19 +367,30 @@ type Marker struct {
 // is never buried under queued work.
 func (d *Device) Mark() *Marker {
 	m := &Marker{d: d}
-	if err := onWorkDone(d.queue, func(bool) { m.done.Store(true) }); err != nil {
-		m.err = err
-		m.done.Store(true)
+	if err := onWorkDone(d.queue, m.finish); err != nil {
+		m.finish(err)
 	}
 	return m
 }
 
-// Wait blocks, polling, until the marked work has finished.
-func (m *Marker) Wait() error {
-	if err := m.d.spin(m.done.Load); err != nil {
-		return err
+// finish records the outcome of the marked work; a lost device makes
+// every later call fail too.
+func (m *Marker) finish(err error) {
+	if errors.Is(err, ErrDeviceLost) {
+		m.d.markLost(err.Error())
 	}
-	return m.err
+	m.err = err
+	m.done.Store(true)
+}
+
+// Wait blocks, polling, until the marked work has finished, and returns
+// an error if it did not finish successfully.
+func (m *Marker) Wait() error {
+	err := m.d.spin(m.done.Load)
+	if m.done.Load() && m.err != nil {
+		return fmt.Errorf("gpu: wait for marked work: %w", m.err)
+	}
+	return err
 }
 
 // Close releases the device and everything cached on it.

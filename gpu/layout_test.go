@@ -76,12 +76,12 @@ func TestNilHandlesAreRefused(t *testing.T) {
 	if rawBuffer(nil) != nil || rawQueue(nil) != nil || rawHandle(nil) != nil {
 		t.Fatal("a nil wrapper gave a non-nil handle")
 	}
-	if err := mapRead(nil, 16, func(bool) { t.Error("callback ran for a refused map") }); err == nil {
+	if err := mapRead(nil, 16, func(error) { t.Error("callback ran for a refused map") }); err == nil {
 		t.Error("mapRead(nil): want an error")
 	} else {
 		t.Log(err)
 	}
-	if err := onWorkDone(nil, func(bool) { t.Error("callback ran for a refused wait") }); err == nil {
+	if err := onWorkDone(nil, func(error) { t.Error("callback ran for a refused wait") }); err == nil {
 		t.Error("onWorkDone(nil): want an error")
 	} else {
 		t.Log(err)

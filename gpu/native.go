@@ -37,12 +37,16 @@ static void stylize_map_read(void *buffer, size_t size, uintptr_t id) {
 	wgpuBufferMapAsync(buffer, 1, 0, size, stylize_on_map, (void *)id);
 }
 
-// Completion of submitted work, with the same integer-id userdata.
+// Completion of submitted work, with the same integer-id userdata. Its
+// status is a WGPUQueueWorkDoneStatus, not a WGPUBufferMapAsyncStatus, so
+// it has its own callback and decoder.
 typedef void (*stylize_done_cb)(int status, void *userdata);
 void wgpuQueueOnSubmittedWorkDone(void *queue, stylize_done_cb callback, void *userdata);
 
+extern void stylizeWorkDone(int status, uintptr_t id);
+
 static void stylize_on_done(int status, void *userdata) {
-	stylizeMapDone(status, (uintptr_t)userdata);
+	stylizeWorkDone(status, (uintptr_t)userdata);
 }
 
 static void stylize_on_work_done(void *queue, uintptr_t id) {
@@ -64,11 +68,78 @@ import (
 // registry maps a native device handle to its Device, for the callback.
 var registry sync.Map
 
-// mapWaiters maps a mapping request's id to the function its callback runs.
+// waiters maps the id of a map or work-done request to the function its
+// callback runs with the decoded status (nil for success). The id, not a
+// pointer, is what wgpu-native holds as userdata, so nothing the garbage
+// collector manages is referenced from C between the request and the
+// callback.
 var (
-	mapWaiters sync.Map
-	mapSeq     atomic.Uintptr
+	waiters   sync.Map
+	waiterSeq atomic.Uintptr
 )
+
+// addWaiter registers done and returns the id to hand wgpu as userdata.
+func addWaiter(done func(error)) uintptr {
+	id := waiterSeq.Add(1)
+	waiters.Store(id, done)
+	return id
+}
+
+// deliver runs and forgets the waiter registered under id.
+func deliver(id uintptr, err error) {
+	v, ok := waiters.LoadAndDelete(id)
+	if !ok {
+		return
+	}
+	v.(func(error))(err)
+}
+
+// mapStatusErr decodes a WGPUBufferMapAsyncStatus (webgpu.h of
+// wgpu-native 0.17: Success 0, ValidationError 1, Unknown 2, DeviceLost 3,
+// DestroyedBeforeCallback 4, UnmappedBeforeCallback 5,
+// MappingAlreadyPending 6, OffsetOutOfRange 7, SizeOutOfRange 8): nil for
+// success, an error wrapping ErrDeviceLost for a lost device.
+func mapStatusErr(status uint32) error {
+	s := wgpu.BufferMapAsyncStatus(status)
+	switch s {
+	case wgpu.BufferMapAsyncStatus_Success:
+		return nil
+	case wgpu.BufferMapAsyncStatus_DeviceLost:
+		return fmt.Errorf("%w: buffer mapping failed with status DeviceLost", ErrDeviceLost)
+	}
+	return fmt.Errorf("gpu: buffer mapping failed with status %s", statusName(s.String(), status))
+}
+
+// workDoneErr decodes a WGPUQueueWorkDoneStatus (webgpu.h of wgpu-native
+// 0.17: Success 0, Error 1, Unknown 2, DeviceLost 3): nil for success, an
+// error wrapping ErrDeviceLost for a lost device.
+func workDoneErr(status uint32) error {
+	s := wgpu.QueueWorkDoneStatus(status)
+	switch s {
+	case wgpu.QueueWorkDoneStatus_Success:
+		return nil
+	case wgpu.QueueWorkDoneStatus_DeviceLost:
+		return fmt.Errorf("%w: submitted work did not finish: status DeviceLost", ErrDeviceLost)
+	}
+	return fmt.Errorf("gpu: submitted work did not finish: status %s", statusName(s.String(), status))
+}
+
+func statusName(name string, v uint32) string {
+	if name == "" {
+		return fmt.Sprintf("%#x (not in webgpu.h)", v)
+	}
+	return name
+}
+
+// mapDoneCallback and workDoneCallback are what the cgo callbacks run.
+func mapDoneCallback(status uint32, id uintptr)  { deliver(id, mapStatusErr(status)) }
+func workDoneCallback(status uint32, id uintptr) { deliver(id, workDoneErr(status)) }
+
+//export stylizeMapDone
+func stylizeMapDone(status C.int, id C.uintptr_t) { mapDoneCallback(uint32(status), uintptr(id)) }
+
+//export stylizeWorkDone
+func stylizeWorkDone(status C.int, id C.uintptr_t) { workDoneCallback(uint32(status), uintptr(id)) }
 
 // The native handles inside go-webgpu's wrappers are unexported, so the
 // functions below read them through unsafe, relying on the struct layouts
@@ -103,38 +174,25 @@ func rawHandle(d *wgpu.Device) unsafe.Pointer {
 }
 
 // mapRead asks wgpu to map the first size bytes of b for reading; done
-// runs, from a later device poll, with whether it succeeded.
-func mapRead(b *wgpu.Buffer, size uint64, done func(ok bool)) error {
+// runs, from a later device poll, with nil or the mapping's error.
+func mapRead(b *wgpu.Buffer, size uint64, done func(error)) error {
 	raw := rawBuffer(b)
 	if raw == nil {
 		return fmt.Errorf("gpu: map for reading: nil buffer handle")
 	}
-	id := mapSeq.Add(1)
-	mapWaiters.Store(id, done)
-	C.stylize_map_read(raw, C.size_t(size), C.uintptr_t(id))
+	C.stylize_map_read(raw, C.size_t(size), C.uintptr_t(addWaiter(done)))
 	return nil
 }
 
 // onWorkDone runs done, from a later device poll, once all the work
-// submitted to q so far has finished.
-func onWorkDone(q *wgpu.Queue, done func(ok bool)) error {
+// submitted to q so far has finished, with nil or the reason it did not.
+func onWorkDone(q *wgpu.Queue, done func(error)) error {
 	raw := rawQueue(q)
 	if raw == nil {
 		return fmt.Errorf("gpu: wait for submitted work: nil queue handle")
 	}
-	id := mapSeq.Add(1)
-	mapWaiters.Store(id, done)
-	C.stylize_on_work_done(raw, C.uintptr_t(id))
+	C.stylize_on_work_done(raw, C.uintptr_t(addWaiter(done)))
 	return nil
-}
-
-//export stylizeMapDone
-func stylizeMapDone(status C.int, id C.uintptr_t) {
-	v, ok := mapWaiters.LoadAndDelete(uintptr(id))
-	if !ok {
-		return
-	}
-	v.(func(bool))(wgpu.BufferMapAsyncStatus(status) == wgpu.BufferMapAsyncStatus_Success)
 }
 
 // installErrorHandler routes errors that no error scope caught (from queue

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -61,12 +62,15 @@ func (r *Readback) start() error {
 	if !r.state.CompareAndSwap(1, 2) {
 		return nil
 	}
-	if err := mapRead(r.staging, r.size, func(ok bool) {
-		if ok {
+	if err := mapRead(r.staging, r.size, func(err error) {
+		if err == nil {
 			r.state.Store(3)
-		} else {
-			r.state.Store(4)
+			return
 		}
+		if errors.Is(err, ErrDeviceLost) {
+			r.d.markLost(err.Error())
+		}
+		r.state.Store(4)
 	}); err != nil {
 		r.state.Store(0)
 		return err
