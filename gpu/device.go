@@ -64,6 +64,7 @@ type Device struct {
 	limits   wgpu.Limits
 
 	timestamps bool
+	lostID     uintptr // the device-lost callback's userdata
 	lost       atomic.Bool
 	lostMsg    atomic.Value
 	closed     bool
@@ -257,11 +258,7 @@ func Open(opts Options) (*Device, error) {
 		feats = append(feats, wgpu.NativeFeature_PushConstants)
 	}
 	limits := adapter.GetLimits().Limits
-	dev, err := adapter.RequestDevice(&wgpu.DeviceDescriptor{
-		Label:            "stylize",
-		RequiredFeatures: feats,
-		RequiredLimits:   &wgpu.RequiredLimits{Limits: limits},
-	})
+	dev, err := d.requestDevice(adapter, "stylize", feats, limits)
 	if err != nil {
 		adapter.Release()
 		inst.Release()
@@ -269,6 +266,7 @@ func Open(opts Options) (*Device, error) {
 	}
 	d.dev = dev
 	if err := d.installErrorHandler(); err != nil {
+		lostDevices.Delete(d.lostID)
 		dev.Release()
 		adapter.Release()
 		inst.Release()

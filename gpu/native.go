@@ -2,6 +2,10 @@ package gpu
 
 /*
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wgpu_mirror.h"
 
 // The one wgpu-native entry point go-webgpu does not wrap. Declared here
 // with opaque pointers (ABI-identical to webgpu.h's declaration) so that
@@ -51,6 +55,51 @@ static void stylize_on_done(int status, void *userdata) {
 
 static void stylize_on_work_done(void *queue, uintptr_t id) {
 	wgpuQueueOnSubmittedWorkDone(queue, stylize_on_done, (void *)id);
+}
+
+// Device creation with a device-lost callback. wgpu-native 0.17 has no
+// wgpuDeviceSetDeviceLostCallback: the callback can only be given in the
+// WGPUDeviceDescriptor, and without one a lost device panics inside
+// wgpu-native (its default handler), which aborts the process. go-webgpu's
+// DeviceDescriptor.DeviceLostCallback cannot be used: it stores a Go
+// pointer in the descriptor, which the cgo pointer check refuses (a panic).
+// The lost callback gets an integer id as userdata, as map requests do.
+void wgpuAdapterRequestDevice(void *adapter, stylize_WGPUDeviceDescriptor const *descriptor, stylize_WGPURequestDeviceCallback callback, void *userdata);
+
+extern void stylizeDeviceLost(uint32_t reason, char *message, uintptr_t id);
+
+static void stylize_on_lost(uint32_t reason, char const *message, void *userdata) {
+	stylizeDeviceLost(reason, (char *)message, (uintptr_t)userdata);
+}
+
+typedef struct {
+	int answered;
+	uint32_t status;
+	void *device;
+	char *message;
+} stylize_requested;
+
+static void stylize_on_device(uint32_t status, void *device, char const *message, void *userdata) {
+	stylize_requested *r = (stylize_requested *)userdata;
+	r->answered = 1;
+	r->status = status;
+	r->device = device;
+	r->message = message ? strdup(message) : NULL;
+}
+
+// stylize_request_device returns a malloc'd answer for the caller to free
+// once answered is set. wgpu-native 0.17 answers before returning; were it
+// ever to answer later, the answer is leaked rather than written to freed
+// memory.
+static stylize_requested *stylize_request_device(void *adapter, stylize_WGPUDeviceDescriptor *desc, uintptr_t lost_id) {
+	stylize_requested *r = (stylize_requested *)calloc(1, sizeof *r);
+	if (r == NULL) {
+		return NULL;
+	}
+	desc->deviceLostCallback = stylize_on_lost;
+	desc->deviceLostUserdata = (void *)lost_id;
+	wgpuAdapterRequestDevice(adapter, desc, stylize_on_device, r);
+	return r;
 }
 */
 import "C"
@@ -165,6 +214,21 @@ func rawQueue(q *wgpu.Queue) unsafe.Pointer {
 	return (*[2]unsafe.Pointer)(unsafe.Pointer(q))[1] // go-webgpu v0.17.1 Queue: {deviceRef, ref}
 }
 
+// rawAdapter returns the native WGPUAdapter of a, or nil.
+func rawAdapter(a *wgpu.Adapter) unsafe.Pointer {
+	if a == nil {
+		return nil
+	}
+	return *(*unsafe.Pointer)(unsafe.Pointer(a)) // go-webgpu v0.17.1 Adapter: {ref}
+}
+
+// wrapDevice returns a go-webgpu Device around the native handle h.
+func wrapDevice(h unsafe.Pointer) *wgpu.Device {
+	dev := new(wgpu.Device)
+	*(*unsafe.Pointer)(unsafe.Pointer(dev)) = h // go-webgpu v0.17.1 Device: {ref}
+	return dev
+}
+
 // rawHandle returns the native WGPUDevice of d, or nil.
 func rawHandle(d *wgpu.Device) unsafe.Pointer {
 	if d == nil {
@@ -195,6 +259,115 @@ func onWorkDone(q *wgpu.Queue, done func(error)) error {
 	return nil
 }
 
+// lostDevices maps the id given to wgpu as the device-lost callback's
+// userdata to its Device.
+var lostDevices sync.Map
+
+// requestDevice creates a device on a with the given features and limits,
+// as go-webgpu's Adapter.RequestDevice does, but with a device-lost
+// callback that marks d lost. (Push constants' size, which go-webgpu
+// passes in a chained struct, stays at wgpu's default: none.)
+func (d *Device) requestDevice(a *wgpu.Adapter, label string, feats []wgpu.FeatureName, l wgpu.Limits) (*wgpu.Device, error) {
+	ra := rawAdapter(a)
+	if ra == nil {
+		return nil, fmt.Errorf("gpu: request device: nil adapter handle")
+	}
+	desc := (*C.stylize_WGPUDeviceDescriptor)(C.calloc(1, C.sizeof_stylize_WGPUDeviceDescriptor))
+	lim := (*C.stylize_WGPURequiredLimits)(C.calloc(1, C.sizeof_stylize_WGPURequiredLimits))
+	if desc == nil || lim == nil {
+		C.free(unsafe.Pointer(desc))
+		C.free(unsafe.Pointer(lim))
+		return nil, fmt.Errorf("gpu: request device: out of memory")
+	}
+	defer C.free(unsafe.Pointer(desc))
+	defer C.free(unsafe.Pointer(lim))
+	desc.label = C.CString(label)
+	defer C.free(unsafe.Pointer(desc.label))
+	if len(feats) > 0 {
+		fs := (*C.uint32_t)(C.calloc(C.size_t(len(feats)), 4))
+		if fs == nil {
+			return nil, fmt.Errorf("gpu: request device: out of memory")
+		}
+		defer C.free(unsafe.Pointer(fs))
+		for i, f := range feats {
+			unsafe.Slice(fs, len(feats))[i] = C.uint32_t(f)
+		}
+		desc.requiredFeatures = fs
+		desc.requiredFeaturesCount = C.size_t(len(feats))
+	}
+	lim.limits = C.stylize_WGPULimits{
+		maxTextureDimension1D:                     C.uint32_t(l.MaxTextureDimension1D),
+		maxTextureDimension2D:                     C.uint32_t(l.MaxTextureDimension2D),
+		maxTextureDimension3D:                     C.uint32_t(l.MaxTextureDimension3D),
+		maxTextureArrayLayers:                     C.uint32_t(l.MaxTextureArrayLayers),
+		maxBindGroups:                             C.uint32_t(l.MaxBindGroups),
+		maxBindingsPerBindGroup:                   C.uint32_t(l.MaxBindingsPerBindGroup),
+		maxDynamicUniformBuffersPerPipelineLayout: C.uint32_t(l.MaxDynamicUniformBuffersPerPipelineLayout),
+		maxDynamicStorageBuffersPerPipelineLayout: C.uint32_t(l.MaxDynamicStorageBuffersPerPipelineLayout),
+		maxSampledTexturesPerShaderStage:          C.uint32_t(l.MaxSampledTexturesPerShaderStage),
+		maxSamplersPerShaderStage:                 C.uint32_t(l.MaxSamplersPerShaderStage),
+		maxStorageBuffersPerShaderStage:           C.uint32_t(l.MaxStorageBuffersPerShaderStage),
+		maxStorageTexturesPerShaderStage:          C.uint32_t(l.MaxStorageTexturesPerShaderStage),
+		maxUniformBuffersPerShaderStage:           C.uint32_t(l.MaxUniformBuffersPerShaderStage),
+		maxUniformBufferBindingSize:               C.uint64_t(l.MaxUniformBufferBindingSize),
+		maxStorageBufferBindingSize:               C.uint64_t(l.MaxStorageBufferBindingSize),
+		minUniformBufferOffsetAlignment:           C.uint32_t(l.MinUniformBufferOffsetAlignment),
+		minStorageBufferOffsetAlignment:           C.uint32_t(l.MinStorageBufferOffsetAlignment),
+		maxVertexBuffers:                          C.uint32_t(l.MaxVertexBuffers),
+		maxBufferSize:                             C.uint64_t(l.MaxBufferSize),
+		maxVertexAttributes:                       C.uint32_t(l.MaxVertexAttributes),
+		maxVertexBufferArrayStride:                C.uint32_t(l.MaxVertexBufferArrayStride),
+		maxInterStageShaderComponents:             C.uint32_t(l.MaxInterStageShaderComponents),
+		maxInterStageShaderVariables:              C.uint32_t(l.MaxInterStageShaderVariables),
+		maxColorAttachments:                       C.uint32_t(l.MaxColorAttachments),
+		maxColorAttachmentBytesPerSample:          C.uint32_t(l.MaxColorAttachmentBytesPerSample),
+		maxComputeWorkgroupStorageSize:            C.uint32_t(l.MaxComputeWorkgroupStorageSize),
+		maxComputeInvocationsPerWorkgroup:         C.uint32_t(l.MaxComputeInvocationsPerWorkgroup),
+		maxComputeWorkgroupSizeX:                  C.uint32_t(l.MaxComputeWorkgroupSizeX),
+		maxComputeWorkgroupSizeY:                  C.uint32_t(l.MaxComputeWorkgroupSizeY),
+		maxComputeWorkgroupSizeZ:                  C.uint32_t(l.MaxComputeWorkgroupSizeZ),
+		maxComputeWorkgroupsPerDimension:          C.uint32_t(l.MaxComputeWorkgroupsPerDimension),
+	}
+	desc.requiredLimits = lim
+
+	d.lostID = waiterSeq.Add(1)
+	lostDevices.Store(d.lostID, d)
+	r := C.stylize_request_device(ra, desc, C.uintptr_t(d.lostID))
+	if r == nil {
+		lostDevices.Delete(d.lostID)
+		return nil, fmt.Errorf("gpu: request device: out of memory")
+	}
+	if r.answered == 0 {
+		lostDevices.Delete(d.lostID)
+		return nil, fmt.Errorf("gpu: request device: wgpu-native did not answer before returning (go-webgpu %s's wgpu-native 0.17 does)", goWebGPUVersion)
+	}
+	defer C.free(unsafe.Pointer(r))
+	msg := ""
+	if r.message != nil {
+		msg = C.GoString(r.message)
+		C.free(unsafe.Pointer(r.message))
+	}
+	if r.status != 0 || r.device == nil { // WGPURequestDeviceStatus_Success
+		lostDevices.Delete(d.lostID)
+		return nil, fmt.Errorf("gpu: request device: status %d: %s", uint32(r.status), msg)
+	}
+	return wrapDevice(r.device), nil
+}
+
+// deviceLostCallback is what the cgo device-lost callback runs.
+func deviceLostCallback(reason uint32, msg string, id uintptr) {
+	v, ok := lostDevices.Load(id)
+	if !ok {
+		return
+	}
+	v.(*Device).markLost(fmt.Sprintf("%s (reason %s)", msg, statusName(wgpu.DeviceLostReason(reason).String(), reason)))
+}
+
+//export stylizeDeviceLost
+func stylizeDeviceLost(reason C.uint32_t, message *C.char, id C.uintptr_t) {
+	deviceLostCallback(uint32(reason), C.GoString(message), uintptr(id))
+}
+
 // installErrorHandler routes errors that no error scope caught (from queue
 // submissions, for instance) to d instead of wgpu-native's default, which
 // aborts the process.
@@ -210,6 +383,7 @@ func (d *Device) installErrorHandler() error {
 
 func (d *Device) uninstallErrorHandler() {
 	registry.Delete(uintptr(rawHandle(d.dev)))
+	lostDevices.Delete(d.lostID)
 }
 
 //export stylizeUncapturedError
@@ -221,16 +395,21 @@ func stylizeUncapturedError(typ C.int, message *C.char, userdata unsafe.Pointer)
 	v.(*Device).onUncaptured(wgpu.ErrorType(typ), C.GoString(message))
 }
 
-// onUncaptured records an error that no error scope caught; a lost device
-// or an out-of-memory error makes every later call fail with ErrDeviceLost.
+// onUncaptured records an error that no error scope caught. The error's
+// type, not its message, tells whether the device is gone: DeviceLost and
+// OutOfMemory make every later call fail with ErrDeviceLost. (wgpu-native
+// 0.17 reports a lost device through the device-lost callback instead;
+// the DeviceLost type is handled here too for versions that route it
+// through this callback.)
 func (d *Device) onUncaptured(t wgpu.ErrorType, msg string) {
+	name := strings.TrimPrefix(t.String(), "ErrorType_")
+	if t == wgpu.ErrorType_DeviceLost || t == wgpu.ErrorType_OutOfMemory {
+		d.markLost(name + ": " + msg)
+		return
+	}
 	d.mu.Lock()
 	if d.uncaptured == nil {
-		d.uncaptured = fmt.Errorf("gpu: %s: %s", strings.TrimPrefix(t.String(), "ErrorType_"), msg)
+		d.uncaptured = fmt.Errorf("gpu: %s: %s", name, msg)
 	}
 	d.mu.Unlock()
-	if t == wgpu.ErrorType_DeviceLost || t == wgpu.ErrorType_OutOfMemory || strings.Contains(strings.ToLower(msg), "lost") {
-		d.lostMsg.Store(msg)
-		d.lost.Store(true)
-	}
 }
