@@ -213,8 +213,8 @@ func names(infos []AdapterInfo) string {
 }
 
 // Open creates a device on the adapter that opts selects, asking for the
-// adapter's own limits (not WebGPU's defaults) and for timestamp queries and
-// push constants where the adapter offers them.
+// adapter's own limits (not WebGPU's defaults) and for timestamp queries
+// where the adapter offers them.
 func Open(opts Options) (*Device, error) {
 	if err := layoutError(); err != nil {
 		return nil, err
@@ -253,9 +253,6 @@ func Open(opts Options) (*Device, error) {
 	if adapter.HasFeature(wgpu.FeatureName_TimestampQuery) {
 		feats = append(feats, wgpu.FeatureName_TimestampQuery)
 		d.timestamps = true
-	}
-	if adapter.HasFeature(wgpu.NativeFeature_PushConstants) {
-		feats = append(feats, wgpu.NativeFeature_PushConstants)
 	}
 	limits := adapter.GetLimits().Limits
 	dev, err := d.requestDevice(adapter, "stylize", feats, limits)

@@ -131,3 +131,12 @@ func TestOpenRequestsAdapterLimits(t *testing.T) {
 	}
 	t.Logf("MaxBufferSize %d, MaxStorageBufferBindingSize %d, timestamps %v", got.MaxBufferSize, got.MaxStorageBufferBindingSize, d.HasTimestamps())
 }
+
+// TestOpenRequestsNoPushConstants: nothing uses push constants, so the
+// device must not ask for them (Open requests only what it uses).
+func TestOpenRequestsNoPushConstants(t *testing.T) {
+	d := openTest(t)
+	if d.dev.HasFeature(wgpu.NativeFeature_PushConstants) {
+		t.Fatal("the device was created with the PushConstants feature, which nothing uses")
+	}
+}
