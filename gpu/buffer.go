@@ -120,7 +120,11 @@ func (d *Device) NewBuffer(name string, t DType, shape ...int) (*Buffer, error) 
 }
 
 func (d *Device) alloc(name string, t DType, shape []int, size uint64, usage wgpu.BufferUsage) (*Buffer, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	raw, err := d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: name, Usage: usage, Size: size})
+	d.leave()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: create buffer %q (%d bytes): %w", name, size, err)
 	}
@@ -184,10 +188,15 @@ func (b *Buffer) SetParams(p any) error {
 }
 
 func (d *Device) upload(b *Buffer, data []byte) error {
-	if err := d.check(); err != nil {
+	if b.buf == nil {
+		return fmt.Errorf("gpu: write %s: the buffer was released", b)
+	}
+	if err := d.enter(); err != nil {
 		return err
 	}
-	if err := d.queue.WriteBuffer(b.buf, 0, data); err != nil {
+	err := d.queue.WriteBuffer(b.buf, 0, data)
+	d.leave()
+	if err != nil {
 		return fmt.Errorf("gpu: write %s: %w", b, err)
 	}
 	d.mu.Lock()

@@ -67,7 +67,14 @@ type Device struct {
 	lostID     uintptr // the device-lost callback's userdata
 	lost       atomic.Bool
 	lostMsg    atomic.Value
-	closed     bool
+	closing    atomic.Bool // Close has begun
+	closed     atomic.Bool // the native device is released, or being released
+
+	// call serialises the calls into wgpu that use the device or its queue
+	// with Close, so that none runs on a released device, and with each
+	// other, so that an error scope catches only its own call's errors.
+	// It is taken before mu, never while holding mu.
+	call sync.Mutex
 
 	mu         sync.Mutex
 	kernels    map[string]*Kernel
@@ -308,7 +315,7 @@ func (d *Device) markLost(msg string) {
 
 // check returns an error if the device can no longer be used.
 func (d *Device) check() error {
-	if d == nil || d.closed {
+	if d == nil || d.closed.Load() {
 		return ErrClosed
 	}
 	if d.lost.Load() {
@@ -322,6 +329,35 @@ func (d *Device) check() error {
 	return err
 }
 
+// enter takes the call lock for a call into wgpu that uses the device or
+// its queue. It fails, without the lock, if the device is closed or lost;
+// otherwise the caller must call leave.
+func (d *Device) enter() error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	d.call.Lock()
+	if d.closed.Load() {
+		d.call.Unlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// leave releases the call lock taken by enter.
+func (d *Device) leave() { d.call.Unlock() }
+
+// pollOnce polls the device without blocking, running the callbacks of
+// the work that has finished, and reports whether the queue is empty.
+func (d *Device) pollOnce() (bool, error) {
+	if err := d.enter(); err != nil {
+		return false, err
+	}
+	empty := d.dev.Poll(false, nil)
+	d.leave()
+	return empty, nil
+}
+
 // spin polls the device without blocking until cond holds. wgpu 0.17's
 // blocking poll gives up after 5 s and then treats the awaited work as
 // finished — firing buffer-map callbacks over unwritten data and freeing
@@ -330,10 +366,9 @@ func (d *Device) check() error {
 func (d *Device) spin(cond func() bool) error {
 	pause := 20 * time.Microsecond
 	for {
-		if err := d.check(); err != nil {
+		if _, err := d.pollOnce(); err != nil {
 			return err
 		}
-		d.dev.Poll(false, nil)
 		if cond() {
 			return d.check()
 		}
@@ -346,7 +381,20 @@ func (d *Device) spin(cond func() bool) error {
 
 // Poll waits until all submitted work has finished.
 func (d *Device) Poll() error {
-	return d.spin(func() bool { return d.dev.Poll(false, nil) })
+	pause := 20 * time.Microsecond
+	for {
+		empty, err := d.pollOnce()
+		if err != nil {
+			return err
+		}
+		if empty {
+			return d.check()
+		}
+		time.Sleep(pause)
+		if pause < 2*time.Millisecond {
+			pause *= 2
+		}
+	}
 }
 
 // Marker notes the work submitted so far; Wait blocks until it has finished.
@@ -362,7 +410,13 @@ type Marker struct {
 // is never buried under queued work.
 func (d *Device) Mark() *Marker {
 	m := &Marker{d: d}
-	if err := onWorkDone(d.queue, m.finish); err != nil {
+	if err := d.enter(); err != nil {
+		m.finish(err)
+		return m
+	}
+	err := onWorkDone(d.queue, m.finish)
+	d.leave()
+	if err != nil {
 		m.finish(err)
 	}
 	return m
@@ -388,20 +442,34 @@ func (m *Marker) Wait() error {
 	return err
 }
 
-// Close releases the device and everything cached on it.
+// Close waits for the submitted work, then releases the device and
+// everything cached on it. It is safe to call more than once and while
+// other goroutines use the device: their calls either finish before the
+// device is released or fail with ErrClosed.
 func (d *Device) Close() {
-	if d == nil || d.closed {
+	if d == nil || !d.closing.CompareAndSwap(false, true) {
 		return
 	}
-	_ = d.Poll()
-	for _, k := range d.kernels {
+	d.call.Lock()
+	defer d.call.Unlock()
+	// No call can submit work now: wait for what was submitted.
+	for pause := 20 * time.Microsecond; !d.lost.Load() && !d.dev.Poll(false, nil); {
+		time.Sleep(pause)
+		if pause < 2*time.Millisecond {
+			pause *= 2
+		}
+	}
+	d.closed.Store(true)
+	d.mu.Lock()
+	kernels := d.kernels
+	d.kernels = nil
+	d.mu.Unlock()
+	for _, k := range kernels {
 		k.release()
 	}
-	d.kernels = nil
 	d.queue.Release()
 	d.uninstallErrorHandler()
 	d.dev.Release()
 	d.adapter.Release()
 	d.instance.Release()
-	d.closed = true
 }

@@ -26,7 +26,11 @@ func (d *Device) NewEncoder(label string) (*Encoder, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	enc, err := d.dev.CreateCommandEncoder(&wgpu.CommandEncoderDescriptor{Label: label})
+	d.leave()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: command encoder %q: %w", label, err)
 	}
@@ -47,7 +51,11 @@ func (e *Encoder) endPass() error {
 	if e.pass == nil {
 		return nil
 	}
-	err := e.pass.End()
+	err := e.d.enter()
+	if err == nil {
+		err = e.pass.End()
+		e.d.leave()
+	}
 	e.pass.Release()
 	e.pass = nil
 	if err != nil {
@@ -124,7 +132,12 @@ func (e *Encoder) copy(src *Buffer, dst *wgpu.Buffer, n uint64) error {
 	if err := e.endPass(); err != nil {
 		return err
 	}
-	if err := e.enc.CopyBufferToBuffer(src.buf, 0, dst, 0, n); err != nil {
+	if err := e.d.enter(); err != nil {
+		return e.fail(err)
+	}
+	err := e.enc.CopyBufferToBuffer(src.buf, 0, dst, 0, n)
+	e.d.leave()
+	if err != nil {
 		return e.fail(fmt.Errorf("gpu: %s: copy %s: %w", e.label, src.Name, err))
 	}
 	return nil
@@ -145,7 +158,10 @@ func (e *Encoder) Discard() {
 	}
 	e.dropReadbacks()
 	if e.pass != nil {
-		_ = e.pass.End()
+		if e.d.enter() == nil {
+			_ = e.pass.End()
+			e.d.leave()
+		}
 		e.pass.Release()
 		e.pass = nil
 	}
@@ -173,23 +189,33 @@ func (e *Encoder) Submit() error {
 		e.Discard()
 		return e.err
 	}
+	if err := e.d.enter(); err != nil {
+		e.Discard()
+		return err
+	}
 	cb, err := e.enc.Finish(&wgpu.CommandBufferDescriptor{Label: e.label})
 	e.enc.Release()
 	e.done = true
 	if err != nil {
+		e.d.leave()
 		e.dropReadbacks()
 		return fmt.Errorf("gpu: %s: finish: %w", e.label, err)
 	}
 	e.d.queue.Submit(cb)
 	cb.Release()
+	var startErr error
+	for _, rb := range e.readbacks {
+		if err := rb.start(); err != nil && startErr == nil {
+			startErr = err
+		}
+	}
+	e.d.leave()
 	e.d.mu.Lock()
 	e.d.counters.Submits++
 	e.d.counters.Dispatch += e.dispatch
 	e.d.mu.Unlock()
-	for _, rb := range e.readbacks {
-		if err := rb.start(); err != nil {
-			return err
-		}
+	if startErr != nil {
+		return startErr
 	}
 	return e.d.check()
 }

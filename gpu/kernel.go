@@ -94,6 +94,10 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 }
 
 func (d *Device) compile(spec KernelSpec) (*Kernel, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer d.leave()
 	mod, err := d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
 		Label:          spec.Name,
 		WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: spec.Source},
@@ -182,7 +186,11 @@ func (d *Device) Bind(k *Kernel, bufs ...*Buffer) (*Binding, error) {
 			}
 		}
 	}
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	bg, err := d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: k.Name, Layout: k.layout, Entries: entries})
+	d.leave()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: pipeline %q: bind group: %w", k.Name, err)
 	}

@@ -30,7 +30,11 @@ func (d *Device) NewReadback(name string, n uint64) (*Readback, error) {
 	if n > d.limits.MaxBufferSize {
 		return nil, &LimitError{What: "readback " + name, Need: n, Limit: d.limits.MaxBufferSize}
 	}
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	st, err := d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: name, Size: n, Usage: wgpu.BufferUsage_MapRead | wgpu.BufferUsage_CopyDst})
+	d.leave()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: readback %q: %w", name, err)
 	}
@@ -87,10 +91,9 @@ func (r *Readback) Ready() ([]byte, bool, error) {
 	if err := r.start(); err != nil {
 		return nil, false, err
 	}
-	if err := r.d.check(); err != nil {
+	if _, err := r.d.pollOnce(); err != nil {
 		return nil, false, err
 	}
-	r.d.dev.Poll(false, nil)
 	switch r.state.Load() {
 	case 3:
 		return r.take(), true, nil

@@ -34,11 +34,16 @@ func (d *Device) NewTimer(capacity int) (*Timer, error) {
 		return nil, fmt.Errorf("gpu: timer capacity %d out of range 1..4095", capacity)
 	}
 	n := capacity + 1
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	qs, err := d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: "timer", Type: wgpu.QueryType_Timestamp, Count: uint32(n)})
 	if err != nil {
+		d.leave()
 		return nil, fmt.Errorf("gpu: timer query set: %w", err)
 	}
 	res, err := d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: "timer.resolve", Size: uint64(n) * 8, Usage: wgpu.BufferUsage_QueryResolve | wgpu.BufferUsage_CopySrc})
+	d.leave()
 	if err != nil {
 		qs.Release()
 		return nil, fmt.Errorf("gpu: timer resolve buffer: %w", err)
@@ -70,7 +75,12 @@ func (e *Encoder) Mark(t *Timer, label string) error {
 	if err := e.endPass(); err != nil {
 		return err
 	}
-	if err := e.enc.WriteTimestamp(t.qs, uint32(len(t.labels))); err != nil {
+	if err := e.d.enter(); err != nil {
+		return e.fail(err)
+	}
+	err := e.enc.WriteTimestamp(t.qs, uint32(len(t.labels)))
+	e.d.leave()
+	if err != nil {
 		return e.fail(fmt.Errorf("gpu: %s: timestamp: %w", e.label, err))
 	}
 	e.timer = t
@@ -83,6 +93,11 @@ func (t *Timer) finish(e *Encoder) {
 		return
 	}
 	n := len(t.labels) + 1
+	if err := e.d.enter(); err != nil {
+		e.fail(err)
+		return
+	}
+	defer e.d.leave()
 	if err := e.enc.WriteTimestamp(t.qs, uint32(n-1)); err != nil {
 		e.fail(fmt.Errorf("gpu: timestamp: %w", err))
 		return
