@@ -194,10 +194,16 @@ func (d *Device) upload(b *Buffer, data []byte) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
-	err := d.queue.WriteBuffer(b.buf, 0, data)
+	what := "write " + b.String()
+	err := d.scoped(what, func() error {
+		if err := d.queue.WriteBuffer(b.buf, 0, data); err != nil {
+			return fmt.Errorf("gpu: %s: %w", what, err)
+		}
+		return nil
+	})
 	d.leave()
 	if err != nil {
-		return fmt.Errorf("gpu: write %s: %w", b, err)
+		return err
 	}
 	d.mu.Lock()
 	d.counters.Uploads++

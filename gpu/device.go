@@ -1,6 +1,29 @@
 // Package gpu owns the WebGPU device, its buffers, compute pipelines,
 // command encoders, readback and GPU timing. It knows nothing of neural
 // networks: the ops package records its dispatches through it.
+//
+// # Which call reports a wgpu error
+//
+// wgpu-native 0.17 validates each call when it is made and reports the
+// error through the innermost error scope, whose pop answers before
+// returning. go-webgpu wraps each creation and recording call in a
+// validation scope and returns its error; this package adds scopes around
+// each queue submission (Encoder.Submit: finishing the command buffer,
+// submitting it, asking for the readbacks' mappings) and each queue write,
+// so an error they cause is returned by that call, naming the encoder's
+// label or the buffer written. Every such call holds the device's call
+// lock, so that no other goroutine's scope can catch its error.
+//
+// What cannot be attributed: an error raised outside these calls (by code
+// that uses Raw or Queue directly, or by a buffer's Destroy) reaches the
+// uncaptured-error callback; it is returned, once, by the next Poll or
+// Marker.Wait, tagged with the last submission made before it, and never
+// by an unrelated call. A failure found when work runs rather than when
+// it is submitted (a lost device, a failed mapping) comes back through the
+// callbacks' statuses: ErrDeviceLost from every later call, an error from
+// Marker.Wait or the Readback. wgpu-native 0.17 aborts the process on an
+// invalid submission (one that uses a destroyed buffer, for instance);
+// Submit refuses those before they reach it.
 package gpu
 
 import (
@@ -80,7 +103,8 @@ type Device struct {
 	kernels    map[string]*Kernel
 	counters   Counters
 	memBytes   int64
-	uncaptured error
+	uncaptured error  // the first error no error scope caught, for Poll or Marker.Wait
+	lastSubmit string // the label of the last submission, to tag uncaptured errors
 	memPeak    int64
 }
 
@@ -322,10 +346,16 @@ func (d *Device) check() error {
 		msg, _ := d.lostMsg.Load().(string)
 		return fmt.Errorf("%w (%s): the GPU was reset or ran out of memory; restart with a smaller -size", ErrDeviceLost, msg)
 	}
+	return nil
+}
+
+// takeUncaptured returns, once, the first error that no error scope
+// caught since the last time.
+func (d *Device) takeUncaptured() error {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	err := d.uncaptured
 	d.uncaptured = nil
-	d.mu.Unlock()
 	return err
 }
 
@@ -379,7 +409,8 @@ func (d *Device) spin(cond func() bool) error {
 	}
 }
 
-// Poll waits until all submitted work has finished.
+// Poll waits until all submitted work has finished. It also returns, once,
+// an error that wgpu raised outside any call (see onUncaptured).
 func (d *Device) Poll() error {
 	pause := 20 * time.Microsecond
 	for {
@@ -388,7 +419,10 @@ func (d *Device) Poll() error {
 			return err
 		}
 		if empty {
-			return d.check()
+			if err := d.check(); err != nil {
+				return err
+			}
+			return d.takeUncaptured()
 		}
 		time.Sleep(pause)
 		if pause < 2*time.Millisecond {
@@ -433,13 +467,17 @@ func (m *Marker) finish(err error) {
 }
 
 // Wait blocks, polling, until the marked work has finished, and returns
-// an error if it did not finish successfully.
+// an error if it did not finish successfully. Like Poll, it also returns,
+// once, an error that wgpu raised outside any call.
 func (m *Marker) Wait() error {
 	err := m.d.spin(m.done.Load)
 	if m.done.Load() && m.err != nil {
 		return fmt.Errorf("gpu: wait for marked work: %w", m.err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return m.d.takeUncaptured()
 }
 
 // Close waits for the submitted work, then releases the device and

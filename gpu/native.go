@@ -23,6 +23,40 @@ static void stylize_set_error_callback(void *device) {
 	wgpuDeviceSetUncapturedErrorCallback(device, stylize_on_error, device);
 }
 
+// Error scopes. filter is a WGPUErrorFilter: 0 Validation, 1 OutOfMemory
+// (wgpu-native 0.17 aborts on any other). wgpu-native 0.17 runs the pop
+// callback before wgpuDevicePopErrorScope returns; the answer is malloc'd
+// so that a later answer would land in live (leaked) memory, not a dead
+// stack frame.
+void wgpuDevicePushErrorScope(void *device, uint32_t filter);
+void wgpuDevicePopErrorScope(void *device, stylize_error_cb callback, void *userdata);
+
+typedef struct {
+	int answered;
+	int type;
+	char *message;
+} stylize_popped;
+
+static void stylize_on_pop(int type, char const *message, void *userdata) {
+	stylize_popped *p = (stylize_popped *)userdata;
+	p->type = type;
+	p->message = message ? strdup(message) : NULL;
+	p->answered = 1;
+}
+
+static void stylize_push_scopes(void *device) {
+	wgpuDevicePushErrorScope(device, 1);
+	wgpuDevicePushErrorScope(device, 0);
+}
+
+static stylize_popped *stylize_pop_scope(void *device) {
+	stylize_popped *p = (stylize_popped *)calloc(1, sizeof *p);
+	if (p != NULL) {
+		wgpuDevicePopErrorScope(device, stylize_on_pop, p);
+	}
+	return p;
+}
+
 // Buffer mapping, with an integer id as userdata: go-webgpu's MapAsync
 // hands wgpu the address of a Go variable that nothing keeps alive until
 // the callback runs in a later poll, so a garbage collection in between
@@ -368,6 +402,56 @@ func stylizeDeviceLost(reason C.uint32_t, message *C.char, id C.uintptr_t) {
 	deviceLostCallback(uint32(reason), C.GoString(message), uintptr(id))
 }
 
+// popScope pops the innermost error scope of dev and returns the error it
+// caught: type NoError when none.
+func popScope(dev unsafe.Pointer) (wgpu.ErrorType, string, error) {
+	p := C.stylize_pop_scope(dev)
+	if p == nil {
+		return 0, "", fmt.Errorf("gpu: pop error scope: out of memory")
+	}
+	if p.answered == 0 {
+		return 0, "", fmt.Errorf("gpu: pop error scope: wgpu-native did not answer before returning (go-webgpu %s's wgpu-native 0.17 does)", goWebGPUVersion)
+	}
+	defer C.free(unsafe.Pointer(p))
+	msg := ""
+	if p.message != nil {
+		msg = C.GoString(p.message)
+		C.free(unsafe.Pointer(p.message))
+	}
+	return wgpu.ErrorType(p._type), msg, nil
+}
+
+// scoped runs f, a call into wgpu made with the call lock held (between
+// enter and leave), inside a Validation and an OutOfMemory error scope,
+// and returns f's error or the error the scopes caught, naming what. So
+// an error that wgpu raises during f is returned by the call that caused
+// it, never by a later unrelated one. An out-of-memory error also marks
+// the device lost, as an uncaptured one does.
+func (d *Device) scoped(what string, f func() error) error {
+	dev := rawHandle(d.dev)
+	if dev == nil {
+		return fmt.Errorf("gpu: %s: nil device handle", what)
+	}
+	C.stylize_push_scopes(dev)
+	ferr := f()
+	vt, vmsg, verr := popScope(dev)
+	ot, omsg, oerr := popScope(dev)
+	switch {
+	case oerr != nil:
+		return oerr
+	case ot != wgpu.ErrorType_NoError:
+		d.markLost(fmt.Sprintf("%s: out of memory: %s", what, omsg))
+		return fmt.Errorf("gpu: %s: %w: out of memory: %s", what, ErrDeviceLost, omsg)
+	case ferr != nil:
+		return ferr
+	case verr != nil:
+		return verr
+	case vt != wgpu.ErrorType_NoError:
+		return fmt.Errorf("gpu: %s: %s error: %s", what, strings.TrimPrefix(vt.String(), "ErrorType_"), vmsg)
+	}
+	return nil
+}
+
 // installErrorHandler routes errors that no error scope caught (from queue
 // submissions, for instance) to d instead of wgpu-native's default, which
 // aborts the process.
@@ -401,6 +485,13 @@ func stylizeUncapturedError(typ C.int, message *C.char, userdata unsafe.Pointer)
 // 0.17 reports a lost device through the device-lost callback instead;
 // the DeviceLost type is handled here too for versions that route it
 // through this callback.)
+//
+// Any other uncaptured error cannot be pinned on a call: every call this
+// package makes into wgpu that can raise one runs inside error scopes
+// (see scoped, and go-webgpu's own scopes), so it came from outside them
+// (code using Raw or Queue directly, a buffer's Destroy). It is kept,
+// tagged with the last submission made before it, for the next Poll or
+// Marker.Wait to return, rather than failing whichever call comes next.
 func (d *Device) onUncaptured(t wgpu.ErrorType, msg string) {
 	name := strings.TrimPrefix(t.String(), "ErrorType_")
 	if t == wgpu.ErrorType_DeviceLost || t == wgpu.ErrorType_OutOfMemory {
@@ -409,7 +500,11 @@ func (d *Device) onUncaptured(t wgpu.ErrorType, msg string) {
 	}
 	d.mu.Lock()
 	if d.uncaptured == nil {
-		d.uncaptured = fmt.Errorf("gpu: %s: %s", name, msg)
+		after := "before any submission"
+		if d.lastSubmit != "" {
+			after = fmt.Sprintf("after submission %q", d.lastSubmit)
+		}
+		d.uncaptured = fmt.Errorf("gpu: %s error outside any call's error scope, raised %s: %s", name, after, msg)
 	}
 	d.mu.Unlock()
 }

@@ -13,6 +13,7 @@ import (
 // either Wait for it or poll Ready without stalling the GPU.
 type Readback struct {
 	d       *Device
+	name    string
 	staging *wgpu.Buffer
 	size    uint64
 	state   atomic.Int32 // 0 idle, 1 copy recorded, 2 mapping, 3 mapped, 4 failed
@@ -38,7 +39,7 @@ func (d *Device) NewReadback(name string, n uint64) (*Readback, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpu: readback %q: %w", name, err)
 	}
-	return &Readback{d: d, staging: st, size: n}, nil
+	return &Readback{d: d, name: name, staging: st, size: n}, nil
 }
 
 // Busy reports whether a copy is in flight and not yet consumed.

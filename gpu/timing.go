@@ -134,8 +134,12 @@ func (t *Timer) Spans() ([]Span, error) {
 
 // Release frees the timer's GPU objects.
 func (t *Timer) Release() {
+	if t == nil || t.resolve == nil {
+		return
+	}
 	t.qs.Release()
 	t.resolve.Destroy()
 	t.resolve.Release()
+	t.resolve = nil
 	t.rb.Release()
 }
