@@ -99,8 +99,10 @@ type Device struct {
 	// It is taken before mu, never while holding mu.
 	call sync.Mutex
 
+	compiles atomic.Int64 // pipelines compiled, for tests of the kernel cache
+
 	mu         sync.Mutex
-	kernels    map[string]*Kernel
+	kernels    map[string]*kernelEntry // nil once closed
 	counters   Counters
 	memBytes   int64
 	uncaptured error  // the first error no error scope caught, for Poll or Marker.Wait
@@ -278,7 +280,7 @@ func Open(opts Options) (*Device, error) {
 		}
 	}
 	adapter := adapters[idx]
-	d := &Device{Info: infos[idx], instance: inst, adapter: adapter, kernels: map[string]*Kernel{}}
+	d := &Device{Info: infos[idx], instance: inst, adapter: adapter, kernels: map[string]*kernelEntry{}}
 
 	var feats []wgpu.FeatureName
 	if adapter.HasFeature(wgpu.FeatureName_TimestampQuery) {
@@ -498,8 +500,15 @@ func (d *Device) Close() {
 		}
 	}
 	d.closed.Store(true)
+	// A kernel still being compiled releases itself when it sees the
+	// cache gone.
 	d.mu.Lock()
-	kernels := d.kernels
+	var kernels []*Kernel
+	for _, ent := range d.kernels {
+		if ent.k != nil {
+			kernels = append(kernels, ent.k)
+		}
+	}
 	d.kernels = nil
 	d.mu.Unlock()
 	for _, k := range kernels {

@@ -55,8 +55,19 @@ type KernelSpec struct {
 	Bindings []Access // one per @binding in order
 }
 
+// kernelEntry is the kernel cache's entry for one spec: done is closed
+// once k or err is set (under Device.mu), so that goroutines asking for a
+// kernel being compiled wait for that compilation instead of starting
+// their own.
+type kernelEntry struct {
+	done chan struct{}
+	k    *Kernel
+	err  error
+}
+
 // Kernel compiles spec, or returns the pipeline compiled before for the same
-// source text and entry point.
+// source text and entry point. Goroutines asking at once for the same new
+// spec share one compilation. A failed compilation is not cached.
 func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	if err := d.check(); err != nil {
 		return nil, err
@@ -78,19 +89,34 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	}
 	key := hex.EncodeToString(h.Sum(nil))
 	d.mu.Lock()
-	k, ok := d.kernels[key]
-	d.mu.Unlock()
-	if ok {
-		return k, nil
+	if d.kernels == nil {
+		d.mu.Unlock()
+		return nil, ErrClosed
 	}
+	if ent, ok := d.kernels[key]; ok {
+		d.mu.Unlock()
+		<-ent.done
+		return ent.k, ent.err
+	}
+	ent := &kernelEntry{done: make(chan struct{})}
+	d.kernels[key] = ent
+	d.mu.Unlock()
+
 	k, err := d.compile(spec)
-	if err != nil {
-		return nil, err
-	}
 	d.mu.Lock()
-	d.kernels[key] = k
+	switch {
+	case err != nil:
+		if d.kernels != nil && d.kernels[key] == ent {
+			delete(d.kernels, key) // not cached: a later request tries again
+		}
+	case d.kernels == nil: // closed while compiling
+		k.release()
+		k, err = nil, ErrClosed
+	}
+	ent.k, ent.err = k, err
 	d.mu.Unlock()
-	return k, nil
+	close(ent.done)
+	return k, err
 }
 
 func (d *Device) compile(spec KernelSpec) (*Kernel, error) {
@@ -98,6 +124,7 @@ func (d *Device) compile(spec KernelSpec) (*Kernel, error) {
 		return nil, err
 	}
 	defer d.leave()
+	d.compiles.Add(1)
 	mod, err := d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
 		Label:          spec.Name,
 		WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: spec.Source},
