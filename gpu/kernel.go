@@ -75,9 +75,32 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	if spec.Entry == "" {
 		return nil, fmt.Errorf("gpu: pipeline %q: no entry point", spec.Name)
 	}
+	var storage, uniform uint64
 	for i, a := range spec.Bindings {
+		switch a {
+		case In, Out:
+			storage++
+		case Uniform:
+			uniform++
+		default:
+			return nil, fmt.Errorf("gpu: pipeline %q: binding %d has unknown access %d", spec.Name, i, int(a))
+		}
 		if a != Uniform && i > 0 && spec.Bindings[i-1] == Uniform {
 			return nil, fmt.Errorf("gpu: pipeline %q: binding %d (%s) follows a uniform; the uniform params must come last, after every storage binding", spec.Name, i, a)
+		}
+	}
+	// Checked here rather than left to wgpu, whose refusal names neither
+	// the pipeline nor the limit.
+	for _, c := range []struct {
+		what        string
+		need, limit uint64
+	}{
+		{"storage buffers per shader stage", storage, uint64(d.limits.MaxStorageBuffersPerShaderStage)},
+		{"uniform buffers per shader stage", uniform, uint64(d.limits.MaxUniformBuffersPerShaderStage)},
+		{"bindings per bind group", storage + uniform, uint64(d.limits.MaxBindingsPerBindGroup)},
+	} {
+		if c.need > c.limit {
+			return nil, &LimitError{What: fmt.Sprintf("pipeline %q: %s", spec.Name, c.what), Need: c.need, Limit: c.limit}
 		}
 	}
 	h := sha256.New()
