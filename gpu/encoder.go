@@ -282,9 +282,13 @@ func (e *Encoder) Submit() error {
 }
 
 // dropReadbacks frees the readbacks whose copies were recorded here but will
-// never be submitted, so that they neither stay busy nor hand back stale bytes.
+// never be submitted, so that they neither stay busy nor hand back stale
+// bytes, and forgets the marks of its timer.
 func (e *Encoder) dropReadbacks() {
 	for _, rb := range e.readbacks {
 		rb.state.CompareAndSwap(1, 0)
+	}
+	if e.timer != nil {
+		e.timer.labels = e.timer.labels[:0]
 	}
 }

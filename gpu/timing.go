@@ -69,6 +69,17 @@ func (e *Encoder) Mark(t *Timer, label string) error {
 	if e.timer != nil && e.timer != t {
 		return e.fail(fmt.Errorf("gpu: %s: two timers in one encoder", e.label))
 	}
+	if e.timer == nil {
+		// The timer's staging buffer may still be mapping the last
+		// submission's timestamps; a submission copying into it would be
+		// fatal in wgpu-native 0.17.
+		if len(t.labels) > 0 || t.rb.Busy() {
+			return e.fail(fmt.Errorf("gpu: %s: the timer's spans from another encoder have not been collected: call Spans first", e.label))
+		}
+		if f := t.rb.failed.Load(); f != nil {
+			return e.fail(fmt.Errorf("gpu: %s: the timer cannot be used again: %w", e.label, f.err))
+		}
+	}
 	if len(t.labels) >= t.cap {
 		return e.fail(fmt.Errorf("gpu: %s: timer holds at most %d marks", e.label, t.cap))
 	}
