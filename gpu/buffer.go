@@ -222,17 +222,6 @@ func (b *Buffer) Write(v []float32) error {
 	return b.d.upload(b, wgpu.ToBytes(v))
 }
 
-// WriteU32 uploads v into a u32 buffer.
-func (b *Buffer) WriteU32(v []uint32) error {
-	if b.DType != U32 {
-		return &ShapeError{Op: "WriteU32", What: b.Name, Want: "u32 buffer", Got: b.DType.String()}
-	}
-	if len(v) != b.Len() {
-		return &ShapeError{Op: "WriteU32", What: b.Name, Want: fmt.Sprintf("%d values", b.Len()), Got: fmt.Sprintf("%d values", len(v))}
-	}
-	return b.d.upload(b, wgpu.ToBytes(v))
-}
-
 // Fill sets every element to v.
 func (b *Buffer) Fill(v float32) error {
 	s := make([]float32, b.Len())
