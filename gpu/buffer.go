@@ -128,12 +128,7 @@ func (d *Device) alloc(name string, t DType, shape []int, size uint64, usage wgp
 	if err != nil {
 		return nil, fmt.Errorf("gpu: create buffer %q (%d bytes): %w", name, size, err)
 	}
-	d.mu.Lock()
-	d.memBytes += int64(size)
-	if d.memBytes > d.memPeak {
-		d.memPeak = d.memBytes
-	}
-	d.mu.Unlock()
+	d.addMem(int64(size))
 	return &Buffer{Name: name, Shape: shape, DType: t, d: d, buf: raw, bytes: size, usage: usage}, nil
 }
 
@@ -291,7 +286,5 @@ func (b *Buffer) Release() {
 	b.buf.Destroy()
 	b.buf.Release()
 	b.buf = nil
-	b.d.mu.Lock()
-	b.d.memBytes -= int64(b.bytes)
-	b.d.mu.Unlock()
+	b.d.addMem(-int64(b.bytes))
 }

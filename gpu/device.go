@@ -326,11 +326,31 @@ func (d *Device) Counters() Counters {
 	return d.counters
 }
 
-// MemoryBytes returns the bytes that live buffers hold now and at their peak.
+// MemoryBytes returns the bytes that live GPU buffers hold now and at
+// their peak: storage and params buffers, readback staging buffers and
+// timers' buffers, from creation until Release.
 func (d *Device) MemoryBytes() (now, peak int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.memBytes, d.memPeak
+}
+
+// ResetPeak sets the peak that MemoryBytes reports to the bytes held now,
+// so that the peak of one phase can be measured on its own.
+func (d *Device) ResetPeak() {
+	d.mu.Lock()
+	d.memPeak = d.memBytes
+	d.mu.Unlock()
+}
+
+// addMem counts n more bytes of GPU buffers (n < 0 for a release).
+func (d *Device) addMem(n int64) {
+	d.mu.Lock()
+	d.memBytes += n
+	if d.memBytes > d.memPeak {
+		d.memPeak = d.memBytes
+	}
+	d.mu.Unlock()
 }
 
 // markLost makes every later call fail with ErrDeviceLost, citing msg.

@@ -45,6 +45,7 @@ func (d *Device) NewReadback(name string, n uint64) (*Readback, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpu: readback %q: %w", name, err)
 	}
+	d.addMem(int64(n))
 	return &Readback{d: d, name: name, staging: st, size: n}, nil
 }
 
@@ -201,5 +202,6 @@ func (r *Readback) Release() {
 		r.staging.Destroy()
 		r.staging.Release()
 		r.staging = nil
+		r.d.addMem(-int64(r.size))
 	}
 }

@@ -54,6 +54,7 @@ func (d *Device) NewTimer(capacity int) (*Timer, error) {
 		res.Release()
 		return nil, err
 	}
+	d.addMem(int64(n) * 8)
 	return &Timer{d: d, qs: qs, resolve: res, rb: rb, cap: capacity}, nil
 }
 
@@ -152,5 +153,6 @@ func (t *Timer) Release() {
 	t.resolve.Destroy()
 	t.resolve.Release()
 	t.resolve = nil
+	t.d.addMem(-int64(t.cap+1) * 8)
 	t.rb.Release()
 }
