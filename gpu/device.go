@@ -99,7 +99,8 @@ type Device struct {
 	// It is taken before mu, never while holding mu.
 	call sync.Mutex
 
-	compiles atomic.Int64 // pipelines compiled, for tests of the kernel cache
+	compiles     atomic.Int64 // pipelines compiled, for tests of the kernel cache
+	openEncoders atomic.Int64 // encoders neither submitted nor discarded
 
 	mu         sync.Mutex
 	kernels    map[string]*kernelEntry // nil once closed
@@ -306,6 +307,11 @@ func Open(opts Options) (*Device, error) {
 	d.limits = dev.GetLimits().Limits
 	return d, nil
 }
+
+// OpenEncoders returns the number of encoders made by NewEncoder and
+// neither submitted nor discarded yet: an error path that forgets to
+// discard its encoder shows here.
+func (d *Device) OpenEncoders() int { return int(d.openEncoders.Load()) }
 
 // Limits returns the limits the device was created with.
 func (d *Device) Limits() wgpu.Limits { return d.limits }

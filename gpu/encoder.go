@@ -71,7 +71,16 @@ func (d *Device) NewEncoder(label string) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpu: command encoder %q: %w", label, err)
 	}
+	d.openEncoders.Add(1)
 	return &Encoder{d: d, label: label, enc: enc}, nil
+}
+
+// close marks the encoder submitted or discarded, once.
+func (e *Encoder) close() {
+	if !e.done {
+		e.done = true
+		e.d.openEncoders.Add(-1)
+	}
 }
 
 func (e *Encoder) fail(err error) error {
@@ -211,7 +220,7 @@ func (e *Encoder) Discard() {
 		e.pass = nil
 	}
 	e.enc.Release()
-	e.done = true
+	e.close()
 }
 
 // Submit finishes the command buffer and submits it. If anything failed
@@ -271,7 +280,7 @@ func (e *Encoder) Submit() error {
 	}
 	e.d.leave()
 	e.enc.Release()
-	e.done = true
+	e.close()
 	if !submitted {
 		e.dropReadbacks()
 	}

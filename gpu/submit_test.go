@@ -46,8 +46,12 @@ func TestSubmitOfReleasedBuffer(t *testing.T) {
 				rb.Release()
 				gone = "rb"
 			}
+			open := d.OpenEncoders()
 			err = e.Submit()
 			wantErrNaming(t, "Submit", err, "culprit-"+how, gone, "released")
+			if d.OpenEncoders() != open-1 {
+				t.Errorf("the refused encoder is still counted open")
+			}
 			b, err := d.NewBuffer("after", gpu.F32, 4)
 			if err != nil {
 				t.Fatalf("an unrelated NewBuffer after the refused Submit: %v", err)
