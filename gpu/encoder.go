@@ -60,9 +60,6 @@ func (e *Encoder) released() error {
 
 // NewEncoder starts recording a command buffer.
 func (d *Device) NewEncoder(label string) (*Encoder, error) {
-	if err := d.check(); err != nil {
-		return nil, err
-	}
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -162,6 +159,9 @@ func (e *Encoder) Dispatch1D(b *Binding, n, wg int) error {
 
 // Copy records a whole-buffer copy from src to dst, which must match in size.
 func (e *Encoder) Copy(src, dst *Buffer) error {
+	if src == nil || dst == nil {
+		return e.fail(fmt.Errorf("gpu: %s: copy with a nil buffer", e.label))
+	}
 	if src.bytes != dst.bytes || src.DType != dst.DType {
 		return e.fail(&ShapeError{Op: "Copy", What: dst.Name, Want: src.String(), Got: dst.String()})
 	}

@@ -7,9 +7,11 @@ package gpu
 
 #include "wgpu_mirror.h"
 
-// The one wgpu-native entry point go-webgpu does not wrap. Declared here
-// with opaque pointers (ABI-identical to webgpu.h's declaration) so that
-// this file needs no header from the module cache.
+// The wgpu-native entry points that go-webgpu does not wrap, or wraps in
+// a way this package cannot use, declared here with opaque pointers and
+// 32-bit integers for enums (ABI-identical to webgpu.h's declarations) so
+// that this file needs no header from the module cache. The uncaptured-
+// error callback comes first.
 typedef void (*stylize_error_cb)(int type, char const *message, void *userdata);
 void wgpuDeviceSetUncapturedErrorCallback(void *device, stylize_error_cb callback, void *userdata);
 
