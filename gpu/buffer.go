@@ -120,16 +120,15 @@ func (d *Device) NewBuffer(name string, t DType, shape ...int) (*Buffer, error) 
 }
 
 func (d *Device) alloc(name string, t DType, shape []int, size uint64, usage wgpu.BufferUsage) (*Buffer, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	raw, err := d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: name, Usage: usage, Size: size})
+	d.leave()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: create buffer %q (%d bytes): %w", name, size, err)
 	}
-	d.mu.Lock()
-	d.memBytes += int64(size)
-	if d.memBytes > d.memPeak {
-		d.memPeak = d.memBytes
-	}
-	d.mu.Unlock()
+	d.addMem(int64(size))
 	return &Buffer{Name: name, Shape: shape, DType: t, d: d, buf: raw, bytes: size, usage: usage}, nil
 }
 
@@ -184,11 +183,22 @@ func (b *Buffer) SetParams(p any) error {
 }
 
 func (d *Device) upload(b *Buffer, data []byte) error {
-	if err := d.check(); err != nil {
+	if b.buf == nil {
+		return fmt.Errorf("gpu: write %s: the buffer was released", b)
+	}
+	if err := d.enter(); err != nil {
 		return err
 	}
-	if err := d.queue.WriteBuffer(b.buf, 0, data); err != nil {
-		return fmt.Errorf("gpu: write %s: %w", b, err)
+	what := "write " + b.String()
+	err := d.scoped(what, func() error {
+		if err := d.queue.WriteBuffer(b.buf, 0, data); err != nil {
+			return fmt.Errorf("gpu: %s: %w", what, err)
+		}
+		return nil
+	})
+	d.leave()
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	d.counters.Uploads++
@@ -203,17 +213,6 @@ func (b *Buffer) Write(v []float32) error {
 	}
 	if len(v) != b.Len() {
 		return &ShapeError{Op: "Write", What: b.Name, Want: fmt.Sprintf("%d values %s", b.Len(), ShapeString(b.Shape)), Got: fmt.Sprintf("%d values", len(v))}
-	}
-	return b.d.upload(b, wgpu.ToBytes(v))
-}
-
-// WriteU32 uploads v into a u32 buffer.
-func (b *Buffer) WriteU32(v []uint32) error {
-	if b.DType != U32 {
-		return &ShapeError{Op: "WriteU32", What: b.Name, Want: "u32 buffer", Got: b.DType.String()}
-	}
-	if len(v) != b.Len() {
-		return &ShapeError{Op: "WriteU32", What: b.Name, Want: fmt.Sprintf("%d values", b.Len()), Got: fmt.Sprintf("%d values", len(v))}
 	}
 	return b.d.upload(b, wgpu.ToBytes(v))
 }
@@ -287,7 +286,5 @@ func (b *Buffer) Release() {
 	b.buf.Destroy()
 	b.buf.Release()
 	b.buf = nil
-	b.d.mu.Lock()
-	b.d.memBytes -= int64(b.bytes)
-	b.d.mu.Unlock()
+	b.d.addMem(-int64(b.bytes))
 }

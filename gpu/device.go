@@ -1,6 +1,29 @@
 // Package gpu owns the WebGPU device, its buffers, compute pipelines,
 // command encoders, readback and GPU timing. It knows nothing of neural
 // networks: the ops package records its dispatches through it.
+//
+// # Which call reports a wgpu error
+//
+// wgpu-native 0.17 validates each call when it is made and reports the
+// error through the innermost error scope, whose pop answers before
+// returning. go-webgpu wraps each creation and recording call in a
+// validation scope and returns its error; this package adds scopes around
+// each queue submission (Encoder.Submit: finishing the command buffer,
+// submitting it, asking for the readbacks' mappings) and each queue write,
+// so an error they cause is returned by that call, naming the encoder's
+// label or the buffer written. Every such call holds the device's call
+// lock, so that no other goroutine's scope can catch its error.
+//
+// What cannot be attributed: an error raised outside these calls (by code
+// that uses Raw or Queue directly, or by a buffer's Destroy) reaches the
+// uncaptured-error callback; it is returned, once, by the next Poll or
+// Marker.Wait, tagged with the last submission made before it, and never
+// by an unrelated call. A failure found when work runs rather than when
+// it is submitted (a lost device, a failed mapping) comes back through the
+// callbacks' statuses: ErrDeviceLost from every later call, an error from
+// Marker.Wait or the Readback. wgpu-native 0.17 aborts the process on an
+// invalid submission (one that uses a destroyed buffer, for instance);
+// Submit refuses those before they reach it.
 package gpu
 
 import (
@@ -64,15 +87,27 @@ type Device struct {
 	limits   wgpu.Limits
 
 	timestamps bool
+	lostID     uintptr // the device-lost callback's userdata
 	lost       atomic.Bool
 	lostMsg    atomic.Value
-	closed     bool
+	closing    atomic.Bool // Close has begun
+	closed     atomic.Bool // the native device is released, or being released
+
+	// call serialises the calls into wgpu that use the device or its queue
+	// with Close, so that none runs on a released device, and with each
+	// other, so that an error scope catches only its own call's errors.
+	// It is taken before mu, never while holding mu.
+	call sync.Mutex
+
+	compiles     atomic.Int64 // pipelines compiled, for tests of the kernel cache
+	openEncoders atomic.Int64 // encoders neither submitted nor discarded
 
 	mu         sync.Mutex
-	kernels    map[string]*Kernel
+	kernels    map[string]*kernelEntry // nil once closed
 	counters   Counters
 	memBytes   int64
-	uncaptured error
+	uncaptured error  // the first error no error scope caught, for Poll or Marker.Wait
+	lastSubmit string // the label of the last submission, to tag uncaptured errors
 	memPeak    int64
 }
 
@@ -212,9 +247,12 @@ func names(infos []AdapterInfo) string {
 }
 
 // Open creates a device on the adapter that opts selects, asking for the
-// adapter's own limits (not WebGPU's defaults) and for timestamp queries and
-// push constants where the adapter offers them.
+// adapter's own limits (not WebGPU's defaults) and for timestamp queries
+// where the adapter offers them.
 func Open(opts Options) (*Device, error) {
+	if err := layoutError(); err != nil {
+		return nil, err
+	}
 	if opts.Adapter == "" {
 		opts.Adapter = os.Getenv("STYLIZE_DEVICE")
 	}
@@ -243,33 +281,37 @@ func Open(opts Options) (*Device, error) {
 		}
 	}
 	adapter := adapters[idx]
-	d := &Device{Info: infos[idx], instance: inst, adapter: adapter, kernels: map[string]*Kernel{}}
+	d := &Device{Info: infos[idx], instance: inst, adapter: adapter, kernels: map[string]*kernelEntry{}}
 
 	var feats []wgpu.FeatureName
 	if adapter.HasFeature(wgpu.FeatureName_TimestampQuery) {
 		feats = append(feats, wgpu.FeatureName_TimestampQuery)
 		d.timestamps = true
 	}
-	if adapter.HasFeature(wgpu.NativeFeature_PushConstants) {
-		feats = append(feats, wgpu.NativeFeature_PushConstants)
-	}
 	limits := adapter.GetLimits().Limits
-	dev, err := adapter.RequestDevice(&wgpu.DeviceDescriptor{
-		Label:            "stylize",
-		RequiredFeatures: feats,
-		RequiredLimits:   &wgpu.RequiredLimits{Limits: limits},
-	})
+	dev, err := d.requestDevice(adapter, "stylize", feats, limits)
 	if err != nil {
 		adapter.Release()
 		inst.Release()
 		return nil, fmt.Errorf("gpu: request device on %s: %w", d.Info.Name, err)
 	}
 	d.dev = dev
-	d.installErrorHandler()
+	if err := d.installErrorHandler(); err != nil {
+		lostDevices.Delete(d.lostID)
+		dev.Release()
+		adapter.Release()
+		inst.Release()
+		return nil, err
+	}
 	d.queue = dev.GetQueue()
 	d.limits = dev.GetLimits().Limits
 	return d, nil
 }
+
+// OpenEncoders returns the number of encoders made by NewEncoder and
+// neither submitted nor discarded yet: an error path that forgets to
+// discard its encoder shows here.
+func (d *Device) OpenEncoders() int { return int(d.openEncoders.Load()) }
 
 // Limits returns the limits the device was created with.
 func (d *Device) Limits() wgpu.Limits { return d.limits }
@@ -290,27 +332,88 @@ func (d *Device) Counters() Counters {
 	return d.counters
 }
 
-// MemoryBytes returns the bytes that live buffers hold now and at their peak.
+// MemoryBytes returns the bytes that live GPU buffers hold now and at
+// their peak: storage and params buffers, readback staging buffers and
+// timers' buffers, from creation until Release.
 func (d *Device) MemoryBytes() (now, peak int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.memBytes, d.memPeak
 }
 
+// ResetPeak sets the peak that MemoryBytes reports to the bytes held now,
+// so that the peak of one phase can be measured on its own.
+func (d *Device) ResetPeak() {
+	d.mu.Lock()
+	d.memPeak = d.memBytes
+	d.mu.Unlock()
+}
+
+// addMem counts n more bytes of GPU buffers (n < 0 for a release).
+func (d *Device) addMem(n int64) {
+	d.mu.Lock()
+	d.memBytes += n
+	if d.memBytes > d.memPeak {
+		d.memPeak = d.memBytes
+	}
+	d.mu.Unlock()
+}
+
+// markLost makes every later call fail with ErrDeviceLost, citing msg.
+func (d *Device) markLost(msg string) {
+	d.lostMsg.CompareAndSwap(nil, msg)
+	d.lost.Store(true)
+}
+
 // check returns an error if the device can no longer be used.
 func (d *Device) check() error {
-	if d == nil || d.closed {
+	if d == nil || d.closed.Load() {
 		return ErrClosed
 	}
 	if d.lost.Load() {
 		msg, _ := d.lostMsg.Load().(string)
 		return fmt.Errorf("%w (%s): the GPU was reset or ran out of memory; restart with a smaller -size", ErrDeviceLost, msg)
 	}
+	return nil
+}
+
+// takeUncaptured returns, once, the first error that no error scope
+// caught since the last time.
+func (d *Device) takeUncaptured() error {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	err := d.uncaptured
 	d.uncaptured = nil
-	d.mu.Unlock()
 	return err
+}
+
+// enter takes the call lock for a call into wgpu that uses the device or
+// its queue. It fails, without the lock, if the device is closed or lost;
+// otherwise the caller must call leave.
+func (d *Device) enter() error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	d.call.Lock()
+	if d.closed.Load() {
+		d.call.Unlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// leave releases the call lock taken by enter.
+func (d *Device) leave() { d.call.Unlock() }
+
+// pollOnce polls the device without blocking, running the callbacks of
+// the work that has finished, and reports whether the queue is empty.
+func (d *Device) pollOnce() (bool, error) {
+	if err := d.enter(); err != nil {
+		return false, err
+	}
+	empty := d.dev.Poll(false, nil)
+	d.leave()
+	return empty, nil
 }
 
 // spin polls the device without blocking until cond holds. wgpu 0.17's
@@ -321,10 +424,9 @@ func (d *Device) check() error {
 func (d *Device) spin(cond func() bool) error {
 	pause := 20 * time.Microsecond
 	for {
-		if err := d.check(); err != nil {
+		if _, err := d.pollOnce(); err != nil {
 			return err
 		}
-		d.dev.Poll(false, nil)
 		if cond() {
 			return d.check()
 		}
@@ -335,15 +437,33 @@ func (d *Device) spin(cond func() bool) error {
 	}
 }
 
-// Poll waits until all submitted work has finished.
+// Poll waits until all submitted work has finished. It also returns, once,
+// an error that wgpu raised outside any call (see onUncaptured).
 func (d *Device) Poll() error {
-	return d.spin(func() bool { return d.dev.Poll(false, nil) })
+	pause := 20 * time.Microsecond
+	for {
+		empty, err := d.pollOnce()
+		if err != nil {
+			return err
+		}
+		if empty {
+			if err := d.check(); err != nil {
+				return err
+			}
+			return d.takeUncaptured()
+		}
+		time.Sleep(pause)
+		if pause < 2*time.Millisecond {
+			pause *= 2
+		}
+	}
 }
 
 // Marker notes the work submitted so far; Wait blocks until it has finished.
 type Marker struct {
 	d    *Device
 	done atomic.Bool
+	err  error // why the marked work did not finish; written before done
 }
 
 // Mark returns a marker for everything submitted until now. Loops call it
@@ -352,27 +472,77 @@ type Marker struct {
 // is never buried under queued work.
 func (d *Device) Mark() *Marker {
 	m := &Marker{d: d}
-	onWorkDone(d.queue, func(bool) { m.done.Store(true) })
+	if err := d.enter(); err != nil {
+		m.finish(err)
+		return m
+	}
+	err := onWorkDone(d.queue, m.finish)
+	d.leave()
+	if err != nil {
+		m.finish(err)
+	}
 	return m
 }
 
-// Wait blocks, polling, until the marked work has finished.
-func (m *Marker) Wait() error { return m.d.spin(m.done.Load) }
+// finish records the outcome of the marked work; a lost device makes
+// every later call fail too.
+func (m *Marker) finish(err error) {
+	if errors.Is(err, ErrDeviceLost) {
+		m.d.markLost(err.Error())
+	}
+	m.err = err
+	m.done.Store(true)
+}
 
-// Close releases the device and everything cached on it.
+// Wait blocks, polling, until the marked work has finished, and returns
+// an error if it did not finish successfully. Like Poll, it also returns,
+// once, an error that wgpu raised outside any call.
+func (m *Marker) Wait() error {
+	err := m.d.spin(m.done.Load)
+	if m.done.Load() && m.err != nil {
+		return fmt.Errorf("gpu: wait for marked work: %w", m.err)
+	}
+	if err != nil {
+		return err
+	}
+	return m.d.takeUncaptured()
+}
+
+// Close waits for the submitted work, then releases the device and
+// everything cached on it. It is safe to call more than once and while
+// other goroutines use the device: their calls either finish before the
+// device is released or fail with ErrClosed.
 func (d *Device) Close() {
-	if d == nil || d.closed {
+	if d == nil || !d.closing.CompareAndSwap(false, true) {
 		return
 	}
-	_ = d.Poll()
-	for _, k := range d.kernels {
-		k.release()
+	d.call.Lock()
+	defer d.call.Unlock()
+	// No call can submit work now: wait for what was submitted.
+	for pause := 20 * time.Microsecond; !d.lost.Load() && !d.dev.Poll(false, nil); {
+		time.Sleep(pause)
+		if pause < 2*time.Millisecond {
+			pause *= 2
+		}
+	}
+	d.closed.Store(true)
+	// A kernel still being compiled releases itself when it sees the
+	// cache gone.
+	d.mu.Lock()
+	var kernels []*Kernel
+	for _, ent := range d.kernels {
+		if ent.k != nil {
+			kernels = append(kernels, ent.k)
+		}
 	}
 	d.kernels = nil
+	d.mu.Unlock()
+	for _, k := range kernels {
+		k.release()
+	}
 	d.queue.Release()
 	d.uninstallErrorHandler()
 	d.dev.Release()
 	d.adapter.Release()
 	d.instance.Release()
-	d.closed = true
 }

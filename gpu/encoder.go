@@ -2,6 +2,8 @@ package gpu
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -16,21 +18,66 @@ type Encoder struct {
 	pass      *wgpu.ComputePassEncoder
 	err       error
 	readbacks []*Readback
+	used      map[*Buffer]struct{} // the buffers recorded dispatches and copies use
 	timer     *Timer
 	dispatch  int64
 	done      bool
 }
 
+// use notes that the recorded work uses b, for Submit to check.
+func (e *Encoder) use(b *Buffer) {
+	if e.used == nil {
+		e.used = map[*Buffer]struct{}{}
+	}
+	e.used[b] = struct{}{}
+}
+
+// released returns an error naming every buffer that the recorded work
+// uses and that was released since it was recorded. Submitting it would be
+// fatal: wgpu-native 0.17 treats a submission that uses a destroyed buffer
+// as an unrecoverable error and aborts the process.
+func (e *Encoder) released() error {
+	var names []string
+	for b := range e.used {
+		if b.buf == nil {
+			names = append(names, "buffer "+b.Name)
+		}
+	}
+	for _, rb := range e.readbacks {
+		if rb.staging == nil {
+			names = append(names, "readback "+rb.name)
+		}
+	}
+	if e.timer != nil && e.timer.resolve == nil {
+		names = append(names, "timer")
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	return fmt.Errorf("gpu: submit %q: %s released after the work using it was recorded; nothing was submitted", e.label, strings.Join(names, ", "))
+}
+
 // NewEncoder starts recording a command buffer.
 func (d *Device) NewEncoder(label string) (*Encoder, error) {
-	if err := d.check(); err != nil {
+	if err := d.enter(); err != nil {
 		return nil, err
 	}
 	enc, err := d.dev.CreateCommandEncoder(&wgpu.CommandEncoderDescriptor{Label: label})
+	d.leave()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: command encoder %q: %w", label, err)
 	}
+	d.openEncoders.Add(1)
 	return &Encoder{d: d, label: label, enc: enc}, nil
+}
+
+// close marks the encoder submitted or discarded, once.
+func (e *Encoder) close() {
+	if !e.done {
+		e.done = true
+		e.d.openEncoders.Add(-1)
+	}
 }
 
 func (e *Encoder) fail(err error) error {
@@ -47,7 +94,11 @@ func (e *Encoder) endPass() error {
 	if e.pass == nil {
 		return nil
 	}
-	err := e.pass.End()
+	err := e.d.enter()
+	if err == nil {
+		err = e.pass.End()
+		e.d.leave()
+	}
 	e.pass.Release()
 	e.pass = nil
 	if err != nil {
@@ -83,6 +134,9 @@ func (e *Encoder) Dispatch(b *Binding, x, y, z uint32) error {
 	if e.pass == nil {
 		e.pass = e.enc.BeginComputePass(&wgpu.ComputePassDescriptor{Label: e.label})
 	}
+	for _, buf := range b.bufs {
+		e.use(buf)
+	}
 	e.pass.SetPipeline(b.Kernel.pipeline)
 	e.pass.SetBindGroup(0, b.bg, nil)
 	e.pass.DispatchWorkgroups(x, y, z)
@@ -105,10 +159,17 @@ func (e *Encoder) Dispatch1D(b *Binding, n, wg int) error {
 
 // Copy records a whole-buffer copy from src to dst, which must match in size.
 func (e *Encoder) Copy(src, dst *Buffer) error {
+	if src == nil || dst == nil {
+		return e.fail(fmt.Errorf("gpu: %s: copy with a nil buffer", e.label))
+	}
 	if src.bytes != dst.bytes || src.DType != dst.DType {
 		return e.fail(&ShapeError{Op: "Copy", What: dst.Name, Want: src.String(), Got: dst.String()})
 	}
-	return e.copy(src, dst.buf, src.bytes)
+	if err := e.copy(src, dst.buf, src.bytes); err != nil {
+		return err
+	}
+	e.use(dst)
+	return nil
 }
 
 func (e *Encoder) copy(src *Buffer, dst *wgpu.Buffer, n uint64) error {
@@ -124,7 +185,13 @@ func (e *Encoder) copy(src *Buffer, dst *wgpu.Buffer, n uint64) error {
 	if err := e.endPass(); err != nil {
 		return err
 	}
-	if err := e.enc.CopyBufferToBuffer(src.buf, 0, dst, 0, n); err != nil {
+	e.use(src)
+	if err := e.d.enter(); err != nil {
+		return e.fail(err)
+	}
+	err := e.enc.CopyBufferToBuffer(src.buf, 0, dst, 0, n)
+	e.d.leave()
+	if err != nil {
 		return e.fail(fmt.Errorf("gpu: %s: copy %s: %w", e.label, src.Name, err))
 	}
 	return nil
@@ -145,16 +212,22 @@ func (e *Encoder) Discard() {
 	}
 	e.dropReadbacks()
 	if e.pass != nil {
-		_ = e.pass.End()
+		if e.d.enter() == nil {
+			_ = e.pass.End()
+			e.d.leave()
+		}
 		e.pass.Release()
 		e.pass = nil
 	}
 	e.enc.Release()
-	e.done = true
+	e.close()
 }
 
 // Submit finishes the command buffer and submits it. If anything failed
-// while recording, nothing is submitted and the first error is returned.
+// while recording, or a buffer the work uses was released since, nothing
+// is submitted and the first error is returned. An error that wgpu raises
+// while finishing and submitting the command buffer, or while asking for
+// the readbacks' mappings, is returned here, naming the encoder's label.
 func (e *Encoder) Submit() error {
 	if e.done {
 		return fmt.Errorf("gpu: %s: submitted twice", e.label)
@@ -169,35 +242,62 @@ func (e *Encoder) Submit() error {
 	if e.err == nil {
 		_ = e.endPass()
 	}
+	if e.err == nil {
+		e.err = e.released()
+	}
 	if e.err != nil {
 		e.Discard()
 		return e.err
 	}
-	cb, err := e.enc.Finish(&wgpu.CommandBufferDescriptor{Label: e.label})
-	e.enc.Release()
-	e.done = true
-	if err != nil {
-		e.dropReadbacks()
-		return fmt.Errorf("gpu: %s: finish: %w", e.label, err)
+	if err := e.d.enter(); err != nil {
+		e.Discard()
+		return err
 	}
-	e.d.queue.Submit(cb)
-	cb.Release()
-	e.d.mu.Lock()
-	e.d.counters.Submits++
-	e.d.counters.Dispatch += e.dispatch
-	e.d.mu.Unlock()
-	for _, rb := range e.readbacks {
-		if err := rb.start(); err != nil {
-			return err
+	what := fmt.Sprintf("submit %q", e.label)
+	submitted := false
+	err := e.d.scoped(what, func() error {
+		cb, err := e.enc.Finish(&wgpu.CommandBufferDescriptor{Label: e.label})
+		if err != nil {
+			return fmt.Errorf("gpu: %s: finish: %w", what, err)
 		}
+		e.d.queue.Submit(cb)
+		cb.Release()
+		submitted = true
+		var first error
+		for _, rb := range e.readbacks {
+			if err := rb.start(); err != nil && first == nil {
+				first = fmt.Errorf("gpu: %s: %w", what, err)
+			}
+		}
+		return first
+	})
+	if submitted {
+		e.d.mu.Lock()
+		e.d.lastSubmit = e.label
+		e.d.counters.Submits++
+		e.d.counters.Dispatch += e.dispatch
+		e.d.mu.Unlock()
+	}
+	e.d.leave()
+	e.enc.Release()
+	e.close()
+	if !submitted {
+		e.dropReadbacks()
+	}
+	if err != nil {
+		return err
 	}
 	return e.d.check()
 }
 
 // dropReadbacks frees the readbacks whose copies were recorded here but will
-// never be submitted, so that they neither stay busy nor hand back stale bytes.
+// never be submitted, so that they neither stay busy nor hand back stale
+// bytes, and forgets the marks of its timer.
 func (e *Encoder) dropReadbacks() {
 	for _, rb := range e.readbacks {
 		rb.state.CompareAndSwap(1, 0)
+	}
+	if e.timer != nil {
+		e.timer.labels = e.timer.labels[:0]
 	}
 }

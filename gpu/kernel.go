@@ -55,8 +55,19 @@ type KernelSpec struct {
 	Bindings []Access // one per @binding in order
 }
 
+// kernelEntry is the kernel cache's entry for one spec: done is closed
+// once k or err is set (under Device.mu), so that goroutines asking for a
+// kernel being compiled wait for that compilation instead of starting
+// their own.
+type kernelEntry struct {
+	done chan struct{}
+	k    *Kernel
+	err  error
+}
+
 // Kernel compiles spec, or returns the pipeline compiled before for the same
-// source text and entry point.
+// source text and entry point. Goroutines asking at once for the same new
+// spec share one compilation. A failed compilation is not cached.
 func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	if err := d.check(); err != nil {
 		return nil, err
@@ -64,9 +75,32 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	if spec.Entry == "" {
 		return nil, fmt.Errorf("gpu: pipeline %q: no entry point", spec.Name)
 	}
+	var storage, uniform uint64
 	for i, a := range spec.Bindings {
+		switch a {
+		case In, Out:
+			storage++
+		case Uniform:
+			uniform++
+		default:
+			return nil, fmt.Errorf("gpu: pipeline %q: binding %d has unknown access %d", spec.Name, i, int(a))
+		}
 		if a != Uniform && i > 0 && spec.Bindings[i-1] == Uniform {
 			return nil, fmt.Errorf("gpu: pipeline %q: binding %d (%s) follows a uniform; the uniform params must come last, after every storage binding", spec.Name, i, a)
+		}
+	}
+	// Checked here rather than left to wgpu, whose refusal names neither
+	// the pipeline nor the limit.
+	for _, c := range []struct {
+		what        string
+		need, limit uint64
+	}{
+		{"storage buffers per shader stage", storage, uint64(d.limits.MaxStorageBuffersPerShaderStage)},
+		{"uniform buffers per shader stage", uniform, uint64(d.limits.MaxUniformBuffersPerShaderStage)},
+		{"bindings per bind group", storage + uniform, uint64(d.limits.MaxBindingsPerBindGroup)},
+	} {
+		if c.need > c.limit {
+			return nil, &LimitError{What: fmt.Sprintf("pipeline %q: %s", spec.Name, c.what), Need: c.need, Limit: c.limit}
 		}
 	}
 	h := sha256.New()
@@ -78,22 +112,42 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	}
 	key := hex.EncodeToString(h.Sum(nil))
 	d.mu.Lock()
-	k, ok := d.kernels[key]
-	d.mu.Unlock()
-	if ok {
-		return k, nil
+	if d.kernels == nil {
+		d.mu.Unlock()
+		return nil, ErrClosed
 	}
+	if ent, ok := d.kernels[key]; ok {
+		d.mu.Unlock()
+		<-ent.done
+		return ent.k, ent.err
+	}
+	ent := &kernelEntry{done: make(chan struct{})}
+	d.kernels[key] = ent
+	d.mu.Unlock()
+
 	k, err := d.compile(spec)
-	if err != nil {
-		return nil, err
-	}
 	d.mu.Lock()
-	d.kernels[key] = k
+	switch {
+	case err != nil:
+		if d.kernels != nil && d.kernels[key] == ent {
+			delete(d.kernels, key) // not cached: a later request tries again
+		}
+	case d.kernels == nil: // closed while compiling
+		k.release()
+		k, err = nil, ErrClosed
+	}
+	ent.k, ent.err = k, err
 	d.mu.Unlock()
-	return k, nil
+	close(ent.done)
+	return k, err
 }
 
 func (d *Device) compile(spec KernelSpec) (*Kernel, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	d.compiles.Add(1)
 	mod, err := d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
 		Label:          spec.Name,
 		WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: spec.Source},
@@ -182,7 +236,11 @@ func (d *Device) Bind(k *Kernel, bufs ...*Buffer) (*Binding, error) {
 			}
 		}
 	}
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	bg, err := d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: k.Name, Layout: k.layout, Entries: entries})
+	d.leave()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: pipeline %q: bind group: %w", k.Name, err)
 	}

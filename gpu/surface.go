@@ -15,9 +15,10 @@ import (
 // before closing the device. It is the only way into the device's instance
 // and adapter, which stay private.
 func (d *Device) NewSurface(desc *wgpu.SurfaceDescriptor) (s *wgpu.Surface, caps wgpu.SurfaceCapabilities, err error) {
-	if err := d.check(); err != nil {
+	if err := d.enter(); err != nil {
 		return nil, caps, err
 	}
+	defer d.leave()
 	defer func() {
 		if r := recover(); r != nil { // go-webgpu panics when wgpu returns no surface
 			s, err = nil, fmt.Errorf("gpu: create a window surface on %s: %v", d.Info.Name, r)

@@ -34,11 +34,16 @@ func (d *Device) NewTimer(capacity int) (*Timer, error) {
 		return nil, fmt.Errorf("gpu: timer capacity %d out of range 1..4095", capacity)
 	}
 	n := capacity + 1
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
 	qs, err := d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: "timer", Type: wgpu.QueryType_Timestamp, Count: uint32(n)})
 	if err != nil {
+		d.leave()
 		return nil, fmt.Errorf("gpu: timer query set: %w", err)
 	}
 	res, err := d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: "timer.resolve", Size: uint64(n) * 8, Usage: wgpu.BufferUsage_QueryResolve | wgpu.BufferUsage_CopySrc})
+	d.leave()
 	if err != nil {
 		qs.Release()
 		return nil, fmt.Errorf("gpu: timer resolve buffer: %w", err)
@@ -49,6 +54,7 @@ func (d *Device) NewTimer(capacity int) (*Timer, error) {
 		res.Release()
 		return nil, err
 	}
+	d.addMem(int64(n) * 8)
 	return &Timer{d: d, qs: qs, resolve: res, rb: rb, cap: capacity}, nil
 }
 
@@ -64,13 +70,29 @@ func (e *Encoder) Mark(t *Timer, label string) error {
 	if e.timer != nil && e.timer != t {
 		return e.fail(fmt.Errorf("gpu: %s: two timers in one encoder", e.label))
 	}
+	if e.timer == nil {
+		// The timer's staging buffer may still be mapping the last
+		// submission's timestamps; a submission copying into it would be
+		// fatal in wgpu-native 0.17.
+		if len(t.labels) > 0 || t.rb.Busy() {
+			return e.fail(fmt.Errorf("gpu: %s: the timer's spans from another encoder have not been collected: call Spans first", e.label))
+		}
+		if f := t.rb.failed.Load(); f != nil {
+			return e.fail(fmt.Errorf("gpu: %s: the timer cannot be used again: %w", e.label, f.err))
+		}
+	}
 	if len(t.labels) >= t.cap {
 		return e.fail(fmt.Errorf("gpu: %s: timer holds at most %d marks", e.label, t.cap))
 	}
 	if err := e.endPass(); err != nil {
 		return err
 	}
-	if err := e.enc.WriteTimestamp(t.qs, uint32(len(t.labels))); err != nil {
+	if err := e.d.enter(); err != nil {
+		return e.fail(err)
+	}
+	err := e.enc.WriteTimestamp(t.qs, uint32(len(t.labels)))
+	e.d.leave()
+	if err != nil {
 		return e.fail(fmt.Errorf("gpu: %s: timestamp: %w", e.label, err))
 	}
 	e.timer = t
@@ -83,6 +105,11 @@ func (t *Timer) finish(e *Encoder) {
 		return
 	}
 	n := len(t.labels) + 1
+	if err := e.d.enter(); err != nil {
+		e.fail(err)
+		return
+	}
+	defer e.d.leave()
 	if err := e.enc.WriteTimestamp(t.qs, uint32(n-1)); err != nil {
 		e.fail(fmt.Errorf("gpu: timestamp: %w", err))
 		return
@@ -119,8 +146,13 @@ func (t *Timer) Spans() ([]Span, error) {
 
 // Release frees the timer's GPU objects.
 func (t *Timer) Release() {
+	if t == nil || t.resolve == nil {
+		return
+	}
 	t.qs.Release()
 	t.resolve.Destroy()
 	t.resolve.Release()
+	t.resolve = nil
+	t.d.addMem(-int64(t.cap+1) * 8)
 	t.rb.Release()
 }

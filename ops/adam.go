@@ -79,6 +79,9 @@ func NewAdam(d *gpu.Device, cfg AdamConfig, x, g *gpu.Buffer) (*Adam, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	if x == nil {
+		return nil, &gpu.ShapeError{Op: "adam", What: "x", Want: "an f32 buffer", Got: "nil buffer"}
+	}
 	n := x.Len()
 	if err := wantLen("adam", "gradient", g, n); err != nil {
 		return nil, err
