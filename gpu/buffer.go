@@ -233,11 +233,32 @@ func (b *Buffer) Read() ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, b.Len())
+	return Float32s(raw[:4*b.Len()]), nil
+}
+
+// ReadVia is Read through the staging buffer rb, made once by the caller
+// and reused (Read makes one per call).
+func (b *Buffer) ReadVia(rb *Readback) ([]float32, error) {
+	if b.DType != F32 {
+		return nil, &ShapeError{Op: "ReadVia", What: b.Name, Want: "f32 buffer", Got: b.DType.String()}
+	}
+	if err := b.d.Record("read "+b.Name, func(e *Encoder) error { return e.Read(rb, b) }); err != nil {
+		return nil, err
+	}
+	raw, err := rb.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return Float32s(raw[:4*b.Len()]), nil
+}
+
+// Float32s decodes little-endian float32 values.
+func Float32s(raw []byte) []float32 {
+	out := make([]float32, len(raw)/4)
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
-	return out, nil
+	return out
 }
 
 // ReadU32 copies a u32 buffer back to the CPU.
@@ -264,15 +285,7 @@ func (b *Buffer) readBytes() ([]byte, error) {
 		return nil, err
 	}
 	defer rb.Release()
-	enc, err := d.NewEncoder("readback " + b.Name)
-	if err != nil {
-		return nil, err
-	}
-	if err := rb.Copy(enc, b); err != nil {
-		enc.Discard()
-		return nil, err
-	}
-	if err := enc.Submit(); err != nil {
+	if err := d.Record("readback "+b.Name, func(e *Encoder) error { return e.Read(rb, b) }); err != nil {
 		return nil, err
 	}
 	return rb.Wait()

@@ -205,6 +205,21 @@ func (e *Encoder) Read(rb *Readback, src *Buffer) error {
 	return nil
 }
 
+// Record records one command buffer with record and submits it. If
+// record fails, the encoder is discarded, so that no error path leaves
+// one open (OpenEncoders), and nothing is submitted.
+func (d *Device) Record(label string, record func(*Encoder) error) error {
+	enc, err := d.NewEncoder(label)
+	if err != nil {
+		return err
+	}
+	if err := record(enc); err != nil {
+		enc.Discard()
+		return err
+	}
+	return enc.Submit()
+}
+
 // Discard abandons the recording.
 func (e *Encoder) Discard() {
 	if e.done {

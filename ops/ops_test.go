@@ -301,3 +301,17 @@ func TestAdamMatchesTwin(t *testing.T) {
 		})
 	}
 }
+
+// A released step refuses to record instead of recording nothing.
+func TestReleasedStepRefusesToRecord(t *testing.T) {
+	d := testgpu.Device(t)
+	y := testgpu.Upload(t, d, "y", nil, 8)
+	st, err := ops.NewFill(d, y, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Release()
+	if err := d.Record("released", st.Record); err == nil {
+		t.Error("a released step recorded")
+	}
+}

@@ -19,9 +19,10 @@ const WG = 256
 
 // Step is a recorded sequence of dispatches over fixed buffers.
 type Step struct {
-	Name  string
-	parts []part
-	own   []*gpu.Buffer // scratch buffers the step allocated
+	Name     string
+	parts    []part
+	own      []*gpu.Buffer // scratch buffers the step allocated
+	released bool
 }
 
 type part struct {
@@ -32,6 +33,9 @@ type part struct {
 
 // Record appends the step's dispatches to e.
 func (s *Step) Record(e *gpu.Encoder) error {
+	if s.released {
+		return fmt.Errorf("ops: %s: recorded after Release", s.Name)
+	}
 	for _, p := range s.parts {
 		var err error
 		if p.n > 0 {
@@ -59,6 +63,7 @@ func (s *Step) Release() {
 	}
 	s.parts = nil
 	s.own = nil
+	s.released = true
 }
 
 // then appends another step's dispatches (and ownership) to s.

@@ -88,7 +88,8 @@ const (
 	OwnTVGrad        = "tv gradient"
 	OwnOptimizer     = "optimiser"
 	OwnEMA           = "moving average"
-	OwnReadback      = "readback"
+	OwnLossReadback  = "loss readback"
+	OwnImageReadback = "image readback"
 )
 
 // OwnStyleTrunk is style image j's trunk (0-based j).
@@ -158,8 +159,12 @@ func (p *Plan) buffers() {
 	if p.EMA {
 		add(OwnEMA, it, it, gpu.F32Spec("ema", x.Shape...))
 	}
-	if p.Readback {
-		add(OwnReadback, it, it, gpu.F32Spec("losses", NumScalars))
+	if p.LossReadback {
+		add(OwnLossReadback, it, it, gpu.F32Spec("losses", NumScalars))
+		p.Buffers[len(p.Buffers)-1].Readback = true
+	}
+	if p.ImageReadback {
+		add(OwnImageReadback, it, it, gpu.F32Spec("image readback", x.Shape...))
 		p.Buffers[len(p.Buffers)-1].Readback = true
 	}
 }

@@ -68,9 +68,13 @@ type Request struct {
 	// Optimizer is "adam" (or "") or "lbfgs", History L-BFGS's.
 	Optimizer string
 	History   int
-	// EMA is whether the run keeps a moving average of the iterates, and
-	// Readback whether it reads the losses back (the progress display).
-	EMA, Readback bool
+	// EMA is whether the run keeps a moving average of the iterates.
+	EMA bool
+	// LossReadback is whether it reads the losses back (the progress
+	// display), and ImageReadback whether it reads images back (the
+	// result, the saved iterates, Adam's moments between scales), through
+	// one staging buffer of the image's size.
+	LossReadback, ImageReadback bool
 }
 
 // Plan is one scale of a run, decided: three kinds of trunk, the losses,

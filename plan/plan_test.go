@@ -13,7 +13,7 @@ import (
 func TestFormatSeed512(t *testing.T) {
 	p, err := plan.Make(plan.Request{Widths: vgg19, Content: plan.Size{W: 512, H: 512}, Styles: []plan.Size{{W: 512, H: 512}},
 		ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"},
-		Optimizer: "adam", Readback: true}, lavapipe)
+		Optimizer: "adam", LossReadback: true, ImageReadback: true}, lavapipe)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -252,3 +252,13 @@ func (e *Engine) take(owner string, lo, hi int) ([]*gpu.Buffer, error) {
 	}
 	return out, nil
 }
+
+// readback makes the staging buffer of the plan's owner (a loss or image
+// readback, one each).
+func (e *Engine) readback(owner string) (*gpu.Readback, error) {
+	spec := e.Plan.BuffersOf(owner)
+	if len(spec) != 1 || !spec[0].Readback {
+		return nil, fmt.Errorf("transfer: the plan has no %s", owner)
+	}
+	return e.D.NewReadback(spec[0].Name, spec[0].Bytes())
+}

@@ -3,6 +3,7 @@ package transfer
 import (
 	"fmt"
 
+	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
 )
 
@@ -65,23 +66,20 @@ func (p *Partial) SubmitNext() (last bool, err error) {
 	if p.e.Iter+1 != p.it {
 		return false, fmt.Errorf("transfer: the engine stepped past this split iteration")
 	}
-	enc, err := p.e.D.NewEncoder(fmt.Sprintf("iteration %d, piece %d/%d", p.it, p.next+1, len(p.ends)))
-	if err != nil {
-		return false, err
-	}
 	lo := 0
 	if p.next > 0 {
 		lo = p.ends[p.next-1]
 	}
-	err = ops.Seq(p.e.leaves[lo:p.ends[p.next]]).Record(enc)
-	if err == nil && p.next == len(p.ends)-1 {
-		err = p.e.recordOptimizer(enc, p.it)
-	}
+	err = p.e.D.Record(fmt.Sprintf("iteration %d, piece %d/%d", p.it, p.next+1, len(p.ends)), func(enc *gpu.Encoder) error {
+		if err := ops.Seq(p.e.leaves[lo:p.ends[p.next]]).Record(enc); err != nil {
+			return err
+		}
+		if p.next == len(p.ends)-1 {
+			return p.e.recordOptimizer(enc, p.it)
+		}
+		return nil
+	})
 	if err != nil {
-		enc.Discard()
-		return false, err
-	}
-	if err := enc.Submit(); err != nil {
 		return false, err
 	}
 	p.next++

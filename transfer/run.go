@@ -118,7 +118,8 @@ func PlanRun(widths []int, l plan.Limits, content plan.Size, styles []plan.Size,
 	for i := range cs {
 		r := o.Config.Request(widths, cs[i], ss[i])
 		r.EMA = o.EMA > 0 && o.EMA < 1
-		r.Readback = o.PrintEvery > 0
+		r.LossReadback = o.PrintEvery > 0
+		r.ImageReadback = true
 		p, err := plan.Make(r, l)
 		if err != nil {
 			return nil, fmt.Errorf("scale %d (%s): %w", i+1, cs[i], err)
@@ -245,8 +246,8 @@ func randomImage(w, h int, seed int64) Image {
 	return img
 }
 
-func readImage(b *gpu.Buffer, w, h int) (Image, error) {
-	p, err := b.Read()
+func readImage(rb *gpu.Readback, b *gpu.Buffer, w, h int) (Image, error) {
+	p, err := b.ReadVia(rb)
 	if err != nil {
 		return Image{}, err
 	}
@@ -267,15 +268,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			return res, err
 		}
 		avg := b[0]
-		enc, err := d.NewEncoder("ema init")
-		if err != nil {
-			return res, err
-		}
-		if err := enc.Copy(tr.X, avg); err != nil {
-			enc.Discard()
-			return res, err
-		}
-		if err := enc.Submit(); err != nil {
+		if err := d.Record("ema init", func(enc *gpu.Encoder) error { return enc.Copy(tr.X, avg) }); err != nil {
 			return res, err
 		}
 		sc, err := ops.NewScale(d, o.EMA, nil, 0, avg)
@@ -290,18 +283,20 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		ema = ops.Seq{sc, ax}
 		out = avg
 	}
+	// The staging buffers of the loss values and of the images read back.
 	var rb *gpu.Readback
-	var err error
 	if o.PrintEvery > 0 {
-		spec := e.Plan.BuffersOf(plan.OwnReadback)
-		if len(spec) != 1 {
-			return res, fmt.Errorf("transfer: the plan has no loss readback")
-		}
-		if rb, err = d.NewReadback(spec[0].Name, spec[0].Bytes()); err != nil {
+		var err error
+		if rb, err = e.readback(plan.OwnLossReadback); err != nil {
 			return res, err
 		}
 		defer rb.Release()
 	}
+	img, err := e.readback(plan.OwnImageReadback)
+	if err != nil {
+		return res, err
+	}
+	defer img.Release()
 	pendingIter := -1
 	report := func(raw []byte, iter int) {
 		if o.OnProgress == nil {
@@ -329,40 +324,33 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			runErr = err
 			break
 		}
-		enc, err := d.NewEncoder(fmt.Sprintf("iteration %d", e.Iter+1))
-		if err != nil {
-			return res, err
-		}
-		if err := e.record(enc); err != nil {
-			enc.Discard()
-			return res, err
-		}
-		if err := ema.Record(enc); err != nil {
-			enc.Discard()
-			return res, err
-		}
 		wantPrint := o.PrintEvery > 0 && (k%o.PrintEvery == 0 || k == 1 || k == n)
 		if wantPrint && k == n && rb.Busy() {
 			// The last iteration's losses must not be lost: collect the
 			// pending read first (a wait only at the end of the scale).
 			raw, err := rb.Wait()
 			if err != nil {
-				enc.Discard()
 				return res, err
 			}
 			report(raw, pendingIter)
 			pendingIter = -1
 		}
 		wantPrint = wantPrint && !rb.Busy()
-		if wantPrint {
-			if err := enc.Read(rb, e.Scalars); err != nil {
-				enc.Discard()
-				return res, err
-			}
-		}
 		// Keep one iteration queued behind the running one, no more.
 		prev := d.Mark()
-		if err := enc.Submit(); err != nil {
+		err := d.Record(fmt.Sprintf("iteration %d", e.Iter+1), func(enc *gpu.Encoder) error {
+			if err := e.record(enc); err != nil {
+				return err
+			}
+			if err := ema.Record(enc); err != nil {
+				return err
+			}
+			if wantPrint {
+				return enc.Read(rb, e.Scalars)
+			}
+			return nil
+		})
+		if err != nil {
 			return res, err
 		}
 		if err := prev.Wait(); err != nil {
@@ -384,7 +372,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			}
 		}
 		if o.SaveEvery > 0 && o.OnSave != nil && k%o.SaveEvery == 0 && k != n {
-			img, err := readImage(out, w, h)
+			img, err := readImage(img, out, w, h)
 			if err != nil {
 				return res, err
 			}
@@ -400,17 +388,17 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		}
 		report(raw, pendingIter)
 	}
-	if res.out, err = readImage(out, w, h); err != nil {
+	if res.out, err = readImage(img, out, w, h); err != nil {
 		return res, err
 	}
 	if e.Adam != nil {
-		if res.m, err = readImage(e.Adam.M, w, h); err != nil {
+		if res.m, err = readImage(img, e.Adam.M, w, h); err != nil {
 			return res, err
 		}
-		if res.v, err = readImage(e.Adam.V, w, h); err != nil {
+		if res.v, err = readImage(img, e.Adam.V, w, h); err != nil {
 			return res, err
 		}
-		if res.t, err = e.Adam.State.Read(); err != nil {
+		if res.t, err = e.Adam.State.ReadVia(img); err != nil {
 			return res, err
 		}
 	}

@@ -27,15 +27,7 @@ func (e *Engine) SetBlend(blend []float64) error {
 	if err := e.blendBuf.Write(v); err != nil {
 		return err
 	}
-	enc, err := e.D.NewEncoder("style targets")
-	if err != nil {
-		return err
-	}
-	if err := e.combine.Record(enc); err != nil {
-		enc.Discard()
-		return err
-	}
-	if err := enc.Submit(); err != nil {
+	if err := e.D.Record("style targets", e.combine.Record); err != nil {
 		return err
 	}
 	e.blend = append(e.blend[:0], blend...)

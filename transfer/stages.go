@@ -29,26 +29,22 @@ func (e *Engine) contentTargets(content Image) ([]*gpu.Buffer, error) {
 	if err := ct.X.Write(content.Pix); err != nil {
 		return nil, err
 	}
-	enc, err := d.NewEncoder("content targets")
+	err = d.Record("content targets", func(enc *gpu.Encoder) error {
+		if err := ct.Forward().Record(enc); err != nil {
+			return err
+		}
+		for i, l := range p.ContentLosses {
+			a, err := ct.Act(l.Layer)
+			if err != nil {
+				return err
+			}
+			if err := enc.Copy(a, P[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := ct.Forward().Record(enc); err != nil {
-		enc.Discard()
-		return nil, err
-	}
-	for i, l := range p.ContentLosses {
-		a, err := ct.Act(l.Layer)
-		if err != nil {
-			enc.Discard()
-			return nil, err
-		}
-		if err := enc.Copy(a, P[i]); err != nil {
-			enc.Discard()
-			return nil, err
-		}
-	}
-	if err := enc.Submit(); err != nil {
 		return nil, err
 	}
 	// The trunk dies with this stage: wait for its work before freeing it.
@@ -87,15 +83,7 @@ func (e *Engine) styleGrams(j int, img Image, p *plan.Plan) error {
 		steps = append(steps, gs)
 		seq = append(seq, gs)
 	}
-	enc, err := d.NewEncoder(fmt.Sprintf("style %d grams", j+1))
-	if err != nil {
-		return err
-	}
-	if err := seq.Record(enc); err != nil {
-		enc.Discard()
-		return err
-	}
-	if err := enc.Submit(); err != nil {
+	if err := d.Record(fmt.Sprintf("style %d grams", j+1), seq.Record); err != nil {
 		return err
 	}
 	return d.Poll()

@@ -10,15 +10,7 @@ import (
 // clip), recorded into one command buffer and submitted, with no readback.
 // The losses it leaves in Scalars are those of the image before the step.
 func (e *Engine) Step() error {
-	enc, err := e.D.NewEncoder(fmt.Sprintf("iteration %d", e.Iter+1))
-	if err != nil {
-		return err
-	}
-	if err := e.record(enc); err != nil {
-		enc.Discard()
-		return err
-	}
-	if err := enc.Submit(); err != nil {
+	if err := e.D.Record(fmt.Sprintf("iteration %d", e.Iter+1), e.record); err != nil {
 		return err
 	}
 	e.Iter++
@@ -27,6 +19,9 @@ func (e *Engine) Step() error {
 
 // record appends iteration e.Iter+1 to enc.
 func (e *Engine) record(enc *gpu.Encoder) error {
+	if e.iter == nil {
+		return fmt.Errorf("transfer: the engine was released")
+	}
 	if err := e.iter.Record(enc); err != nil {
 		return err
 	}
@@ -56,5 +51,5 @@ func (e *Engine) Release() {
 	for _, b := range e.bufs {
 		b.Release()
 	}
-	e.steps, e.bufs = nil, nil
+	e.steps, e.bufs, e.iter, e.leaves, e.combine = nil, nil, nil, nil, nil
 }
