@@ -14,6 +14,7 @@ import (
 	"github.com/go-gl/glfw/v3.3/glfw"
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/cli"
 	"github.com/stylize/stylize/transfer"
 )
 
@@ -464,7 +465,7 @@ func (a *app) dropFile(target int, path string) error {
 	if target >= 0 {
 		what = fmt.Sprintf("style %d", target+1)
 	}
-	img, err := loadImage(path, a.o.maxPixels)
+	img, err := cli.LoadImage(path, a.o.MaxPixels)
 	if err != nil {
 		a.setMessage(textBad, "%s: %s: %v", what, filepath.Base(path), err)
 		return nil
@@ -599,8 +600,8 @@ func (a *app) snapshot() error {
 	if err != nil {
 		return err
 	}
-	name := snapshotName(a.o.out, time.Now())
-	if err := imageio.Save(name, img, a.o.outDepth); err != nil {
+	name := snapshotName(a.o.Out, time.Now())
+	if err := imageio.Save(name, img, a.o.OutDepth); err != nil {
 		a.setMessage(textBad, "save: %v", err)
 		return nil
 	}
@@ -614,7 +615,7 @@ func (a *app) snapshot() error {
 // for the iterations that finished since the last call.
 func (a *app) periodic(before int) error {
 	now := a.run.completed
-	if a.o.saveEvery > 0 && now/a.o.saveEvery > before/a.o.saveEvery {
+	if a.o.SaveEvery > 0 && now/a.o.SaveEvery > before/a.o.SaveEvery {
 		// shouldSubmit queued nothing behind this multiple: the image read
 		// is that of iteration now.
 		a.savedAt = now
@@ -622,17 +623,17 @@ func (a *app) periodic(before int) error {
 		if err != nil {
 			return err
 		}
-		ext := filepath.Ext(a.o.out)
-		name := fmt.Sprintf("%s_%04d%s", strings.TrimSuffix(a.o.out, ext), now, ext)
-		if err := imageio.Save(name, img, a.o.outDepth); err != nil {
+		ext := filepath.Ext(a.o.Out)
+		name := fmt.Sprintf("%s_%04d%s", strings.TrimSuffix(a.o.Out, ext), now, ext)
+		if err := imageio.Save(name, img, a.o.OutDepth); err != nil {
 			a.setMessage(textBad, "save: %v", err)
 		} else {
 			fmt.Fprintf(a.stdout, "{\"event\":\"saved\",\"path\":%q,\"iter\":%d}\n", name, now)
 		}
 	}
-	if a.o.printEvery > 0 && a.run.haveLoss && now/a.o.printEvery > before/a.o.printEvery {
+	if a.o.PrintEvery > 0 && a.run.haveLoss && now/a.o.PrintEvery > before/a.o.PrintEvery {
 		l, it := a.run.losses, a.run.itPerSec(time.Now())
-		if a.o.jsonOut {
+		if a.o.JSON {
 			fmt.Fprintf(a.stdout, "{\"event\":\"progress\",\"iter\":%d,\"loss_iter\":%d,\"loss\":%g,\"content\":%g,\"style\":%g,\"tv\":%g,\"it_per_s\":%g}\n",
 				now, a.run.lossIter, l[0], l[1], l[2], l[3], it)
 		} else {
@@ -650,7 +651,7 @@ func (a *app) saveOut() error {
 	if err != nil {
 		return err
 	}
-	if err := imageio.Save(a.o.out, img, a.o.outDepth); err != nil {
+	if err := imageio.Save(a.o.Out, img, a.o.OutDepth); err != nil {
 		return err
 	}
 	a.savedOut = true
@@ -956,7 +957,7 @@ func (a *app) shouldSubmit(now time.Time) (int, bool) {
 			return 0, false
 		}
 	}
-	if n := a.o.saveEvery; n > 0 {
+	if n := a.o.SaveEvery; n > 0 {
 		// -save-every writes the image of exactly each multiple: nothing
 		// goes behind a multiple's iteration until it is saved, and a
 		// batch stops at the next multiple.
@@ -965,7 +966,7 @@ func (a *app) shouldSubmit(now time.Time) (int, bool) {
 		}
 		left = min(left, n-a.run.submitted%n)
 	}
-	if n := a.o.printEvery; n > 0 { // reports land on the multiples too
+	if n := a.o.PrintEvery; n > 0 { // reports land on the multiples too
 		left = min(left, n-a.run.submitted%n)
 	}
 	// A frame is due but would wait behind the queue: let the queue drain.
@@ -1037,8 +1038,8 @@ func (a *app) step() error {
 		if err := a.saveOut(); err != nil {
 			return err
 		}
-		a.setMessage(textWhite, "done: %d iterations, saved %s", a.o.iters, filepath.Base(a.o.out))
-		fmt.Fprintf(a.stdout, "{\"event\":\"saved\",\"path\":%q,\"iter\":%d}\n", a.o.out, a.run.completed)
+		a.setMessage(textWhite, "done: %d iterations, saved %s", a.o.iters, filepath.Base(a.o.Out))
+		fmt.Fprintf(a.stdout, "{\"event\":\"saved\",\"path\":%q,\"iter\":%d}\n", a.o.Out, a.run.completed)
 	}
 	now = time.Now()
 	if a.wantFrame(now) && a.canDrawNow() {

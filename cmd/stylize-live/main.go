@@ -24,8 +24,7 @@ import (
 	"github.com/go-gl/glfw/v3.3/glfw"
 	wgpuext_glfw "github.com/rajveermalviya/go-webgpu/wgpuext/glfw"
 	"github.com/stylize/stylize/gpu"
-	"github.com/stylize/stylize/imageio"
-	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/internal/cli"
 	"github.com/stylize/stylize/vgg"
 )
 
@@ -45,8 +44,8 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	var o options
-	fs := newFlags(&o)
+	o := &options{}
+	fs := newFlags(o)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -61,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return fail(exitUsage, fmt.Errorf("unexpected argument %q (flags come before; see stylize-live -h)", fs.Arg(0)))
 	}
-	if err := resolve(fs, &o); err != nil {
+	if err := resolve(fs, o); err != nil {
 		return fail(exitUsage, err)
 	}
 	var sc *script
@@ -78,43 +77,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	// Images and weights first: their errors need no window.
-	content, err := loadImage(o.content, o.maxPixels)
-	if err != nil {
-		return fail(exitError, fmt.Errorf("-content %s: %w", o.content, err))
-	}
-	var styles []imageio.Image
-	for _, p := range o.styles {
-		img, err := loadImage(p, o.maxPixels)
-		if err != nil {
-			return fail(exitError, fmt.Errorf("-style %s: %w", p, err))
-		}
-		if o.styleSize > 0 {
-			w, h := imageio.FitLongSide(img.W, img.H, o.styleSize)
-			img = imageio.Resize(img, w, h)
-		}
-		styles = append(styles, img)
-	}
-	var initImage *imageio.Image
-	if o.init != "content" && o.init != "random" && o.init != "style" {
-		img, err := loadImage(o.init, o.maxPixels)
-		if err != nil {
-			return fail(exitError, fmt.Errorf("-init %s: %w", o.init, err))
-		}
-		initImage = &img
-		o.init = "file"
-	}
-	w8s, err := loadWeights(o.weightsPath, o.widths, stderr)
+	in, err := o.set.LoadInputs(true)
 	if err != nil {
 		return fail(exitError, err)
 	}
-	pre := o.preprocess
-	if pre == "" {
-		pre = w8s.Preprocess
+	w8s, err := cli.LoadWeights(o.Weights, o.widthList, stderr)
+	if err != nil {
+		return fail(exitError, err)
 	}
-	if pre == "" {
-		pre = "caffe"
-	}
-	preMode, err := ops.ParsePreprocess(pre)
+	pre, preMode, err := o.set.Preprocessing(w8s)
 	if err != nil {
 		return fail(exitError, err)
 	}
@@ -130,29 +101,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer glfw.Terminate()
 		defer win.Destroy()
 	}
-	d, err := gpu.Open(gpu.Options{Adapter: o.device})
+	d, err := gpu.Open(gpu.Options{Adapter: o.Device})
 	if err != nil {
 		return fail(exitError, err)
 	}
 	defer d.Close()
-	net, err := vgg.New(d, w8s, o.pool, preMode)
+	net, err := vgg.New(d, w8s, o.set.Pooling, preMode)
 	if err != nil {
 		return fail(exitError, err)
 	}
 	defer net.Release()
 	s := &session{
-		d: d, net: net, w8s: w8s, cfg: o.cfg,
-		size: o.size, styleSize: o.styleSize, maxPixels: o.maxPixels,
-		contentPath: o.content, stylePaths: append([]string(nil), o.styles...), styles: styles, blend: o.blendW,
-		init: o.init, initImage: initImage, seed: o.seed,
+		d: d, net: net, w8s: w8s, cfg: o.set.Config,
+		size: o.Size, styleSize: o.StyleSize, maxPixels: o.MaxPixels,
+		contentPath: o.Content, stylePaths: append([]string(nil), o.Styles...), styles: in.Styles, blend: o.set.Blend,
+		init: in.Init, initImage: in.InitImage, seed: o.Seed,
 	}
 	defer s.release()
-	if err := s.setContent(content); err != nil {
+	if err := s.setContent(in.Content); err != nil {
 		return fail(exitError, err)
 	}
-	fmt.Fprintf(stderr, "device: %s\nweights: %s (preprocess %s)%s\n", d.Info, w8s.Source, pre, map[bool]string{true: " SYNTHETIC", false: ""}[w8s.Synthetic])
+	cli.Describe(stderr, d, w8s, pre)
 	if o.headless > 0 {
-		return headless(&o, s, stdout, stderr)
+		return headless(o, s, stdout, stderr)
 	}
 
 	surf, caps, err := d.NewSurface(wgpuext_glfw.GetSurfaceDescriptor(win))
@@ -172,7 +143,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer runr.release()
 
-	a := &app{o: &o, stdout: stdout, stderr: stderr, win: win, d: d, r: r, s: s, run: runr, script: sc, orig: o.originalColors}
+	a := &app{o: o, stdout: stdout, stderr: stderr, win: win, d: d, r: r, s: s, run: runr, script: sc, orig: o.OriginalColors}
 	a.view.reset()
 	sx, _ := win.GetContentScale()
 	a.scale = float64(max(sx, 1))
@@ -205,7 +176,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stylize-live: save:", err)
 		code = exitError
 	} else {
-		fmt.Fprintf(stderr, "stylize-live: saved %s (%d iterations)\n", o.out, runr.completed)
+		fmt.Fprintf(stderr, "stylize-live: saved %s (%d iterations)\n", o.Out, runr.completed)
 	}
 	a.summary()
 	switch {
@@ -231,7 +202,7 @@ func (a *app) summary() {
 			frames++
 		}
 	}
-	v := map[string]any{"event": "done", "path": a.o.out, "iters": a.run.total, "seconds": secs,
+	v := map[string]any{"event": "done", "path": a.o.Out, "iters": a.run.total, "seconds": secs,
 		"frames": a.frameCount, "interrupted": a.interrupted, "gpu": a.d.Info.Name,
 		"iter_ms": a.run.tIt * 1000, "draw_gpu_ms": a.r.tGPU * 1000}
 	if secs > 0 {

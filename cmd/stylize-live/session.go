@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/cli"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
@@ -68,19 +68,10 @@ func (s *session) runSize(c imageio.Image) (int, int) {
 // checkSize refuses a size too small for the deepest layer or too large for
 // the GPU's binding limit (block 1's activations are the largest buffer).
 func (s *session) checkSize(w, h int) error {
-	for _, l := range append(append([]string{}, s.cfg.ContentLayers...), s.cfg.StyleLayers...) {
-		m, _ := vgg.MinSide(l)
-		if w < m || h < m {
-			return fmt.Errorf("a %dx%d image is too small for layer %s: both sides must be at least %d", w, h, l, m)
-		}
+	if err := cli.CheckLayers("image", w, h, s.cfg.ContentLayers, s.cfg.StyleLayers); err != nil {
+		return err
 	}
-	need := uint64(s.w8s.Convs[0].Cout) * uint64(w) * uint64(h) * 4
-	limit := min(s.d.Limits().MaxStorageBufferBindingSize, s.d.Limits().MaxBufferSize)
-	if need > limit {
-		fit := int(float64(max(w, h)) * math.Sqrt(float64(limit)/float64(need)) * 0.99)
-		return fmt.Errorf("a %dx%d image needs a %d MiB buffer, over this GPU's %d MiB binding limit; use -size %d or less", w, h, need>>20, limit>>20, fit)
-	}
-	return nil
+	return cli.CheckFits(s.d, s.w8s, w, h)
 }
 
 // startImage is the init image at the run's size.
@@ -300,11 +291,8 @@ func (s *session) swapStyle(j int, path string, img imageio.Image) error {
 		w, h := imageio.FitLongSide(img.W, img.H, s.styleSize)
 		img = imageio.Resize(img, w, h)
 	}
-	for _, l := range s.cfg.StyleLayers {
-		m, _ := vgg.MinSide(l)
-		if img.W < m || img.H < m {
-			return fmt.Errorf("a %dx%d style image is too small for layer %s: both sides must be at least %d", img.W, img.H, l, m)
-		}
+	if err := cli.CheckLayers("style image", img.W, img.H, s.cfg.StyleLayers); err != nil {
+		return err
 	}
 	oldImg, oldPath := s.styles[j], s.stylePaths[j]
 	s.styles[j], s.stylePaths[j] = img, path
@@ -384,23 +372,6 @@ func (s *session) engineLR() float64 {
 		return s.e.LBFGS.LR
 	}
 	return math.NaN()
-}
-
-// loadImage reads a dropped or given image, with errors worded for the HUD.
-func loadImage(path string, maxPixels int) (imageio.Image, error) {
-	img, err := imageio.Load(path, maxPixels)
-	if err == nil {
-		return img, nil
-	}
-	var tl *imageio.TooLargeError
-	var uf *imageio.UnsupportedFormatError
-	switch {
-	case errors.As(err, &tl):
-		return img, fmt.Errorf("too large: %dx%d is over the %d-pixel limit (-max-pixels)", tl.W, tl.H, tl.Max)
-	case errors.As(err, &uf):
-		return img, fmt.Errorf("not an image (or not PNG, JPEG, GIF, WebP, BMP, TIFF)")
-	}
-	return img, err
 }
 
 func (s *session) release() {

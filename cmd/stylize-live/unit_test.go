@@ -184,27 +184,27 @@ func TestResolve(t *testing.T) {
 	}
 	c, s, s2 := filepath.Join(dir, "c.png"), filepath.Join(dir, "s.png"), filepath.Join(dir, "t.png")
 	parse := func(args ...string) (*options, error) {
-		var o options
-		fs := newFlags(&o)
+		o := &options{}
+		fs := newFlags(o)
 		fs.SetOutput(io.Discard)
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
-		return &o, resolve(fs, &o)
+		return o, resolve(fs, o)
 	}
 	o, err := parse("-content", c, "-style", s, "-style", s2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.size != 512 || o.cfg.ContentWeight != 1e4 || o.cfg.Adam.LR != 0.02 || o.iters != 0 || len(o.blendW) != 2 || o.blendW[0] != 0.5 {
+	if o.Size != 512 || o.set.Config.ContentWeight != 1e4 || o.set.Config.Adam.LR != 0.02 || o.iters != 0 || len(o.set.Blend) != 2 || o.set.Blend[0] != 0.5 {
 		t.Errorf("seed preset: %+v", o)
 	}
 	o, err = parse("-preset", "neural-style", "-content", c, "-style", s, "-style-weight", "7", "-size", "64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.cfg.Optimizer != "lbfgs" || o.cfg.StyleWeight != 7 || o.cfg.TVWeight != 1e-3 || o.size != 64 || o.init != "random" {
-		t.Errorf("neural-style preset with overrides: %+v", o.cfg)
+	if c := o.set.Config; c.Optimizer != "lbfgs" || c.StyleWeight != 7 || c.TVWeight != 1e-3 || o.Size != 64 || o.Init != "random" {
+		t.Errorf("neural-style preset with overrides: %+v", c)
 	}
 	for _, bad := range [][]string{
 		{"-style", s},
@@ -225,8 +225,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestUsageHidesTestFlags(t *testing.T) {
-	var o options
-	fs := newFlags(&o)
+	fs := newFlags(&options{})
 	var buf bytes.Buffer
 	fs.SetOutput(&buf)
 	if err := fs.Parse([]string{"-h"}); err != flag.ErrHelp {
@@ -238,7 +237,7 @@ func TestUsageHidesTestFlags(t *testing.T) {
 			t.Errorf("usage lacks %q", f)
 		}
 	}
-	for f := range hiddenFlags {
+	for _, f := range hidden {
 		if strings.Contains(out, "-"+f+" ") || strings.Contains(out, "-"+f+"\n") {
 			t.Errorf("usage shows the hidden flag -%s", f)
 		}

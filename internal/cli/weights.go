@@ -3,7 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
+	"math"
 
+	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/weights"
 )
 
@@ -33,3 +35,33 @@ func LoadWeights(path string, widths []int, stderr io.Writer) (*weights.VGG19, e
 
 // WeightsUsage is the -weights flag's help, the same in both commands.
 const WeightsUsage = "VGG19 weights: .safetensors, PyTorch .pth or Keras .h5 (default: the cached download); 'synthetic' for untrained test weights"
+
+// ParseWidths parses -widths, the five block widths of synthetic weights.
+func ParseWidths(s string) ([]int, error) {
+	f, err := ParseFloats(s)
+	if err != nil || len(f) != 5 {
+		return nil, fmt.Errorf("-widths %q: want 5 block widths", s)
+	}
+	var ws []int
+	for _, v := range f {
+		if v < 1 || v > 4096 || v != math.Trunc(v) {
+			return nil, fmt.Errorf("-widths %q: %v is not a width", s, v)
+		}
+		ws = append(ws, int(v))
+	}
+	return ws, nil
+}
+
+// Preprocessing is how images are prepared for w: -preprocess, else what
+// the weights say, else caffe.
+func (s *Settings) Preprocessing(w *weights.VGG19) (string, ops.Preprocess, error) {
+	pre := s.Preprocess
+	if pre == "" {
+		pre = w.Preprocess
+	}
+	if pre == "" {
+		pre = "caffe"
+	}
+	mode, err := ops.ParsePreprocess(pre)
+	return pre, mode, err
+}
