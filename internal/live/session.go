@@ -161,12 +161,30 @@ func (s *Session) replace(e *transfer.Engine, t0 time.Time) {
 	s.last = time.Since(t0)
 }
 
-// Start builds the first engine, from the start image.
+// Start builds the first engine, from the start image; later, a new
+// engine from the start image (which empties L-BFGS's history).
 func (s *Session) Start() error {
 	t0 := time.Now()
 	e, err := s.newEngine(s.x0)
 	if err != nil {
 		return err
+	}
+	return s.install(e, t0, nil)
+}
+
+// install runs setup (GPU work that prepares e: copies, uploads; may be
+// nil), waits for the GPU and makes e the engine. On error e is released
+// and the old engine stays.
+func (s *Session) install(e *transfer.Engine, t0 time.Time, setup func() error) error {
+	if setup != nil {
+		if err := setup(); err != nil {
+			e.Release()
+			return err
+		}
+		if err := s.d.Poll(); err != nil {
+			e.Release()
+			return err
+		}
 	}
 	s.replace(e, t0)
 	return nil
@@ -201,45 +219,30 @@ func (s *Session) rebuild() error {
 	if err != nil {
 		return err
 	}
-	enc, err := s.d.NewEncoder("live: carry state")
-	if err != nil {
-		e.Release()
-		return err
-	}
-	pairs := [][2]*gpu.Buffer{{old.Trunk.X, e.Trunk.X}}
-	if old.Adam != nil && e.Adam != nil {
-		pairs = append(pairs, [2]*gpu.Buffer{old.Adam.M, e.Adam.M}, [2]*gpu.Buffer{old.Adam.V, e.Adam.V}, [2]*gpu.Buffer{old.Adam.State, e.Adam.State})
-	}
-	for _, p := range pairs {
-		if err := enc.Copy(p[0], p[1]); err != nil {
-			enc.Discard()
-			e.Release()
+	return s.install(e, t0, func() error {
+		enc, err := s.d.NewEncoder("live: carry state")
+		if err != nil {
 			return err
 		}
-	}
-	if err := enc.Submit(); err != nil {
-		e.Release()
-		return err
-	}
-	if err := s.d.Poll(); err != nil {
-		e.Release()
-		return err
-	}
-	s.replace(e, t0)
-	return nil
+		pairs := [][2]*gpu.Buffer{{old.Trunk.X, e.Trunk.X}}
+		if old.Adam != nil && e.Adam != nil {
+			pairs = append(pairs, [2]*gpu.Buffer{old.Adam.M, e.Adam.M}, [2]*gpu.Buffer{old.Adam.V, e.Adam.V}, [2]*gpu.Buffer{old.Adam.State, e.Adam.State})
+		}
+		for _, p := range pairs {
+			if err := enc.Copy(p[0], p[1]); err != nil {
+				enc.Discard()
+				return err
+			}
+		}
+		return enc.Submit()
+	})
 }
 
 // restart puts the start image back and zeroes Adam's state (L-BFGS gets a
 // fresh engine, which empties its history). The GPU must be idle.
 func (s *Session) restart() error {
 	if s.e.Adam == nil {
-		t0 := time.Now()
-		e, err := s.newEngine(s.x0)
-		if err != nil {
-			return err
-		}
-		s.replace(e, t0)
-		return nil
+		return s.Start()
 	}
 	if err := s.e.Trunk.X.Write(s.x0.Pix); err != nil {
 		return err

@@ -50,7 +50,10 @@ func (s *Session) swapContent(path string, img imageio.Image) error {
 		*s = prev
 		return err
 	}
-	if e.Adam != nil && m != nil {
+	err = s.install(e, t0, func() error {
+		if e.Adam == nil || m == nil {
+			return nil
+		}
 		vr := resize(v)
 		for i, p := range vr {
 			vr[i] = max(p, 0)
@@ -60,18 +63,15 @@ func (s *Session) swapContent(path string, img imageio.Image) error {
 			p []float32
 		}{{e.Adam.M, resize(m)}, {e.Adam.V, vr}, {e.Adam.State, st}} {
 			if err := wr.b.Write(wr.p); err != nil {
-				e.Release()
-				*s = prev
 				return err
 			}
 		}
-		if err := s.d.Poll(); err != nil {
-			e.Release()
-			*s = prev
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		*s = prev
+		return err
 	}
-	s.replace(e, t0)
 	s.contentPath = path
 	return nil
 }

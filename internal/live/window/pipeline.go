@@ -18,7 +18,7 @@ func (r *renderer) build() error {
 	if r.imgMod, err = r.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{Label: "live.image", WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: imageShader()}}); err != nil {
 		return fmt.Errorf("image shader: %w", err)
 	}
-	if r.quadMod, err = r.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{Label: "live.quad", WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: quadWGSL}}); err != nil {
+	if r.quadMod, err = r.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{Label: "live.quad", WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: quadShader()}}); err != nil {
 		return fmt.Errorf("quad shader: %w", err)
 	}
 	vf := wgpu.ShaderStage_Vertex | wgpu.ShaderStage_Fragment

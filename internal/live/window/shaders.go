@@ -41,12 +41,6 @@ fn vs(@builtin(vertex_index) i: u32) -> VOut {
 	return o;
 }
 
-fn to_linear(c: vec3<f32>) -> vec3<f32> {
-	let lo = c / 12.92;
-	let hi = pow((c + vec3<f32>(0.055)) / 1.055, vec3<f32>(2.4));
-	return select(hi, lo, c <= vec3<f32>(0.04045));
-}
-
 @fragment
 fn fs(i: VOut) -> @location(0) vec4<f32> {
 	let w = u32(p.view.z);
@@ -69,6 +63,16 @@ fn fs(i: VOut) -> @location(0) vec4<f32> {
 		rgb = to_linear(rgb);
 	}
 	return vec4<f32>(rgb, 1.0);
+}
+`
+
+// toLinearWGSL is the sRGB decoding both shaders apply when the window's
+// format is an sRGB one (which encodes what they write).
+const toLinearWGSL = `
+fn to_linear(c: vec3<f32>) -> vec3<f32> {
+	let lo = c / 12.92;
+	let hi = pow((c + vec3<f32>(0.055)) / 1.055, vec3<f32>(2.4));
+	return select(hi, lo, c <= vec3<f32>(0.04045));
 }
 `
 
@@ -101,12 +105,6 @@ fn vs(@builtin(vertex_index) i: u32) -> VOut {
 	o.pos = vec4<f32>(px.x / q.view.x * 2.0 - 1.0, 1.0 - px.y / q.view.y * 2.0, 0.0, 1.0);
 	o.uv = c;
 	return o;
-}
-
-fn to_linear(c: vec3<f32>) -> vec3<f32> {
-	let lo = c / 12.92;
-	let hi = pow((c + vec3<f32>(0.055)) / 1.055, vec3<f32>(2.4));
-	return select(hi, lo, c <= vec3<f32>(0.04045));
 }
 
 @fragment
@@ -146,7 +144,11 @@ func wgslMat3(m [3][3]float64) string {
 	return "mat3x3<f32>(" + strings.Join(cols, ", ") + ")"
 }
 
+// imageShader is imageWGSL with the YIQ matrices written in.
 func imageShader() string {
 	fwd, inv := yiqMatrices()
-	return fmt.Sprintf(imageWGSL, wgslMat3(fwd), wgslMat3(inv))
+	return toLinearWGSL + fmt.Sprintf(imageWGSL, wgslMat3(fwd), wgslMat3(inv))
 }
+
+// quadShader is quadWGSL.
+func quadShader() string { return toLinearWGSL + quadWGSL }
