@@ -77,8 +77,8 @@ const ExitInterrupted = 130
 // ErrInterrupted marks a run stopped by Ctrl-C after writing its image.
 var ErrInterrupted = errors.New("interrupted")
 
-// ParseFloats parses a comma list of numbers; empty items are skipped.
-func ParseFloats(s string) ([]float64, error) {
+// parseFloats parses a comma list of numbers; empty items are skipped.
+func parseFloats(s string) ([]float64, error) {
 	var out []float64
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p == "" {

@@ -67,7 +67,7 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 		n string
 		v float64
 	}{{"content-weight", f.ContentWeight}, {"style-weight", f.StyleWeight}, {"tv-weight", f.TVWeight}, {"lr", f.LR}, {"eps", f.Eps}} {
-		if err := FiniteNonNeg(w.n, w.v); err != nil {
+		if err := finiteNonNeg(w.n, w.v); err != nil {
 			return nil, err
 		}
 	}
@@ -128,7 +128,7 @@ func (f *RunFlags) blend() ([]float64, error) {
 		}
 		return b, nil
 	}
-	b, err := ParseFloats(f.Blend)
+	b, err := parseFloats(f.Blend)
 	if err != nil {
 		return nil, fmt.Errorf("-style-blend: %w", err)
 	}
@@ -136,7 +136,7 @@ func (f *RunFlags) blend() ([]float64, error) {
 		return nil, fmt.Errorf("-style-blend has %d weights for %d style images", len(b), len(f.Styles))
 	}
 	for _, v := range b {
-		if err := FiniteNonNeg("style-blend", v); err != nil {
+		if err := finiteNonNeg("style-blend", v); err != nil {
 			return nil, err
 		}
 	}
@@ -160,9 +160,9 @@ func (f *RunFlags) checkOut() error {
 	return nil
 }
 
-// FiniteNonNeg refuses a value of the flag called name that is not a
+// finiteNonNeg refuses a value of the flag called name that is not a
 // finite number >= 0.
-func FiniteNonNeg(name string, v float64) error {
+func finiteNonNeg(name string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return fmt.Errorf("-%s must be a finite number >= 0, got %v", name, v)
 	}

@@ -72,7 +72,7 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := FiniteNonNeg("ema", c.EMA); err != nil {
+	if err := finiteNonNeg("ema", c.EMA); err != nil {
 		return nil, err
 	}
 	if c.EMA >= 1 {
@@ -81,7 +81,7 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 	if c.Scales < 1 || c.Scales > 12 {
 		return nil, fmt.Errorf("-scales must be 1..12, got %d", c.Scales)
 	}
-	iters, err := ParseFloats(c.Iters)
+	iters, err := parseFloats(c.Iters)
 	if err != nil {
 		return nil, fmt.Errorf("-iters: %w", err)
 	}

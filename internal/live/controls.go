@@ -34,7 +34,7 @@ func (a *App) input() {
 	a.dirty = true
 }
 
-// Char does what a printable key does (see HelpText).
+// Char does what a printable key does (see helpText).
 func (a *App) Char(r rune) {
 	a.input()
 	switch r {

@@ -83,7 +83,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		f.shared.PrintDefaults(fs, Hidden...)
-		fmt.Fprint(fs.Output(), "\nControls (also on H in the window):\n"+HelpText)
+		fmt.Fprint(fs.Output(), "\nControls (also on H in the window):\n"+helpText)
 	}
 	return f
 }
@@ -123,7 +123,7 @@ func (f *Flags) Resolve(fs *flag.FlagSet) (*Config, error) {
 		return nil, errors.New("-save-every and -print-every must be >= 0")
 	}
 	if f.script != "" {
-		if c.Script, err = LoadScript(f.script); err != nil {
+		if c.Script, err = loadScript(f.script); err != nil {
 			return nil, err
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// HelpText lists every control; the help overlay (H) shows it.
-const HelpText = `  Space      pause / resume
+// helpText lists every control; the help overlay (H) shows it.
+const helpText = `  Space      pause / resume
   + / -      style weight x1.25 / /1.25
   [ / ]      content weight x1.25 / /1.25
   , / .      learning rate x1.25 / /1.25
@@ -50,7 +50,7 @@ var (
 // HelpLines is the help overlay's text.
 func HelpLines() []TextLine {
 	lines := []TextLine{{"stylize-live controls", textAccent}, {"", textWhite}}
-	for _, l := range strings.Split(strings.TrimRight(HelpText, "\n"), "\n") {
+	for _, l := range strings.Split(strings.TrimRight(helpText, "\n"), "\n") {
 		lines = append(lines, TextLine{l, textWhite})
 	}
 	return append(lines, TextLine{"", textWhite}, TextLine{"H or ? closes this help", textDim})

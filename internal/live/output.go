@@ -25,8 +25,8 @@ func (a *App) finalImage() (imageio.Image, error) {
 	return img, nil
 }
 
-// SnapshotName is OUT-YYYYMMDD-HHMMSS.ext beside out, made unique.
-func SnapshotName(out string, t time.Time) string {
+// snapshotName is OUT-YYYYMMDD-HHMMSS.ext beside out, made unique.
+func snapshotName(out string, t time.Time) string {
 	ext := filepath.Ext(out)
 	stem := strings.TrimSuffix(out, ext)
 	ts := t.Format("20060102-150405")
@@ -50,7 +50,7 @@ func (a *App) snapshot() error {
 	if err != nil {
 		return err
 	}
-	name := SnapshotName(a.cfg.Out, time.Now())
+	name := snapshotName(a.cfg.Out, time.Now())
 	if err := imageio.Save(name, img, a.cfg.OutDepth); err != nil {
 		a.setMessage(textBad, "save: %v", err)
 		return nil

@@ -12,12 +12,12 @@ func TestSnapshotName(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.png")
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
-	a := SnapshotName(out, at)
+	a := snapshotName(out, at)
 	if filepath.Base(a) != "out-20260102-030405.png" {
 		t.Fatalf("name %s", a)
 	}
 	os.WriteFile(a, nil, 0o644)
-	if b := SnapshotName(out, at); filepath.Base(b) != "out-20260102-030405-2.png" {
+	if b := snapshotName(out, at); filepath.Base(b) != "out-20260102-030405-2.png" {
 		t.Errorf("second name in the same second: %s", b)
 	}
 }

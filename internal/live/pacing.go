@@ -10,7 +10,7 @@ import (
 
 // Pacing. The optimisation and the display share one GPU queue: a frame
 // submitted behind queued iterations waits for them, and so does the CPU,
-// in the swap chain's acquire and present (measured on lavapipe). The app
+// in the swap chain's acquire and present (measured on lavapipe). The App
 // therefore
 //   - submits iterations in batches of Engine.Step, each followed by a
 //     marker that tells, without blocking, when it finished, what it cost

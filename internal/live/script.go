@@ -57,8 +57,8 @@ type Script struct {
 // scriptTimeout bounds a wait-iter or wait-frames.
 const scriptTimeout = 5 * time.Minute
 
-// LoadScript reads and parses a script file.
-func LoadScript(path string) (*Script, error) {
+// loadScript reads and parses a script file.
+func loadScript(path string) (*Script, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("-script: %w", err)

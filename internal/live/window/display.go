@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"math"
 	"slices"
 
 	"github.com/stylize/stylize/gpu"
-	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/internal/live"
 )
 
@@ -35,6 +33,9 @@ func (g *gfx) release() {
 		g.contentBuf.Release()
 	}
 }
+
+// The window is what the model draws on.
+var _ live.Display = (*Window)(nil)
 
 // CanDraw reports whether the window has a swap chain (it is not minimised).
 func (w *Window) CanDraw() bool { return w.r.sc != nil }
@@ -179,25 +180,4 @@ func (w *Window) uploadText(hud []live.TextLine) error {
 	}
 	w.hudLines = hud
 	return nil
-}
-
-// thumbnail resizes img to fit box (at twice the box's size at most, for
-// sharpness when the window grows) and converts it to RGBA.
-func thumbnail(img imageio.Image, box live.Rect, scale float64) *image.RGBA {
-	r := live.Fit(live.Rect{0, 0, 2 * box.W() / scale * scale, 2 * box.H() / scale * scale}, img.W, img.H)
-	w := max(1, min(img.W, int(math.Round(r.W()))))
-	h := max(1, min(img.H, int(math.Round(r.H()))))
-	if w != img.W || h != img.H {
-		img = imageio.Resize(img, w, h)
-	}
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	n := w * h
-	q := func(v float32) uint8 { return uint8(math.Round(float64(min(max(v, 0), 1)) * 255)) }
-	for k := 0; k < n; k++ {
-		out.Pix[4*k] = q(img.Pix[k])
-		out.Pix[4*k+1] = q(img.Pix[n+k])
-		out.Pix[4*k+2] = q(img.Pix[2*n+k])
-		out.Pix[4*k+3] = 255
-	}
-	return out
 }

@@ -31,12 +31,9 @@ struct VOut {
 
 @vertex
 fn vs(@builtin(vertex_index) i: u32) -> VOut {
-	var corners = array<vec2<f32>, 6>(vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
-		vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0));
-	let c = corners[i];
-	let px = mix(p.rect.xy, p.rect.zw, c);
+	let c = corner(i);
 	var o: VOut;
-	o.pos = vec4<f32>(px.x / p.view.x * 2.0 - 1.0, 1.0 - px.y / p.view.y * 2.0, 0.0, 1.0);
+	o.pos = clip_pos(p.rect, p.view.xy, c);
 	o.t = c * p.view.zw;
 	return o;
 }
@@ -66,9 +63,23 @@ fn fs(i: VOut) -> @location(0) vec4<f32> {
 }
 `
 
-// toLinearWGSL is the sRGB decoding both shaders apply when the window's
-// format is an sRGB one (which encodes what they write).
-const toLinearWGSL = `
+// commonWGSL is what both shaders use: the corners of a rectangle drawn
+// as two triangles, a framebuffer position in clip space, and the sRGB
+// decoding they apply when the window's format is an sRGB one (which
+// encodes what they write).
+const commonWGSL = `
+fn corner(i: u32) -> vec2<f32> {
+	var corners = array<vec2<f32>, 6>(vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
+		vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0));
+	return corners[i];
+}
+
+// The point at c (0..1 in each axis) of r (framebuffer pixels) in clip space.
+fn clip_pos(r: vec4<f32>, fb: vec2<f32>, c: vec2<f32>) -> vec4<f32> {
+	let px = mix(r.xy, r.zw, c);
+	return vec4<f32>(px.x / fb.x * 2.0 - 1.0, 1.0 - px.y / fb.y * 2.0, 0.0, 1.0);
+}
+
 fn to_linear(c: vec3<f32>) -> vec3<f32> {
 	let lo = c / 12.92;
 	let hi = pow((c + vec3<f32>(0.055)) / 1.055, vec3<f32>(2.4));
@@ -97,12 +108,9 @@ struct VOut {
 
 @vertex
 fn vs(@builtin(vertex_index) i: u32) -> VOut {
-	var corners = array<vec2<f32>, 6>(vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
-		vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0));
-	let c = corners[i];
-	let px = mix(q.rect.xy, q.rect.zw, c);
+	let c = corner(i);
 	var o: VOut;
-	o.pos = vec4<f32>(px.x / q.view.x * 2.0 - 1.0, 1.0 - px.y / q.view.y * 2.0, 0.0, 1.0);
+	o.pos = clip_pos(q.rect, q.view.xy, c);
 	o.uv = c;
 	return o;
 }
@@ -147,8 +155,8 @@ func wgslMat3(m [3][3]float64) string {
 // imageShader is imageWGSL with the YIQ matrices written in.
 func imageShader() string {
 	fwd, inv := yiqMatrices()
-	return toLinearWGSL + fmt.Sprintf(imageWGSL, wgslMat3(fwd), wgslMat3(inv))
+	return commonWGSL + fmt.Sprintf(imageWGSL, wgslMat3(fwd), wgslMat3(inv))
 }
 
 // quadShader is quadWGSL.
-func quadShader() string { return toLinearWGSL + quadWGSL }
+func quadShader() string { return commonWGSL + quadWGSL }

@@ -3,8 +3,16 @@ package window
 import (
 	"fmt"
 	"image"
+	"image/color"
+	"image/draw"
+	"math"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
+	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/live"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 )
 
 // texture is an RGBA8 texture with the bind group that draws it as a quad.
@@ -100,4 +108,49 @@ func (tx *texture) release() {
 		tx.t.Destroy()
 		tx.t.Release()
 	}
+}
+
+// thumbnail resizes img to fit box (at twice the box's size at most, for
+// sharpness when the window grows) and converts it to RGBA.
+func thumbnail(img imageio.Image, box live.Rect, scale float64) *image.RGBA {
+	r := live.Fit(live.Rect{0, 0, 2 * box.W() / scale * scale, 2 * box.H() / scale * scale}, img.W, img.H)
+	w := max(1, min(img.W, int(math.Round(r.W()))))
+	h := max(1, min(img.H, int(math.Round(r.H()))))
+	if w != img.W || h != img.H {
+		img = imageio.Resize(img, w, h)
+	}
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	n := w * h
+	q := func(v float32) uint8 { return uint8(math.Round(float64(min(max(v, 0), 1)) * 255)) }
+	for k := 0; k < n; k++ {
+		out.Pix[4*k] = q(img.Pix[k])
+		out.Pix[4*k+1] = q(img.Pix[n+k])
+		out.Pix[4*k+2] = q(img.Pix[2*n+k])
+		out.Pix[4*k+3] = 255
+	}
+	return out
+}
+
+// renderText draws lines with basicfont.Face7x13 onto a w-pixel-wide image
+// over a translucent background (premultiplied alpha, as image.RGBA is).
+// Lines too long for the width are cut with a '~'.
+func renderText(lines []live.TextLine, w, pad int, bg color.RGBA) *image.RGBA {
+	h := 2*pad + live.LineHeight*len(lines)
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), image.NewUniform(bg), image.Point{}, draw.Src)
+	maxChars := (w - 2*pad) / live.GlyphW
+	for i, l := range lines {
+		s := l.Text
+		if maxChars > 1 && len(s) > maxChars {
+			s = s[:maxChars-1] + "~"
+		}
+		d := &font.Drawer{
+			Dst:  img,
+			Src:  image.NewUniform(l.Color),
+			Face: basicfont.Face7x13,
+			Dot:  fixed.P(pad, pad+live.LineHeight*i+basicfont.Face7x13.Ascent),
+		}
+		d.DrawString(s)
+	}
+	return img
 }
