@@ -291,7 +291,7 @@ func (r *renderer) present(f *frame) (bool, error) {
 		return false, err
 	}
 	if slot >= 0 {
-		if err := r.m.end(enc, slot, nil); err != nil {
+		if err := r.m.end(enc, slot); err != nil {
 			enc.Release()
 			return false, err
 		}
@@ -312,7 +312,7 @@ func (r *renderer) present(f *frame) (bool, error) {
 // pollTiming collects finished render-pass timings without blocking.
 func (r *renderer) pollTiming() error {
 	for len(r.slots) > 0 {
-		res, ok, err := r.m.ready(r.slots[0])
+		gpuNs, ok, err := r.m.ready(r.slots[0])
 		if err != nil {
 			return err
 		}
@@ -323,8 +323,8 @@ func (r *renderer) pollTiming() error {
 		r.samples++
 		// The first frames compile the pipelines' shaders (tens of ms on
 		// lavapipe): not what a frame costs.
-		if res.gpuNs > 0 && r.samples > 2 {
-			t := res.gpuNs / 1e9
+		if gpuNs > 0 && r.samples > 2 {
+			t := gpuNs / 1e9
 			if r.tGPU == 0 {
 				r.tGPU = t
 			} else {
