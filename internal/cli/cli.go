@@ -1,8 +1,9 @@
 // Package cli is the command line that stylize run and stylize-live share:
-// the presets, one flag set (RunFlags) and its validation (Resolve), the
-// loading of the images and weights the flags name, and the GPU checks
-// both make before they build a network. It also holds the work of
-// stylize run (Run) and of stylize weights (Weights), so that the commands
+// the presets, one flag set (Register, RunFlags) and its validation
+// (RunFlags.Resolve), the loading of the images and weights the flags
+// name, and the GPU checks both make before they build a network. It also
+// holds the work of stylize run (NewRunCommand, RunCommand.Resolve,
+// Job.Run) and of stylize weights (Weights), so that the commands
 // themselves only parse flags and wire packages together.
 package cli
 
