@@ -3,9 +3,10 @@ package weights
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/stylize/stylize/internal/term"
 )
 
 // progress is a download's progress bar. On a terminal it is one line
@@ -25,21 +26,12 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, label string, have, total int64) *progress {
-	p := &progress{w: w, tty: isTerminal(w), label: label, base: have, done: have, total: total, start: time.Now()}
+	p := &progress{w: w, tty: term.IsTerminal(w), label: label, base: have, done: have, total: total, start: time.Now()}
 	if total > 0 {
 		p.nextPct = (100*have/total)/10*10 + 10
 	}
 	p.last = p.start
 	return p
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func (p *progress) Write(b []byte) (int, error) {

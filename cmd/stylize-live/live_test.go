@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/live"
 )
 
 var (
@@ -293,7 +294,7 @@ func wantExit(t *testing.T, r *result, code int) {
 type capture struct {
 	name    string
 	frame   *image.NRGBA
-	st      liveState
+	st      live.State
 	x       []float32 // the engine's image, (3,H,W)
 	content []float32 // the content at the same size
 }
@@ -376,11 +377,11 @@ func checkDisplay(t *testing.T, c *capture, tol float64) int {
 	for py := 0; py < c.st.Framebuffer[1]; py++ {
 		for px := 0; px < c.st.Framebuffer[0]; px++ {
 			fx, fy := float64(px)+0.5, float64(py)+0.5
-			if !area.contains(fx, fy) || c.st.HUDRect.contains(fx, fy) || c.st.HelpRect.contains(fx, fy) {
+			if !area.Contains(fx, fy) || c.st.HUDRect.Contains(fx, fy) || c.st.HelpRect.Contains(fx, fy) {
 				continue
 			}
-			u := (fx - r[0]) / r.w() * float64(W)
-			v := (fy - r[1]) / r.h() * float64(H)
+			u := (fx - r[0]) / r.W() * float64(W)
+			v := (fy - r[1]) / r.H() * float64(H)
 			if u < 0 || v < 0 || u >= float64(W) || v >= float64(H) {
 				continue
 			}
@@ -413,7 +414,7 @@ func checkDisplay(t *testing.T, c *capture, tol float64) int {
 }
 
 // diffIn counts the pixels that differ between two frames inside r.
-func diffIn(a, b *capture, r rect) int {
+func diffIn(a, b *capture, r live.Rect) int {
 	n := 0
 	for py := int(r[1]); py < int(r[3]); py++ {
 		for px := int(r[0]); px < int(r[2]); px++ {
@@ -499,7 +500,7 @@ quit
 	// The HUD: text pixels (bright on its dark background) in its rectangle,
 	// and the values it is built from.
 	hud := run2.st.HUDRect
-	if hud.w() < 100 || hud.h() < 100 {
+	if hud.W() < 100 || hud.H() < 100 {
 		t.Fatalf("HUD rectangle %v", hud)
 	}
 	bright := 0
@@ -812,8 +813,8 @@ func countDiffs(t *testing.T, c *capture) int {
 	n := 0
 	for iy := 0; iy < H; iy++ {
 		for ix := 0; ix < W; ix++ {
-			px := int(r[0] + (float64(ix)+0.5)/float64(W)*r.w())
-			py := int(r[1] + (float64(iy)+0.5)/float64(H)*r.h())
+			px := int(r[0] + (float64(ix)+0.5)/float64(W)*r.W())
+			py := int(r[1] + (float64(iy)+0.5)/float64(H)*r.H())
 			o := c.frame.PixOffset(px, py)
 			for ch := 0; ch < 3; ch++ {
 				if math.Abs(q8(float64(want[ch*W*H+iy*W+ix]))-float64(c.frame.Pix[o+ch])) > 2 {
@@ -857,16 +858,16 @@ quit
 	resized, full, windowed, help := loadCapture(t, r, "resized"), loadCapture(t, r, "full"), loadCapture(t, r, "windowed"), loadCapture(t, r, "help")
 	for _, c := range []*capture{v0, zoom, pan, resized, full, windowed} {
 		checkDisplay(t, c, 1)
-		if ar, want := c.st.ImageRect.w()/c.st.ImageRect.h(), float64(c.st.ImageW)/float64(c.st.ImageH); math.Abs(ar-want) > 1e-6 {
+		if ar, want := c.st.ImageRect.W()/c.st.ImageRect.H(), float64(c.st.ImageW)/float64(c.st.ImageH); math.Abs(ar-want) > 1e-6 {
 			t.Errorf("%s: aspect %g, image's %g", c.name, ar, want)
 		}
 	}
-	if !relClose(zoom.st.Zoom, 1.5625, 1e-9) || !relClose(zoom.st.ImageRect.w(), v0.st.ImageRect.w()*1.5625, 1e-9) {
-		t.Errorf("zoom %g, width %g (was %g)", zoom.st.Zoom, zoom.st.ImageRect.w(), v0.st.ImageRect.w())
+	if !relClose(zoom.st.Zoom, 1.5625, 1e-9) || !relClose(zoom.st.ImageRect.W(), v0.st.ImageRect.W()*1.5625, 1e-9) {
+		t.Errorf("zoom %g, width %g (was %g)", zoom.st.Zoom, zoom.st.ImageRect.W(), v0.st.ImageRect.W())
 	}
 	// The point under the cursor stays put.
-	u0 := (200 - v0.st.ImageRect[0]) / v0.st.ImageRect.w()
-	u1 := (200 - zoom.st.ImageRect[0]) / zoom.st.ImageRect.w()
+	u0 := (200 - v0.st.ImageRect[0]) / v0.st.ImageRect.W()
+	u1 := (200 - zoom.st.ImageRect[0]) / zoom.st.ImageRect.W()
 	if math.Abs(u0-u1) > 1e-9 {
 		t.Errorf("zooming moved the point under the cursor: %g -> %g", u0, u1)
 	}
@@ -882,7 +883,7 @@ quit
 	if windowed.st.Fullscreen || windowed.st.Framebuffer != [2]int{500, 400} {
 		t.Errorf("back from fullscreen: %v, framebuffer %v", windowed.st.Fullscreen, windowed.st.Framebuffer)
 	}
-	if !help.st.Help || help.st.HelpRect.w() < 300 || diffIn(windowed, help, help.st.HelpRect) < 1000 {
+	if !help.st.Help || help.st.HelpRect.W() < 300 || diffIn(windowed, help, help.st.HelpRect) < 1000 {
 		t.Errorf("help: %v, rect %v, %d pixels changed", help.st.Help, help.st.HelpRect, diffIn(windowed, help, help.st.HelpRect))
 	}
 }

@@ -6,11 +6,11 @@
 // storage buffer in a render pass, with no copy through the CPU.
 //
 // It takes stylize run's flags (one scale); see stylize-live -h. A script
-// (-script FILE, see script.go) drives it for tests and demos.
+// (-script FILE, see internal/live/script.go) drives it for tests and
+// demos. The model is package live; the GLFW window, package window.
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,25 +19,22 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
-	"time"
 
-	"github.com/go-gl/glfw/v3.3/glfw"
-	wgpuext_glfw "github.com/rajveermalviya/go-webgpu/wgpuext/glfw"
 	"github.com/stylize/stylize/gpu"
-	"github.com/stylize/stylize/imageio"
-	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/internal/cli"
+	"github.com/stylize/stylize/internal/live"
+	"github.com/stylize/stylize/internal/live/window"
 	"github.com/stylize/stylize/vgg"
 )
 
 // GLFW wants its calls on the main thread.
 func init() { runtime.LockOSThread() }
 
-// Exit statuses.
+// Exit statuses (and cli.ExitInterrupted after Ctrl-C).
 const (
-	exitOK          = 0
-	exitError       = 1
-	exitUsage       = 2
-	exitInterrupted = 130 // Ctrl-C: the image so far is written, as stylize run does
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
 )
 
 func main() {
@@ -45,9 +42,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	var o options
-	fs := newFlags(&o)
+	fs := flag.NewFlagSet("stylize-live", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	f := live.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -61,60 +58,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return fail(exitUsage, fmt.Errorf("unexpected argument %q (flags come before; see stylize-live -h)", fs.Arg(0)))
 	}
-	if err := resolve(fs, &o); err != nil {
+	cfg, err := f.Resolve(fs)
+	if err != nil {
 		return fail(exitUsage, err)
 	}
-	var sc *script
-	if o.script != "" {
-		var err error
-		if sc, err = loadScript(o.script); err != nil {
-			return fail(exitUsage, err)
-		}
-	}
-	if o.captureDir != "" {
-		if err := os.MkdirAll(o.captureDir, 0o755); err != nil {
+	if cfg.CaptureDir != "" {
+		if err := os.MkdirAll(cfg.CaptureDir, 0o755); err != nil {
 			return fail(exitError, err)
 		}
 	}
 
 	// Images and weights first: their errors need no window.
-	content, err := loadImage(o.content, o.maxPixels)
-	if err != nil {
-		return fail(exitError, fmt.Errorf("-content %s: %w", o.content, err))
-	}
-	var styles []imageio.Image
-	for _, p := range o.styles {
-		img, err := loadImage(p, o.maxPixels)
-		if err != nil {
-			return fail(exitError, fmt.Errorf("-style %s: %w", p, err))
-		}
-		if o.styleSize > 0 {
-			w, h := imageio.FitLongSide(img.W, img.H, o.styleSize)
-			img = imageio.Resize(img, w, h)
-		}
-		styles = append(styles, img)
-	}
-	var initImage *imageio.Image
-	if o.init != "content" && o.init != "random" && o.init != "style" {
-		img, err := loadImage(o.init, o.maxPixels)
-		if err != nil {
-			return fail(exitError, fmt.Errorf("-init %s: %w", o.init, err))
-		}
-		initImage = &img
-		o.init = "file"
-	}
-	w8s, err := loadWeights(o.weightsPath, o.widths, stderr)
+	in, err := cfg.LoadInputs(true)
 	if err != nil {
 		return fail(exitError, err)
 	}
-	pre := o.preprocess
-	if pre == "" {
-		pre = w8s.Preprocess
+	w8s, err := cli.LoadWeights(cfg.Weights, cfg.Widths, stderr)
+	if err != nil {
+		return fail(exitError, err)
 	}
-	if pre == "" {
-		pre = "caffe"
-	}
-	preMode, err := ops.ParsePreprocess(pre)
+	pre, preMode, err := cfg.Preprocessing(w8s)
 	if err != nil {
 		return fail(exitError, err)
 	}
@@ -122,172 +85,50 @@ func run(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
 
-	var win *glfw.Window
-	if o.headless == 0 {
-		if win, err = openWindow(o.winW, o.winH, "stylize-live"); err != nil {
+	var win *window.Window
+	if cfg.Headless == 0 {
+		if win, err = window.Open(cfg.WinW, cfg.WinH, "stylize-live"); err != nil {
 			return fail(exitError, err)
 		}
-		defer glfw.Terminate()
-		defer win.Destroy()
+		defer win.Close()
 	}
-	d, err := gpu.Open(gpu.Options{Adapter: o.device})
+	d, err := gpu.Open(gpu.Options{Adapter: cfg.Device})
 	if err != nil {
 		return fail(exitError, err)
 	}
 	defer d.Close()
-	net, err := vgg.New(d, w8s, o.pool, preMode)
+	net, err := vgg.New(d, w8s, cfg.Pooling, preMode)
 	if err != nil {
 		return fail(exitError, err)
 	}
 	defer net.Release()
-	s := &session{
-		d: d, net: net, w8s: w8s, cfg: o.cfg,
-		size: o.size, styleSize: o.styleSize, maxPixels: o.maxPixels,
-		contentPath: o.content, stylePaths: append([]string(nil), o.styles...), styles: styles, blend: o.blendW,
-		init: o.init, initImage: initImage, seed: o.seed,
-	}
-	defer s.release()
-	if err := s.setContent(content); err != nil {
-		return fail(exitError, err)
-	}
-	fmt.Fprintf(stderr, "device: %s\nweights: %s (preprocess %s)%s\n", d.Info, w8s.Source, pre, map[bool]string{true: " SYNTHETIC", false: ""}[w8s.Synthetic])
-	if o.headless > 0 {
-		return headless(&o, s, stdout, stderr)
-	}
-
-	surf, caps, err := d.NewSurface(wgpuext_glfw.GetSurfaceDescriptor(win))
-	if err != nil {
-		return fail(exitError, fmt.Errorf("%w: %v", errNoWindow, err))
-	}
-	defer surf.Release()
-	fw, fh := win.GetFramebufferSize()
-	r, err := newRenderer(d, surf, caps, fw, fh, !o.fakeTS)
-	if err != nil {
-		return fail(exitError, fmt.Errorf("%w: %v", errNoWindow, err))
-	}
-	defer r.release()
-	runr, err := newRunner(d)
+	s, err := live.NewSession(d, net, w8s, cfg.Settings, in)
 	if err != nil {
 		return fail(exitError, err)
 	}
-	defer runr.release()
+	defer s.Release()
+	cli.Describe(stderr, d, w8s, pre)
+	if cfg.Headless > 0 {
+		if err := live.Headless(s, cfg.Headless, stdout); err != nil {
+			return fail(exitError, err)
+		}
+		return exitOK
+	}
 
-	a := &app{o: &o, stdout: stdout, stderr: stderr, win: win, d: d, r: r, s: s, run: runr, script: sc, orig: o.originalColors}
-	a.view.reset()
-	sx, _ := win.GetContentScale()
-	a.scale = float64(max(sx, 1))
-	a.relayout()
-	defer a.releaseTextures()
-	if err := a.updateImages(); err != nil {
+	if err := win.Attach(d, !cfg.WallClock); err != nil {
 		return fail(exitError, err)
 	}
-	a.installCallbacks()
-	a.setMessage(textDim, "building the engine ...")
-	if err := a.render(time.Now()); err != nil {
+	defer win.Detach()
+	a, err := live.NewApp(cfg, s, win, stdout, stderr)
+	if err != nil {
 		return fail(exitError, err)
 	}
-	if err := s.start(); err != nil {
+	defer a.Release()
+	win.Listen(a)
+	if err := a.Start(); err != nil {
 		return fail(exitError, err)
 	}
-	a.applied = a.snapshotSettings()
-	a.setMessage(textDim, "engine built in %d ms", s.last.Milliseconds())
-	a.imageDirty = true
-
-	loopErr := a.loop(sig)
 	// Quit: write the image so far, whatever stopped the loop (unless the
 	// GPU itself failed).
-	code := exitOK
-	if loopErr != nil {
-		fmt.Fprintln(stderr, "stylize-live:", loopErr)
-		code = exitError
-	}
-	if err := a.saveOut(); err != nil {
-		fmt.Fprintln(stderr, "stylize-live: save:", err)
-		code = exitError
-	} else {
-		fmt.Fprintf(stderr, "stylize-live: saved %s (%d iterations)\n", o.out, runr.completed)
-	}
-	a.summary()
-	switch {
-	case a.failed != nil:
-		fmt.Fprintln(stderr, "stylize-live:", a.failed)
-		code = exitError
-	case a.interrupted && code == exitOK:
-		code = exitInterrupted
-	}
-	return code
-}
-
-// summary prints the run's throughput as one JSON line on stdout.
-func (a *app) summary() {
-	end := a.run.lastDone
-	secs := 0.0
-	if !a.firstSub.IsZero() && end.After(a.firstSub) {
-		secs = end.Sub(a.firstSub).Seconds()
-	}
-	frames := 0
-	for _, t := range a.frameLog {
-		if !a.firstSub.IsZero() && !t.Before(a.firstSub) && !t.After(end) {
-			frames++
-		}
-	}
-	v := map[string]any{"event": "done", "path": a.o.out, "iters": a.run.total, "seconds": secs,
-		"frames": a.frameCount, "interrupted": a.interrupted, "gpu": a.d.Info.Name,
-		"iter_ms": a.run.tIt * 1000, "draw_gpu_ms": a.r.tGPU * 1000}
-	if secs > 0 {
-		v["it_per_sec"] = float64(a.run.total) / secs
-		v["fps"] = float64(frames) / secs
-	}
-	b, _ := json.Marshal(v)
-	fmt.Fprintln(a.stdout, string(b))
-}
-
-func (a *app) releaseTextures() {
-	for _, t := range append([]*texture{a.thumbContent, a.hudTex, a.helpTex}, a.thumbStyles...) {
-		t.release()
-	}
-	if a.contentBuf != nil {
-		a.contentBuf.Release()
-	}
-}
-
-// headless runs -headless N iterations of the same engine with no window
-// and prints the rate, the baseline for the window's cost.
-func headless(o *options, s *session, stdout, stderr io.Writer) int {
-	if err := s.start(); err != nil {
-		fmt.Fprintln(stderr, "stylize-live:", err)
-		return exitError
-	}
-	for i := 0; i < 2; i++ { // warm-up: first dispatches, allocations
-		if err := s.e.Step(); err != nil {
-			fmt.Fprintln(stderr, "stylize-live:", err)
-			return exitError
-		}
-	}
-	if err := s.d.Poll(); err != nil {
-		fmt.Fprintln(stderr, "stylize-live:", err)
-		return exitError
-	}
-	t0 := time.Now()
-	for i := 0; i < o.headless; i++ {
-		// As transfer.Run does: one iteration queued behind the running one.
-		prev := s.d.Mark()
-		if err := s.e.Step(); err != nil {
-			fmt.Fprintln(stderr, "stylize-live:", err)
-			return exitError
-		}
-		if err := prev.Wait(); err != nil {
-			fmt.Fprintln(stderr, "stylize-live:", err)
-			return exitError
-		}
-	}
-	if err := s.d.Poll(); err != nil {
-		fmt.Fprintln(stderr, "stylize-live:", err)
-		return exitError
-	}
-	secs := time.Since(t0).Seconds()
-	b, _ := json.Marshal(map[string]any{"event": "headless", "iters": o.headless, "seconds": secs,
-		"it_per_sec": float64(o.headless) / secs, "w": s.w, "h": s.h, "build_ms": s.last.Milliseconds()})
-	fmt.Fprintln(stdout, string(b))
-	return exitOK
+	return a.Finish(win.Run(a, sig))
 }

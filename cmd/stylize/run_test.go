@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/cli"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/weights"
 )
@@ -282,8 +283,8 @@ func TestRunCtrlCWritesImage(t *testing.T) {
 	args := []string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
 		"-iters", "1000", "-print-every", "1", "-json", "-out", out}
 	err := runStyle(ctx, args, w, &stderr)
-	if !errors.Is(err, errInterrupted) {
-		t.Fatalf("want errInterrupted, got %v\n%s", err, stderr.String())
+	if !errors.Is(err, cli.ErrInterrupted) {
+		t.Fatalf("want cli.ErrInterrupted, got %v\n%s", err, stderr.String())
 	}
 	img, err := imageio.Load(out, 0)
 	if err != nil {

@@ -1,9 +1,16 @@
-// Package cli is what stylize run and stylize-live share on the command
-// line: the presets and the list flag.
+// Package cli is the command line that stylize run and stylize-live share:
+// the presets, one flag set (Register, RunFlags) and its validation
+// (RunFlags.Resolve), the loading of the images and weights the flags
+// name, and the GPU checks both make before they build a network. It also
+// holds the work of stylize run (NewRunCommand, RunCommand.Resolve,
+// Job.Run) and of stylize weights (Weights), so that the commands
+// themselves only parse flags and wire packages together.
 package cli
 
 import (
-	"flag"
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -32,44 +39,21 @@ var Presets = map[string]Preset{
 		Iters: "1000", Init: "random", Size: 512, Pooling: "max"},
 }
 
-// Targets are the variables behind the flags a preset fills; nil ones are
-// left alone.
-type Targets struct {
-	ContentLayers, StyleLayers, Optimizer, Iters, Init, Pooling *string
-	ContentWeight, StyleWeight, TVWeight, LR, Beta1, Beta2, Eps *float64
-	Size                                                        *int
-}
+// PresetNames are the presets' names in the order the help gives them,
+// the default first.
+var PresetNames = []string{"seed", "neural-style"}
 
-// Fill sets each target whose flag was not given on fs's command line to
-// the preset's value.
-func (p Preset) Fill(fs *flag.FlagSet, t Targets) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, s := range []struct {
-		name string
-		v    *string
-		def  string
-	}{{"content-layers", t.ContentLayers, p.ContentLayers}, {"style-layers", t.StyleLayers, p.StyleLayers},
-		{"optimizer", t.Optimizer, p.Optimizer}, {"iters", t.Iters, p.Iters}, {"init", t.Init, p.Init},
-		{"pooling", t.Pooling, p.Pooling}} {
-		if s.v != nil && !set[s.name] {
-			*s.v = s.def
-		}
-	}
-	for _, n := range []struct {
-		name string
-		v    *float64
-		def  float64
-	}{{"content-weight", t.ContentWeight, p.ContentWeight}, {"style-weight", t.StyleWeight, p.StyleWeight},
-		{"tv-weight", t.TVWeight, p.TVWeight}, {"lr", t.LR, p.LR}, {"beta1", t.Beta1, p.Beta1},
-		{"beta2", t.Beta2, p.Beta2}, {"eps", t.Eps, p.Eps}} {
-		if n.v != nil && !set[n.name] {
-			*n.v = n.def
-		}
-	}
-	if t.Size != nil && !set["size"] {
-		*t.Size = p.Size
-	}
+// Value is the preset's value of the flag called name, as the flag's text,
+// and whether the preset sets that flag.
+func (p Preset) Value(name string) (string, bool) {
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	v, ok := map[string]string{
+		"content-layers": p.ContentLayers, "style-layers": p.StyleLayers, "optimizer": p.Optimizer,
+		"iters": p.Iters, "init": p.Init, "pooling": p.Pooling, "size": strconv.Itoa(p.Size),
+		"content-weight": g(p.ContentWeight), "style-weight": g(p.StyleWeight), "tv-weight": g(p.TVWeight),
+		"lr": g(p.LR), "beta1": g(p.Beta1), "beta2": g(p.Beta2), "eps": g(p.Eps),
+	}[name]
+	return v, ok
 }
 
 // ListFlag collects a repeatable flag that also accepts comma lists.
@@ -85,4 +69,27 @@ func (l *ListFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// ExitInterrupted is the exit status of a command stopped by Ctrl-C after
+// writing the image so far.
+const ExitInterrupted = 130
+
+// ErrInterrupted marks a run stopped by Ctrl-C after writing its image.
+var ErrInterrupted = errors.New("interrupted")
+
+// parseFloats parses a comma list of numbers; empty items are skipped.
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", p)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -1,30 +1,56 @@
 package cli
 
 import (
+	"bytes"
 	"flag"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 func TestFillKeepsGivenFlags(t *testing.T) {
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	var layers, opt string
-	var cw, lr float64
-	var size int
-	fs.StringVar(&layers, "style-layers", "", "")
-	fs.StringVar(&opt, "optimizer", "", "")
-	fs.Float64Var(&cw, "content-weight", 0, "")
-	fs.Float64Var(&lr, "lr", 0, "")
-	fs.IntVar(&size, "size", 0, "")
-	if err := fs.Parse([]string{"-optimizer", "lbfgs", "-lr", "0.5"}); err != nil {
+	f := Register(fs, Command{Name: "t"})
+	if err := fs.Parse([]string{"-optimizer", "adam", "-lr", "0.5"}); err != nil {
 		t.Fatal(err)
 	}
-	p := Presets["seed"]
-	p.Fill(fs, Targets{StyleLayers: &layers, Optimizer: &opt, ContentWeight: &cw, LR: &lr, Size: &size})
-	got := []any{layers, opt, cw, lr, size}
-	want := []any{p.StyleLayers, "lbfgs", 1e4, 0.5, 512}
+	p := Presets["neural-style"]
+	if err := f.fill(fs, p); err != nil {
+		t.Fatal(err)
+	}
+	got := []any{f.StyleLayers, f.ContentLayers, f.Optimizer, f.ContentWeight, f.TVWeight, f.LR, f.Size, f.Init}
+	want := []any{p.StyleLayers, "relu4_2", "adam", 5.0, 1e-3, 0.5, 512, "random"}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("after Fill: %v, want %v", got, want)
+		t.Errorf("after fill: %v, want %v", got, want)
+	}
+}
+
+// The help shows what each preset sets a flag to, never a placeholder.
+func TestPrintDefaultsShowsPresetValues(t *testing.T) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	f := Register(fs, Command{Name: "t", PrintEvery: 50})
+	fs.Bool("hidden-one", false, "not shown")
+	f.PrintDefaults(fs, "hidden-one")
+	out := buf.String()
+	for _, want := range []string{
+		"learning rate (Adam) or step length (L-BFGS) (seed: 0.02, neural-style: 1)",
+		"content loss weight (seed: 10000, neural-style: 5)",
+		"total-variation loss weight (seed: 0, neural-style: 0.001)",
+		`content layers, comma list (seed: "relu5_2", neural-style: "relu4_2")`,
+		"0 keeps the content's size (default 512)",
+		"Adam beta2 (default 0.999)",
+		`(default "keras")`, "(default 50)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"NaN", "(default -1)", "hidden-one"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("help shows %q:\n%s", bad, out)
+		}
 	}
 }
 

@@ -3,7 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
+	"math"
 
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
 )
 
@@ -33,3 +37,70 @@ func LoadWeights(path string, widths []int, stderr io.Writer) (*weights.VGG19, e
 
 // WeightsUsage is the -weights flag's help, the same in both commands.
 const WeightsUsage = "VGG19 weights: .safetensors, PyTorch .pth or Keras .h5 (default: the cached download); 'synthetic' for untrained test weights"
+
+// ParseWidths parses -widths, the five block widths of synthetic weights.
+func ParseWidths(s string) ([]int, error) {
+	f, err := parseFloats(s)
+	if err != nil || len(f) != 5 {
+		return nil, fmt.Errorf("-widths %q: want 5 block widths", s)
+	}
+	var ws []int
+	for _, v := range f {
+		if v < 1 || v > 4096 || v != math.Trunc(v) {
+			return nil, fmt.Errorf("-widths %q: %v is not a width", s, v)
+		}
+		ws = append(ws, int(v))
+	}
+	return ws, nil
+}
+
+// Preprocessing is how images are prepared for w: -preprocess, else what
+// the weights say, else caffe.
+func (s *Settings) Preprocessing(w *weights.VGG19) (string, ops.Preprocess, error) {
+	pre := s.Preprocess
+	if pre == "" {
+		pre = w.Preprocess
+	}
+	if pre == "" {
+		pre = "caffe"
+	}
+	mode, err := ops.ParsePreprocess(pre)
+	return pre, mode, err
+}
+
+// CheckLayers refuses an image size too small for the deepest of layers:
+// every pool before a layer needs at least 2 rows and columns.
+func CheckLayers(what string, width, height int, layers ...[]string) error {
+	for _, ls := range layers {
+		for _, l := range ls {
+			m, _ := vgg.MinSide(l)
+			if width < m || height < m {
+				return fmt.Errorf("a %dx%d %s is too small for layer %s: both sides must be at least %d", width, height, what, l, m)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckFits refuses, before allocating, an image size whose largest
+// activation (block 1: w's first width × height × width) exceeds the GPU's
+// binding limit, and suggests the largest long side that fits.
+func CheckFits(d *gpu.Device, w *weights.VGG19, width, height int) error {
+	need := uint64(w.Convs[0].Cout) * uint64(width) * uint64(height) * 4
+	limit := min(d.Limits().MaxStorageBufferBindingSize, d.Limits().MaxBufferSize)
+	if need <= limit {
+		return nil
+	}
+	fit := int(float64(max(width, height)) * math.Sqrt(float64(limit)/float64(need)) * 0.99)
+	return fmt.Errorf("a %dx%d image needs a %d MiB buffer for VGG19's first block, over this GPU's %d MiB binding limit (%s); use -size %d or less",
+		width, height, need>>20, limit>>20, d.Info.Name, fit)
+}
+
+// Describe prints the device and the weights a command runs on.
+func Describe(stderr io.Writer, d *gpu.Device, w *weights.VGG19, pre string) {
+	synthetic := ""
+	if w.Synthetic {
+		synthetic = " SYNTHETIC"
+	}
+	fmt.Fprintf(stderr, "device: %s\nweights: %s (preprocess %s)%s\n", d.Info, w.Source, pre, synthetic)
+}

@@ -1,21 +1,19 @@
-package main
+package window
 
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 	"github.com/stylize/stylize/gpu"
 )
 
-// markers measure spans of queue work without blocking: a marker slot is
-// begun (a GPU timestamp) in front of some work and ended behind it (a
-// second timestamp, resolved and copied, together with up to four words of
-// another buffer — the engine's loss scalars — into the slot's buffer,
-// which a gpu.Readback maps). Polling the slot with Ready tells that the
-// work finished, how long the GPU spent on it, and the words copied. Where
-// the adapter has no timestamp queries the slots still tell completion.
+// markers measure spans of queue work (the frames' render passes) without
+// blocking: a marker slot is begun (a GPU timestamp) in front of some work
+// and ended behind it (a second timestamp, resolved and copied into the
+// slot's buffer, which a gpu.Readback maps). Polling the slot with ready
+// tells that the work finished and how long the GPU spent on it. Where the
+// adapter has no timestamp queries the slots still tell completion.
 type markers struct {
 	d       *gpu.Device
 	ts      bool
@@ -25,15 +23,9 @@ type markers struct {
 }
 
 type markerSlot struct {
-	buf  *gpu.Buffer // u32[8]: t0 (2 words), t1 (2 words), 4 extra words
+	buf  *gpu.Buffer // u32[4]: t0 (2 words), t1 (2 words)
 	rb   *gpu.Readback
 	busy bool
-}
-
-// markResult is what a finished slot holds.
-type markResult struct {
-	gpuNs float64 // GPU time between begin and end; <0 if unknown
-	extra [4]float32
 }
 
 func newMarkers(d *gpu.Device, n int, timestamps bool) (*markers, error) {
@@ -50,12 +42,12 @@ func newMarkers(d *gpu.Device, n int, timestamps bool) (*markers, error) {
 		}
 	}
 	for i := 0; i < n; i++ {
-		b, err := d.NewBuffer(fmt.Sprintf("live.marker%d", i), gpu.U32, 8)
+		b, err := d.NewBuffer(fmt.Sprintf("live.marker%d", i), gpu.U32, 4)
 		if err != nil {
 			m.release()
 			return nil, err
 		}
-		rb, err := d.NewReadback(fmt.Sprintf("live.marker%d.readback", i), 32)
+		rb, err := d.NewReadback(fmt.Sprintf("live.marker%d.readback", i), 16)
 		if err != nil {
 			b.Release()
 			m.release()
@@ -85,9 +77,9 @@ func (m *markers) begin(enc *wgpu.CommandEncoder, i int) error {
 	return enc.WriteTimestamp(m.qs, uint32(2*i))
 }
 
-// end records the end timestamp of slot i and the copies into its buffer.
-// extra (may be nil) contributes its first four words.
-func (m *markers) end(enc *wgpu.CommandEncoder, i int, extra *gpu.Buffer) error {
+// end records the end timestamp of slot i and its copy into the slot's
+// buffer.
+func (m *markers) end(enc *wgpu.CommandEncoder, i int) error {
 	s := &m.slots[i]
 	s.busy = true
 	if m.ts {
@@ -98,11 +90,6 @@ func (m *markers) end(enc *wgpu.CommandEncoder, i int, extra *gpu.Buffer) error 
 			return err
 		}
 		if err := enc.CopyBufferToBuffer(m.resolve, uint64(256*i), s.buf.Raw(), 0, 16); err != nil {
-			return err
-		}
-	}
-	if extra != nil {
-		if err := enc.CopyBufferToBuffer(extra.Raw(), 0, s.buf.Raw(), 16, 16); err != nil {
 			return err
 		}
 	}
@@ -123,39 +110,23 @@ func (m *markers) read(i int) error {
 	return enc.Submit()
 }
 
-// ready polls slot i without blocking.
-func (m *markers) ready(i int) (markResult, bool, error) {
+// ready polls slot i without blocking: when its work has finished, ok is
+// set and gpuNs is the GPU time between begin and end (< 0 if unknown).
+func (m *markers) ready(i int) (gpuNs float64, ok bool, err error) {
 	raw, ok, err := m.slots[i].rb.Ready()
 	if err != nil || !ok {
-		return markResult{}, false, err
+		return 0, false, err
 	}
 	m.slots[i].busy = false
-	return m.decode(raw), true, nil
-}
-
-// wait blocks until slot i has arrived.
-func (m *markers) wait(i int) (markResult, error) {
-	raw, err := m.slots[i].rb.Wait()
-	if err != nil {
-		return markResult{}, err
-	}
-	m.slots[i].busy = false
-	return m.decode(raw), nil
-}
-
-func (m *markers) decode(raw []byte) markResult {
-	r := markResult{gpuNs: -1}
+	gpuNs = -1
 	if m.ts {
 		t0 := binary.LittleEndian.Uint64(raw[0:])
 		t1 := binary.LittleEndian.Uint64(raw[8:])
 		if t1 >= t0 && t0 != 0 {
-			r.gpuNs = float64(t1 - t0) // lavapipe and the desktop drivers tick in ns (see gpu.Timer)
+			gpuNs = float64(t1 - t0) // lavapipe and the desktop drivers tick in ns (see gpu.Timer)
 		}
 	}
-	for k := range r.extra {
-		r.extra[k] = math.Float32frombits(binary.LittleEndian.Uint32(raw[16+4*k:]))
-	}
-	return r
+	return gpuNs, true, nil
 }
 
 func (m *markers) release() {

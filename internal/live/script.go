@@ -1,4 +1,4 @@
-package main
+package live
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ import (
 //	                           content, planar float32)
 //	quit                       what Esc does
 //
-// Keys, drops and the mouse go through the same handlers as the window's.
+// Keys, drops and the mouse go through the same controls as the window's.
 type command struct {
 	line int
 	op   string
@@ -42,7 +42,8 @@ type command struct {
 	f    [4]float64
 }
 
-type script struct {
+// Script is a parsed -script: its commands and how far it has got.
+type Script struct {
 	cmds []command
 	pc   int
 
@@ -56,7 +57,8 @@ type script struct {
 // scriptTimeout bounds a wait-iter or wait-frames.
 const scriptTimeout = 5 * time.Minute
 
-func loadScript(path string) (*script, error) {
+// loadScript reads and parses a script file.
+func loadScript(path string) (*Script, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("-script: %w", err)
@@ -69,10 +71,8 @@ func loadScript(path string) (*script, error) {
 	return s, nil
 }
 
-var keyNames = map[string]bool{"esc": true, "escape": true, "enter": true, "f11": true, "left": true, "right": true, "up": true, "down": true, "space": true}
-
-func parseScript(r io.Reader) (*script, error) {
-	s := &script{untilIter: -1, untilFrame: -1}
+func parseScript(r io.Reader) (*Script, error) {
+	s := &Script{untilIter: -1, untilFrame: -1}
 	sc := bufio.NewScanner(r)
 	n := 0
 	for sc.Scan() {
@@ -129,7 +129,7 @@ func parseScript(r io.Reader) (*script, error) {
 				return nil, bad("one key")
 			}
 			k := c.args[0]
-			if len([]rune(k)) != 1 && !keyNames[strings.ToLower(k)] {
+			if _, named := keyNames[strings.ToLower(k)]; len([]rune(k)) != 1 && !named && !strings.EqualFold(k, "space") {
 				return nil, bad("a character or one of space, esc, enter, f11, left, right, up, down")
 			}
 		case "drop":
@@ -183,9 +183,9 @@ func parseScript(r io.Reader) (*script, error) {
 }
 
 // done reports whether every command has run.
-func (s *script) done() bool { return s == nil || s.pc >= len(s.cmds) }
+func (s *Script) done() bool { return s == nil || s.pc >= len(s.cmds) }
 
-// scriptHost is what a script acts on (the app).
+// scriptHost is what a script acts on (the App).
 type scriptHost interface {
 	iterations() int
 	frames() int
@@ -195,7 +195,7 @@ type scriptHost interface {
 
 // step runs commands until one has to wait; it returns an error for a
 // command that failed or a wait that timed out.
-func (s *script) step(h scriptHost, now time.Time) error {
+func (s *Script) step(h scriptHost, now time.Time) error {
 	for !s.done() {
 		c := s.cmds[s.pc]
 		switch c.op {
@@ -245,7 +245,7 @@ func (s *script) step(h scriptHost, now time.Time) error {
 }
 
 // waiting reports how long the script can sleep before its next check.
-func (s *script) waiting(now time.Time) time.Duration {
+func (s *Script) waiting(now time.Time) time.Duration {
 	if s.done() {
 		return time.Hour
 	}
@@ -257,4 +257,62 @@ func (s *script) waiting(now time.Time) time.Duration {
 		return 5 * time.Millisecond
 	}
 	return 0
+}
+
+// The App is the scripts' host.
+
+func (a *App) iterations() int { return a.run.completed }
+func (a *App) frames() int     { return a.frameCount }
+
+// exec runs a command that does not wait, through the same controls as
+// the window's input.
+func (a *App) exec(c command) error {
+	switch c.op {
+	case "key":
+		k := c.args[0]
+		if key, ok := keyNames[strings.ToLower(k)]; ok {
+			a.Key(key)
+		} else if strings.EqualFold(k, "space") {
+			a.Char(' ')
+		} else {
+			a.Char([]rune(k)[0])
+		}
+	case "drop":
+		var x, y float64
+		var path string
+		switch {
+		case c.args[0] == "content":
+			r := a.lay.Content
+			x, y, path = (r[0]+r[2])/2, (r[1]+r[3])/2, c.args[1]
+		case c.args[0] == "style":
+			if c.n > len(a.lay.Styles) {
+				return fmt.Errorf("no style %d", c.n)
+			}
+			r := a.lay.Styles[c.n-1]
+			x, y, path = (r[0]+r[2])/2, (r[1]+r[3])/2, c.args[2]
+		default:
+			x, y, path = c.f[0], c.f[1], c.args[2]
+		}
+		a.Cursor(x, y)
+		a.Drop(x, y, []string{path})
+	case "mouse":
+		a.Cursor(c.f[0], c.f[1])
+	case "scroll":
+		a.Scroll(c.f[0])
+	case "drag":
+		a.Cursor(c.f[0], c.f[1])
+		a.Button(true)
+		a.Cursor(c.f[2], c.f[3])
+		a.Button(false)
+	case "resize":
+		if err := a.disp.Resize(int(c.f[0]), int(c.f[1])); err != nil {
+			return err
+		}
+		return a.syncSize()
+	case "capture":
+		return a.capture(c.args[0])
+	case "quit":
+		a.quitting = true
+	}
+	return nil
 }

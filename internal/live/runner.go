@@ -1,4 +1,4 @@
-package main
+package live
 
 import (
 	"encoding/binary"
@@ -7,10 +7,9 @@ import (
 	"time"
 
 	"github.com/stylize/stylize/gpu"
-	"github.com/stylize/stylize/transfer"
 )
 
-// runner submits the engine's iterations in batches — k calls of
+// runner submits the session's iterations in batches — k calls of
 // Engine.Step followed by one copy of the loss scalars into a readback —
 // and learns from the readbacks, without ever waiting on the GPU, when
 // each batch finished, how long an iteration takes, and the losses the
@@ -53,6 +52,16 @@ type doneAt struct {
 	n int
 }
 
+// average moves the moving average *avg towards v by rate; a first value
+// (*avg is 0) is taken as it is.
+func average(avg *float64, v, rate float64) {
+	if *avg == 0 {
+		*avg = v
+	} else {
+		*avg += rate * (v - *avg)
+	}
+}
+
 func newRunner(d *gpu.Device) (*runner, error) {
 	r := &runner{d: d}
 	for i := 0; i < 4; i++ {
@@ -79,25 +88,20 @@ func (r *runner) free() int {
 // canSubmit reports whether a readback slot is free.
 func (r *runner) canSubmit() bool { return r.free() >= 0 }
 
-// submit queues k iterations of e and the losses' readback behind them.
-func (r *runner) submit(e *transfer.Engine, k int) error {
+// submit queues k iterations of s and the losses' readback behind them.
+func (r *runner) submit(s *Session, k int) error {
 	slot := r.free()
 	if slot < 0 || k < 1 {
 		return nil
 	}
 	b := batch{slot: slot, k: k, first: r.submitted, at: time.Now()}
 	for i := 0; i < k; i++ {
-		if err := e.Step(); err != nil {
+		if err := s.step(); err != nil {
 			return err
 		}
 	}
-	rec := time.Since(b.at).Seconds() / float64(k)
-	if r.tRec == 0 {
-		r.tRec = rec
-	} else {
-		r.tRec += 0.3 * (rec - r.tRec)
-	}
-	if err := r.readLosses(slot, e); err != nil {
+	average(&r.tRec, time.Since(b.at).Seconds()/float64(k), 0.3)
+	if err := r.readLosses(slot, s); err != nil {
 		return err
 	}
 	r.busy[slot] = true
@@ -106,31 +110,23 @@ func (r *runner) submit(e *transfer.Engine, k int) error {
 	return nil
 }
 
-// submitPiece submits the next piece of the split iteration *p (making a
-// new split into n pieces when there is none or it is done) and the
-// losses' readback behind it. The last piece completes the iteration.
-func (r *runner) submitPiece(e *transfer.Engine, p **transfer.Partial, n int) error {
+// submitPiece submits the next piece of the session's split iteration
+// (splitting the next iteration into n pieces when none is in progress)
+// and the losses' readback behind it. The last piece completes the
+// iteration.
+func (r *runner) submitPiece(s *Session, n int) error {
 	slot := r.free()
 	if slot < 0 {
 		return nil
 	}
-	if *p == nil || (*p).Done() {
-		*p = e.Split(n)
-	}
-	b := batch{slot: slot, first: r.submitted, at: time.Now(), frac: 1 / float64((*p).Len()), epoch: r.splitEpoch}
-	t0 := time.Now()
-	last, err := (*p).SubmitNext()
+	b := batch{slot: slot, first: r.submitted, at: time.Now(), epoch: r.splitEpoch}
+	last, pieces, err := s.stepPiece(n)
 	if err != nil {
-		*p = nil
 		return err
 	}
-	rec := time.Since(t0).Seconds() * float64((*p).Len())
-	if r.tRec == 0 {
-		r.tRec = rec
-	} else {
-		r.tRec += 0.3 * (rec - r.tRec)
-	}
-	if err := r.readLosses(slot, e); err != nil {
+	b.frac = 1 / float64(pieces)
+	average(&r.tRec, time.Since(b.at).Seconds()*float64(pieces), 0.3)
+	if err := r.readLosses(slot, s); err != nil {
 		return err
 	}
 	if last {
@@ -146,12 +142,12 @@ func (r *runner) submitPiece(e *transfer.Engine, p **transfer.Partial, n int) er
 
 // readLosses submits the copy of the loss scalars into readback slot,
 // behind the work submitted so far.
-func (r *runner) readLosses(slot int, e *transfer.Engine) error {
+func (r *runner) readLosses(slot int, s *Session) error {
 	enc, err := r.d.NewEncoder("live.losses")
 	if err != nil {
 		return err
 	}
-	if err := enc.Read(r.slots[slot], e.Scalars); err != nil {
+	if err := enc.Read(r.slots[slot], s.scalars()); err != nil {
 		enc.Discard()
 		return err
 	}
@@ -215,13 +211,8 @@ func (r *runner) finish(b batch, raw []byte, now time.Time) {
 	}
 	r.lossIter = b.first + b.k - 1 // Step leaves the losses of the image before its update
 	r.haveLoss = true
-	t := (now.Sub(start).Seconds() + r.pieceGPU) / float64(b.k)
+	average(&r.tIt, (now.Sub(start).Seconds()+r.pieceGPU)/float64(b.k), 0.3)
 	r.pieceGPU = 0
-	if r.tIt == 0 {
-		r.tIt = t
-	} else {
-		r.tIt += 0.3 * (t - r.tIt)
-	}
 	r.lastDone = now
 	r.log = append(r.log, doneAt{now, r.completed})
 	if len(r.log) > 256 {

@@ -1,13 +1,13 @@
-package main
+package cli
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/stylize/stylize/internal/term"
 	"github.com/stylize/stylize/transfer"
 )
 
@@ -19,17 +19,8 @@ type progress struct {
 	drawn          bool
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 func newProgress(stdout, stderr io.Writer, jsonOut bool) *progress {
-	return &progress{stdout: stdout, stderr: stderr, json: jsonOut, tty: isTerminal(stderr)}
+	return &progress{stdout: stdout, stderr: stderr, json: jsonOut, tty: term.IsTerminal(stderr)}
 }
 
 func (p *progress) event(v map[string]any) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ const tinySeed = "../../testdata/tiny_seed.safetensors"
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
-	err = runWeights(args, &o, &e)
+	err = Weights(args, &o, &e)
 	return o.String(), e.String(), err
 }
 

@@ -1,4 +1,4 @@
-package main
+package window
 
 import (
 	"fmt"
@@ -31,20 +31,11 @@ struct VOut {
 
 @vertex
 fn vs(@builtin(vertex_index) i: u32) -> VOut {
-	var corners = array<vec2<f32>, 6>(vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
-		vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0));
-	let c = corners[i];
-	let px = mix(p.rect.xy, p.rect.zw, c);
+	let c = corner(i);
 	var o: VOut;
-	o.pos = vec4<f32>(px.x / p.view.x * 2.0 - 1.0, 1.0 - px.y / p.view.y * 2.0, 0.0, 1.0);
+	o.pos = clip_pos(p.rect, p.view.xy, c);
 	o.t = c * p.view.zw;
 	return o;
-}
-
-fn to_linear(c: vec3<f32>) -> vec3<f32> {
-	let lo = c / 12.92;
-	let hi = pow((c + vec3<f32>(0.055)) / 1.055, vec3<f32>(2.4));
-	return select(hi, lo, c <= vec3<f32>(0.04045));
 }
 
 @fragment
@@ -72,6 +63,30 @@ fn fs(i: VOut) -> @location(0) vec4<f32> {
 }
 `
 
+// commonWGSL is what both shaders use: the corners of a rectangle drawn
+// as two triangles, a framebuffer position in clip space, and the sRGB
+// decoding they apply when the window's format is an sRGB one (which
+// encodes what they write).
+const commonWGSL = `
+fn corner(i: u32) -> vec2<f32> {
+	var corners = array<vec2<f32>, 6>(vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
+		vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0));
+	return corners[i];
+}
+
+// The point at c (0..1 in each axis) of r (framebuffer pixels) in clip space.
+fn clip_pos(r: vec4<f32>, fb: vec2<f32>, c: vec2<f32>) -> vec4<f32> {
+	let px = mix(r.xy, r.zw, c);
+	return vec4<f32>(px.x / fb.x * 2.0 - 1.0, 1.0 - px.y / fb.y * 2.0, 0.0, 1.0);
+}
+
+fn to_linear(c: vec3<f32>) -> vec3<f32> {
+	let lo = c / 12.92;
+	let hi = pow((c + vec3<f32>(0.055)) / 1.055, vec3<f32>(2.4));
+	return select(hi, lo, c <= vec3<f32>(0.04045));
+}
+`
+
 // quadWGSL draws a texture (thumbnails, HUD text, help) into a rectangle,
 // multiplied by a colour, blended as premultiplied alpha.
 const quadWGSL = `
@@ -93,20 +108,11 @@ struct VOut {
 
 @vertex
 fn vs(@builtin(vertex_index) i: u32) -> VOut {
-	var corners = array<vec2<f32>, 6>(vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
-		vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0));
-	let c = corners[i];
-	let px = mix(q.rect.xy, q.rect.zw, c);
+	let c = corner(i);
 	var o: VOut;
-	o.pos = vec4<f32>(px.x / q.view.x * 2.0 - 1.0, 1.0 - px.y / q.view.y * 2.0, 0.0, 1.0);
+	o.pos = clip_pos(q.rect, q.view.xy, c);
 	o.uv = c;
 	return o;
-}
-
-fn to_linear(c: vec3<f32>) -> vec3<f32> {
-	let lo = c / 12.92;
-	let hi = pow((c + vec3<f32>(0.055)) / 1.055, vec3<f32>(2.4));
-	return select(hi, lo, c <= vec3<f32>(0.04045));
 }
 
 @fragment
@@ -146,7 +152,11 @@ func wgslMat3(m [3][3]float64) string {
 	return "mat3x3<f32>(" + strings.Join(cols, ", ") + ")"
 }
 
+// imageShader is imageWGSL with the YIQ matrices written in.
 func imageShader() string {
 	fwd, inv := yiqMatrices()
-	return fmt.Sprintf(imageWGSL, wgslMat3(fwd), wgslMat3(inv))
+	return commonWGSL + fmt.Sprintf(imageWGSL, wgslMat3(fwd), wgslMat3(inv))
 }
+
+// quadShader is quadWGSL.
+func quadShader() string { return commonWGSL + quadWGSL }

@@ -1,4 +1,4 @@
-package main
+package live
 
 import (
 	"encoding/binary"
@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// liveState is what a capture records beside the frame, for tests and
-// for anyone scripting the window.
-type liveState struct {
+// State is what a capture records beside the frame (NAME.json), for tests
+// and for anyone scripting the window.
+type State struct {
 	Time           float64    `json:"time"` // Unix seconds
 	Iter           int        `json:"iter"`
 	Paused         bool       `json:"paused"`
@@ -35,12 +35,12 @@ type liveState struct {
 	ImageW         int        `json:"image_w"`
 	ImageH         int        `json:"image_h"`
 	Framebuffer    [2]int     `json:"framebuffer"`
-	ImageRect      rect       `json:"image_rect"`
-	ImageArea      rect       `json:"image_area"`
-	HUDRect        rect       `json:"hud_rect"`
-	HelpRect       rect       `json:"help_rect"`
-	ContentThumb   rect       `json:"content_thumb"`
-	StyleThumbs    []rect     `json:"style_thumbs"`
+	ImageRect      Rect       `json:"image_rect"`
+	ImageArea      Rect       `json:"image_area"`
+	HUDRect        Rect       `json:"hud_rect"`
+	HelpRect       Rect       `json:"help_rect"`
+	ContentThumb   Rect       `json:"content_thumb"`
+	StyleThumbs    []Rect     `json:"style_thumbs"`
 	Zoom           float64    `json:"zoom"`
 	PanX           float64    `json:"pan_x"`
 	PanY           float64    `json:"pan_y"`
@@ -61,32 +61,35 @@ type liveState struct {
 	Snapshots      []string   `json:"snapshots"`
 }
 
-func (a *app) state(now time.Time) liveState {
+func (a *App) state(now time.Time) State {
 	s := a.s
 	fps, _ := a.fps(now)
-	st := liveState{
+	gpuSec, cpuSec := a.disp.Cost()
+	st := State{
 		Time: float64(now.UnixNano()) / 1e9,
 		Iter: a.run.completed, Paused: a.paused, Done: a.done, Help: a.help, OriginalColors: a.orig, Fullscreen: a.fullscreen,
 		ContentWeight: s.cfg.ContentWeight, StyleWeight: s.cfg.StyleWeight, TVWeight: s.cfg.TVWeight, EngineLR: s.engineLR(),
 		Losses: a.run.losses, LossIter: a.run.lossIter, HaveLosses: a.run.haveLoss,
 		StyleSel: s.sel, Styles: append([]string(nil), s.stylePaths...), Content: s.contentPath,
-		ImageW: s.w, ImageH: s.h, Framebuffer: [2]int{a.r.fbW, a.r.fbH},
-		ImageRect: a.view.lastRect, ImageArea: a.lay.area, HUDRect: a.hudRect(), ContentThumb: a.lay.content, StyleThumbs: a.lay.styles,
+		ImageW: s.w, ImageH: s.h, Framebuffer: [2]int{int(a.lay.FbW), int(a.lay.FbH)},
+		ImageRect: a.view.lastRect, ImageArea: a.lay.Area, ContentThumb: a.lay.Content, StyleThumbs: a.lay.Styles,
 		Zoom: a.view.zoom, PanX: a.view.panX, PanY: a.view.panY,
 		Message: a.message, BuildMS: float64(s.last.Microseconds()) / 1000, Rebuilds: s.rebuilds,
 		Changes: s.changes, ApplyMS: float64(s.applied.Microseconds()) / 1000,
 		Pieces: map[bool]int{true: a.pieces()}[a.splitting()],
-		FPS:    fps, ItPerSec: a.run.itPerSec(now), IterMS: a.run.tIt * 1000, DrawGPUMS: a.r.tGPU * 1000, PresentMS: a.r.tCPU * 1000,
-		Frames: a.frameCount, GPU: a.d.Info.Name, Snapshots: append([]string(nil), a.snapshots...),
+		FPS:    fps, ItPerSec: a.run.itPerSec(now), IterMS: a.run.tIt * 1000, DrawGPUMS: gpuSec * 1000, PresentMS: cpuSec * 1000,
+		Frames: a.frameCount, GPU: s.d.Info.Name, Snapshots: append([]string(nil), a.snapshots...),
 	}
+	hud, help := a.disp.Rects()
+	st.HUDRect = hud
 	if a.help {
-		st.HelpRect = a.helpRect()
+		st.HelpRect = help
 	}
 	if math.IsNaN(st.EngineLR) {
 		st.EngineLR = -1
 	}
 	for _, l := range a.hudLines {
-		st.HUD = append(st.HUD, l.s)
+		st.HUD = append(st.HUD, l.Text)
 	}
 	return st
 }
@@ -96,9 +99,9 @@ func (a *app) state(now time.Time) liveState {
 // NAME.json, NAME.image.f32 and NAME.content.f32 beside it. Pending
 // changes are applied and the GPU drained first, so that the frame, the
 // state and the engine's image agree.
-func (a *app) capture(name string) error {
-	if !filepath.IsAbs(name) && a.o.captureDir != "" {
-		name = filepath.Join(a.o.captureDir, name)
+func (a *App) capture(name string) error {
+	if !filepath.IsAbs(name) && a.cfg.CaptureDir != "" {
+		name = filepath.Join(a.cfg.CaptureDir, name)
 	}
 	if err := a.settle(); err != nil {
 		return err
@@ -110,23 +113,14 @@ func (a *app) capture(name string) error {
 		return err
 	}
 	now := time.Now()
-	if err := a.updateHUD(now, true); err != nil {
-		return err
-	}
-	f := a.buildFrame()
-	if _, err := a.r.present(f); err != nil {
-		return err
-	}
-	a.frameCount++
-	a.lastPresent = now
-	a.scheduleNext(now)
-	a.frameLog = append(a.frameLog, now)
-	a.dirty, a.imageDirty = false, false
-	img, err := a.r.capture(f)
+	a.updateHUD(now, true)
+	img, err := a.disp.Capture(a.scene())
 	if err != nil {
 		return err
 	}
-	x, err := a.s.e.Trunk.X.Read()
+	a.presented(now)
+	a.dirty, a.imageDirty = false, false
+	x, err := a.s.image().Read()
 	if err != nil {
 		return err
 	}

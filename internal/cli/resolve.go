@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/transfer"
+	"github.com/stylize/stylize/vgg"
+)
+
+// Settings is a checked command line: the flags, filled in by the preset,
+// and what they resolve to.
+type Settings struct {
+	*RunFlags
+	Config  transfer.Config
+	Blend   []float64 // one weight per style image
+	Pooling ops.Pooling
+}
+
+// Resolve applies the preset under the flags given on fs and validates
+// everything that can be checked before any image is read or GPU work
+// starts. The commands check their own flags after it.
+func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
+	p, ok := Presets[f.Preset]
+	if !ok {
+		return nil, fmt.Errorf("unknown -preset %q (want %s)", f.Preset, strings.Join(PresetNames, " or "))
+	}
+	if err := f.fill(fs, p); err != nil {
+		return nil, err
+	}
+	if f.Content == "" {
+		return nil, fmt.Errorf("no -content image (see %s -h)", f.cmd.Name)
+	}
+	if len(f.Styles) == 0 {
+		return nil, fmt.Errorf("no -style image (see %s -h)", f.cmd.Name)
+	}
+	if n := len(f.Styles); f.cmd.MaxStyles > 0 && n > f.cmd.MaxStyles {
+		return nil, fmt.Errorf("%d style images: %s", n, f.cmd.MaxStylesWhy)
+	}
+	for _, p := range append([]string{f.Content}, f.Styles...) {
+		if st, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", p, err)
+		} else if st.IsDir() {
+			return nil, fmt.Errorf("%s is a directory, not an image", p)
+		}
+	}
+	s := &Settings{RunFlags: f}
+	var err error
+	if s.Blend, err = f.blend(); err != nil {
+		return nil, err
+	}
+	cl, err := vgg.ParseLayers(f.ContentLayers)
+	if err != nil {
+		return nil, fmt.Errorf("-content-layers: %w", err)
+	}
+	sl, err := vgg.ParseLayers(f.StyleLayers)
+	if err != nil {
+		return nil, fmt.Errorf("-style-layers: %w", err)
+	}
+	for _, w := range []struct {
+		n string
+		v float64
+	}{{"content-weight", f.ContentWeight}, {"style-weight", f.StyleWeight}, {"tv-weight", f.TVWeight}, {"lr", f.LR}, {"eps", f.Eps}} {
+		if err := finiteNonNeg(w.n, w.v); err != nil {
+			return nil, err
+		}
+	}
+	if !(f.Beta1 >= 0 && f.Beta1 < 1) || !(f.Beta2 >= 0 && f.Beta2 < 1) {
+		return nil, fmt.Errorf("-beta1 and -beta2 must be in [0,1), got %v and %v", f.Beta1, f.Beta2)
+	}
+	if s.Pooling, err = ops.ParsePooling(f.Pooling); err != nil {
+		return nil, err
+	}
+	if f.Optimizer != "adam" && f.Optimizer != "lbfgs" {
+		return nil, fmt.Errorf("unknown -optimizer %q (want adam or lbfgs)", f.Optimizer)
+	}
+	form := ops.AdamKeras
+	switch f.AdamForm {
+	case "keras":
+	case "torch", "pytorch":
+		form = ops.AdamTorch
+	default:
+		return nil, fmt.Errorf("unknown -adam-form %q (want keras or torch)", f.AdamForm)
+	}
+	if f.LBFGSHistory < 1 {
+		return nil, errors.New("-lbfgs-history must be >= 1")
+	}
+	if f.Preprocess != "" {
+		if _, err := ops.ParsePreprocess(f.Preprocess); err != nil {
+			return nil, err
+		}
+	}
+	if f.Size < 0 || f.StyleSize < 0 {
+		return nil, errors.New("-size and -style-size must be >= 0")
+	}
+	if err := f.checkOut(); err != nil {
+		return nil, err
+	}
+	switch f.Init {
+	case "content", "random", "style":
+	default:
+		if _, err := os.Stat(f.Init); err != nil {
+			return nil, fmt.Errorf("-init %q is not content, random, style or a readable image: %w", f.Init, err)
+		}
+	}
+	s.Config = transfer.Config{
+		ContentLayers: cl, StyleLayers: sl,
+		ContentWeight: f.ContentWeight, StyleWeight: f.StyleWeight, TVWeight: f.TVWeight,
+		Optimizer: f.Optimizer,
+		Adam:      ops.AdamConfig{Form: form, LR: f.LR, Beta1: f.Beta1, Beta2: f.Beta2, Eps: f.Eps, Clip: true, Lo: 0, Hi: 1},
+		LBFGS:     transfer.LBFGSConfig{History: f.LBFGSHistory, LR: f.LR},
+	}
+	return s, nil
+}
+
+// blend is -style-blend's weights, or equal ones.
+func (f *RunFlags) blend() ([]float64, error) {
+	if f.Blend == "" {
+		b := make([]float64, len(f.Styles))
+		for i := range b {
+			b[i] = 1 / float64(len(f.Styles))
+		}
+		return b, nil
+	}
+	b, err := parseFloats(f.Blend)
+	if err != nil {
+		return nil, fmt.Errorf("-style-blend: %w", err)
+	}
+	if len(b) != len(f.Styles) {
+		return nil, fmt.Errorf("-style-blend has %d weights for %d style images", len(b), len(f.Styles))
+	}
+	for _, v := range b {
+		if err := finiteNonNeg("style-blend", v); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// checkOut checks -out and -out-depth.
+func (f *RunFlags) checkOut() error {
+	if f.OutDepth != 8 && f.OutDepth != 16 {
+		return fmt.Errorf("-out-depth must be 8 or 16, got %d", f.OutDepth)
+	}
+	switch strings.ToLower(filepath.Ext(f.Out)) {
+	case ".png":
+	case ".jpg", ".jpeg":
+		if f.OutDepth != 8 {
+			return errors.New("JPEG output is 8-bit: use a .png for -out-depth 16")
+		}
+	default:
+		return fmt.Errorf("-out %s: unsupported output format (want .png, .jpg or .jpeg)", f.Out)
+	}
+	return nil
+}
+
+// finiteNonNeg refuses a value of the flag called name that is not a
+// finite number >= 0.
+func finiteNonNeg(name string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return fmt.Errorf("-%s must be a finite number >= 0, got %v", name, v)
+	}
+	return nil
+}

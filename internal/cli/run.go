@@ -1,0 +1,211 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/transfer"
+	"github.com/stylize/stylize/vgg"
+)
+
+const runUsage = `Usage: stylize run -content IMG -style IMG [-style IMG2 ...] [flags]
+
+Turns a content image and one or more style images into a new image by
+Gatys et al.'s optimisation, entirely on the GPU.
+
+Examples:
+  stylize run -content photo.jpg -style starry.jpg -out out.png
+  stylize run -preset neural-style -content photo.jpg -style a.jpg,b.jpg -style-blend 0.7,0.3 -out out.png
+  stylize run -content photo.jpg -style ink.png -original-colors -scales 3 -iters 300 -out out.png
+  stylize run -content photo.jpg -style s.png -json -out out.png > progress.jsonl
+
+Presets (-preset): seed (the default: relu5_2 content, relu1_1..relu5_1
+style, weights 1e4/1e-2, Keras Adam lr 0.02 b1 0.99 eps 0.1, long side 512)
+and neural-style (jcjohnson/neural-style: relu4_2, weights 5/100, TV 1e-3,
+L-BFGS, random init). Every setting can be overridden by its flag.
+Layers can be named relu4_2, conv4_2 or block4_conv2.
+
+Flags:
+`
+
+// RunCommand is stylize run's command line: the shared flags and its own
+// (a schedule over several scales, and the moving average of the iterates).
+type RunCommand struct {
+	*RunFlags
+	Iters  string
+	Scales int
+	EMA    float64
+}
+
+// NewRunCommand registers stylize run's flags on fs, and its help.
+func NewRunCommand(fs *flag.FlagSet) *RunCommand {
+	c := &RunCommand{RunFlags: Register(fs, Command{Name: "stylize run", PrintEvery: 50})}
+	fs.StringVar(&c.Iters, c.fills("iters"), Presets[PresetNames[0]].Iters, "iterations, or a comma list with one count per scale")
+	fs.IntVar(&c.Scales, "scales", 1, "number of scales, coarse to fine, growing by about √2")
+	fs.Float64Var(&c.EMA, "ema", 0, "return the exponential moving average of the iterates with this decay (e.g. 0.95); 0 disables")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		c.PrintDefaults(fs)
+	}
+	return c
+}
+
+// Job is a checked stylize run, ready to read its images and run.
+type Job struct {
+	*Settings
+	Scales  int
+	Options transfer.Options // all but what the images decide: the sizes, the init image, the callbacks
+}
+
+// Resolve checks the command line (RunFlags.Resolve, then stylize run's
+// own flags) before any image is read or GPU work starts.
+func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
+	s, err := c.RunFlags.Resolve(fs)
+	if err != nil {
+		return nil, err
+	}
+	if err := finiteNonNeg("ema", c.EMA); err != nil {
+		return nil, err
+	}
+	if c.EMA >= 1 {
+		return nil, fmt.Errorf("-ema must be below 1, got %v", c.EMA)
+	}
+	if c.Scales < 1 || c.Scales > 12 {
+		return nil, fmt.Errorf("-scales must be 1..12, got %d", c.Scales)
+	}
+	iters, err := parseFloats(c.Iters)
+	if err != nil {
+		return nil, fmt.Errorf("-iters: %w", err)
+	}
+	if len(iters) != 1 && len(iters) != c.Scales {
+		return nil, fmt.Errorf("-iters has %d counts for %d scales", len(iters), c.Scales)
+	}
+	for len(iters) < c.Scales {
+		iters = append(iters, iters[0])
+	}
+	j := &Job{Settings: s, Scales: c.Scales, Options: transfer.Options{Config: s.Config,
+		Seed: c.Seed, EMA: c.EMA, PrintEvery: c.PrintEvery, SaveEvery: c.SaveEvery, StyleScale: 1}}
+	for _, n := range iters {
+		if n < 1 || n != math.Trunc(n) || n > 1e7 {
+			return nil, fmt.Errorf("-iters: %v is not a positive whole number", n)
+		}
+		j.Options.Iters = append(j.Options.Iters, int(n))
+	}
+	return j, nil
+}
+
+// Run reads the images and the weights, runs the style transfer on the
+// GPU and writes the output (also after Ctrl-C, which cancels ctx: then
+// it returns ErrInterrupted). Progress goes to stderr, or as JSON lines to
+// stdout with -json.
+func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
+	in, err := j.LoadInputs(false)
+	if err != nil {
+		return err
+	}
+	o := j.Options
+	o.Init, o.InitImage = in.Init, nil
+	if in.InitImage != nil {
+		ti := ToTransfer(*in.InitImage)
+		o.InitImage = &ti
+	}
+	var styles []transfer.Image
+	for _, st := range in.Styles {
+		styles = append(styles, ToTransfer(st))
+	}
+	final := j.Size
+	if final == 0 {
+		final = max(in.Content.W, in.Content.H)
+	}
+	o.Sizes = transfer.Scales(final, j.Scales, 64)
+	w, err := LoadWeights(j.Weights, nil, stderr)
+	if err != nil {
+		return err
+	}
+	pre, preMode, err := j.Preprocessing(w)
+	if err != nil {
+		return err
+	}
+	fw, fh := transfer.FitLong(in.Content.W, in.Content.H, final)
+	if err := CheckLayers("output", fw, fh, o.ContentLayers, o.StyleLayers); err != nil {
+		return err
+	}
+	d, err := gpu.Open(gpu.Options{Adapter: j.Device})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := CheckFits(d, w, fw, fh); err != nil {
+		return err
+	}
+	net, err := vgg.New(d, w, j.Pooling, preMode)
+	if err != nil {
+		return err
+	}
+	defer net.Release()
+	if !j.JSON {
+		Describe(stderr, d, w, pre)
+	}
+	prog := newProgress(stdout, stderr, j.JSON)
+	o.OnProgress = prog.report
+	o.Resize = func(img transfer.Image, w, h int) transfer.Image {
+		return ToTransfer(imageio.Resize(FromTransfer(img), w, h))
+	}
+	o.OnSave = func(done int, img transfer.Image) error {
+		out, err := j.finish(in.Content, img)
+		if err != nil {
+			return err
+		}
+		name := NumberedName(j.Out, done)
+		if err := imageio.Save(name, out, j.OutDepth); err != nil {
+			return err
+		}
+		prog.event(map[string]any{"event": "saved", "path": name, "iter": done})
+		return nil
+	}
+	start := time.Now()
+	result, runErr := transfer.Run(ctx, net, ToTransfer(in.Content), styles, j.Blend, o)
+	interrupted := runErr != nil && ctx.Err() != nil
+	if runErr != nil && !interrupted {
+		return runErr
+	}
+	out, err := j.finish(in.Content, result)
+	if err != nil {
+		return err
+	}
+	if err := imageio.Save(j.Out, out, j.OutDepth); err != nil {
+		return err
+	}
+	prog.done()
+	prog.event(map[string]any{"event": "done", "path": j.Out, "width": out.W, "height": out.H,
+		"seconds": time.Since(start).Seconds(), "interrupted": interrupted})
+	if interrupted {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// finish is the image to write: in the content's colours with
+// -original-colors.
+func (j *Job) finish(content imageio.Image, img transfer.Image) (imageio.Image, error) {
+	out := FromTransfer(img)
+	if j.OriginalColors {
+		return imageio.OriginalColors(imageio.Resize(content, img.W, img.H), out)
+	}
+	return out, nil
+}
+
+// NumberedName is what -save-every calls iteration n's image: OUT_0100.png
+// beside -out.
+func NumberedName(out string, n int) string {
+	ext := filepath.Ext(out)
+	return fmt.Sprintf("%s_%04d%s", strings.TrimSuffix(out, ext), n, ext)
+}
