@@ -38,6 +38,16 @@ func (v *VGG19) Widths() []int {
 	return w
 }
 
+// ConvWidths returns the output width of each conv present, the widths
+// a plan of the trunk is made from (vgg.Net.Widths once uploaded).
+func (v *VGG19) ConvWidths() []int {
+	w := make([]int, len(v.Convs))
+	for i, c := range v.Convs {
+		w[i] = c.Cout
+	}
+	return w
+}
+
 // Check verifies the chain of shapes and that every value is finite.
 func (v *VGG19) Check(file string) error {
 	bad := func(format string, a ...any) error {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
 )
@@ -43,6 +45,7 @@ type RunCommand struct {
 	Iters  string
 	Scales int
 	EMA    float64
+	DryRun bool
 }
 
 // NewRunCommand registers stylize run's flags on fs, and its help.
@@ -51,6 +54,7 @@ func NewRunCommand(fs *flag.FlagSet) *RunCommand {
 	fs.StringVar(&c.Iters, c.fills("iters"), Presets[PresetNames[0]].Iters, "iterations, or a comma list with one count per scale")
 	fs.IntVar(&c.Scales, "scales", 1, "number of scales, coarse to fine, growing by about √2")
 	fs.Float64Var(&c.EMA, "ema", 0, "return the exponential moving average of the iterates with this decay (e.g. 0.95); 0 disables")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "print the plan (each layer's kernels and fusions, every GPU buffer with its size and lifetime) and the predicted peak GPU memory, then exit without running")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		c.PrintDefaults(fs)
@@ -63,6 +67,7 @@ type Job struct {
 	*Settings
 	Scales  int
 	Options transfer.Options // all but what the images decide: the sizes, the init image, the callbacks
+	DryRun  bool             // print the plans and stop
 }
 
 // Resolve checks the command line (RunFlags.Resolve, then stylize run's
@@ -91,7 +96,7 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 	for len(iters) < c.Scales {
 		iters = append(iters, iters[0])
 	}
-	j := &Job{Settings: s, Scales: c.Scales, Options: transfer.Options{Config: s.Config,
+	j := &Job{Settings: s, Scales: c.Scales, DryRun: c.DryRun, Options: transfer.Options{Config: s.Config,
 		Seed: c.Seed, EMA: c.EMA, PrintEvery: c.PrintEvery, SaveEvery: c.SaveEvery, StyleScale: 1}}
 	for _, n := range iters {
 		if n < 1 || n != math.Trunc(n) || n > 1e7 {
@@ -134,17 +139,24 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fw, fh := transfer.FitLong(in.Content.W, in.Content.H, final)
-	if err := CheckLayers("output", fw, fh, o.ContentLayers, o.StyleLayers); err != nil {
-		return err
-	}
 	d, err := gpu.Open(gpu.Options{Adapter: j.Device})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := CheckFits(d, w, fw, fh); err != nil {
+	// The plan of every scale, before any GPU work: it refuses what this
+	// adapter cannot run (an image too small for the layers, a buffer over
+	// the binding limit), and -dry-run prints it.
+	var sizes []plan.Size
+	for _, st := range styles {
+		sizes = append(sizes, transfer.SizeOf(st))
+	}
+	plans, err := transfer.PlanRun(w.ConvWidths(), plan.LimitsOf(d), transfer.SizeOf(ToTransfer(in.Content)), sizes, o)
+	if err != nil {
 		return err
+	}
+	if j.DryRun {
+		return printPlans(stdout, plans, j.JSON)
 	}
 	net, err := vgg.New(d, w, j.Pooling, preMode)
 	if err != nil {
@@ -185,8 +197,12 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	prog.done()
+	_, peak := d.MemoryBytes() // the device is this run's: weights and buffers
+	if !j.JSON {
+		fmt.Fprintf(stderr, "peak GPU memory: %.1f MiB (%d bytes)\n", float64(peak)/(1<<20), peak)
+	}
 	prog.event(map[string]any{"event": "done", "path": j.Out, "width": out.W, "height": out.H,
-		"seconds": time.Since(start).Seconds(), "interrupted": interrupted})
+		"seconds": time.Since(start).Seconds(), "interrupted": interrupted, "gpu_peak_bytes": peak})
 	if interrupted {
 		return ErrInterrupted
 	}
@@ -208,4 +224,33 @@ func (j *Job) finish(content imageio.Image, img transfer.Image) (imageio.Image, 
 func NumberedName(out string, n int) string {
 	ext := filepath.Ext(out)
 	return fmt.Sprintf("%s_%04d%s", strings.TrimSuffix(out, ext), n, ext)
+}
+
+// printPlans writes each scale's plan (plan.Plan.Format) and the run's
+// predicted peak GPU memory: the largest scale's, with the weights; with
+// asJSON, one "plan" event with the same figures instead.
+func printPlans(w io.Writer, plans []*plan.Plan, asJSON bool) error {
+	var peak uint64
+	var scales []map[string]any
+	for i, p := range plans {
+		b, at := p.Peak()
+		peak = max(peak, b+p.WeightBytes)
+		scales = append(scales, map[string]any{"width": p.Content.W, "height": p.Content.H, "buffers": len(p.Buffers),
+			"peak_bytes": b + p.WeightBytes, "peak_stage": p.Stages[at], "weights_bytes": p.WeightBytes})
+		if asJSON {
+			continue
+		}
+		if len(plans) > 1 {
+			fmt.Fprintf(w, "== scale %d of %d ==\n", i+1, len(plans))
+		}
+		if err := p.Format(w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	if asJSON {
+		return json.NewEncoder(w).Encode(map[string]any{"event": "plan", "scales": scales, "predicted_peak_bytes": peak})
+	}
+	_, err := fmt.Fprintf(w, "run: %d scale(s); predicted peak GPU memory %.1f MiB (%d bytes); dry run, nothing was run\n", len(plans), float64(peak)/(1<<20), peak)
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/internal/cli"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
@@ -99,15 +100,24 @@ func (s *Session) startImage() (transfer.Image, error) {
 	return transfer.Image{}, fmt.Errorf("unknown init %q", s.init)
 }
 
+// fits refuses, before any GPU work, a content size w×h and style images
+// that the engine's plan cannot run: an image too small for the deepest
+// layer, or a buffer over the GPU's binding limit.
+func (s *Session) fits(w, h int, styles []imageio.Image) error {
+	var ss []plan.Size
+	for _, st := range styles {
+		ss = append(ss, plan.Size{W: st.W, H: st.H})
+	}
+	_, err := plan.Make(s.cfg.Request(s.net.Widths(), plan.Size{W: w, H: h}, ss), plan.LimitsOf(s.d))
+	return err
+}
+
 // setContent makes img the content and computes the sizes and start
 // image, refusing a size too small for the deepest layer or too large for
 // the GPU's binding limit.
 func (s *Session) setContent(img imageio.Image) error {
 	w, h := s.runSize(img)
-	if err := cli.CheckLayers("image", w, h, s.cfg.ContentLayers, s.cfg.StyleLayers); err != nil {
-		return err
-	}
-	if err := cli.CheckFits(s.d, s.w8s, w, h); err != nil {
+	if err := s.fits(w, h, s.styles); err != nil {
 		return err
 	}
 	s.content = img

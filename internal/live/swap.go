@@ -84,7 +84,9 @@ func (s *Session) swapStyle(j int, path string, img imageio.Image) error {
 		return fmt.Errorf("no style %d", j+1)
 	}
 	img = s.set.StyleAtSize(img)
-	if err := cli.CheckLayers("style image", img.W, img.H, s.cfg.StyleLayers); err != nil {
+	styles := append([]imageio.Image(nil), s.styles...)
+	styles[j] = img
+	if err := s.fits(s.w, s.h, styles); err != nil {
 		return err
 	}
 	oldImg, oldPath := s.styles[j], s.stylePaths[j]
