@@ -146,18 +146,6 @@ func ChooseConvPlan(l TileLimits, m, n, kc int) ConvPlan {
 	return splitPlan(t, k, s)
 }
 
-// ChooseBackwardPlan picks the plan of the backward_input pass of a conv
-// with cin inputs and cout outputs at h×w, as ChooseConvPlan does for its
-// GEMM (M = cin, K = 9·cout), lengthened by the cin values of K that a
-// fused style gradient adds when style is set.
-func ChooseBackwardPlan(l TileLimits, cin, cout, h, w int, style bool) ConvPlan {
-	p := ChooseConvPlan(l, cin, h*w, cout)
-	if style {
-		p = p.ForK(9*cout + cin)
-	}
-	return p
-}
-
 // splitPlan splits k into about s slices whose length is a multiple of TK.
 func splitPlan(t Tile, k, s int) ConvPlan {
 	chunk := ceilDiv(ceilDiv(k, s), t.TK) * t.TK

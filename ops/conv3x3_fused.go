@@ -75,7 +75,7 @@ func FusedStorageBindings(mask, content, style bool, split int) int {
 //
 // With a style term the GEMM's K grows by Cin: A[m][9·Cout+c] = s·(G−A)[m][c]
 // and B[9·Cout+c][n] = F[c][n] (G−A is symmetric), so p must cover
-// K = 9·Cout + Cin (ChooseBackwardPlan). Split, the style term's K is
+// K = 9·Cout + Cin (ConvPlan.ForK). Split, the style term's K is
 // sliced with the conv's and the combine pass adds the content term.
 //
 //	dy, mask: (Cout,H,W)  dx, F, P: (Cin,H,W)  G, A: (Cin,Cin)

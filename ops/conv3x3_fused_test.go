@@ -88,7 +88,7 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 						plans := []struct {
 							name string
 							p    ops.ConvPlan
-						}{{"adapter's plan", ops.ChooseBackwardPlan(ops.LimitsOf(d), tc.cin, tc.cout, tc.h, tc.w, k.style)},
+						}{{"adapter's plan", ops.ChooseConvPlan(ops.LimitsOf(d), tc.cin, m, tc.cout).ForK(k9)},
 							{"unsplit", ops.ConvPlan{Tile: tile, Split: 1}}}
 						if sp := ops.SplitConvPlan(tile, tc.cout, 3).ForK(k9); sp.Split > 1 {
 							plans = append(plans, struct {
@@ -204,7 +204,7 @@ func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bad.Release()
-	p := ops.ChooseBackwardPlan(ops.LimitsOf(d), cin, cout, h, w, false)
+	p := ops.ChooseConvPlan(ops.LimitsOf(d), cin, h*w, cout)
 	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.FuseLosses(bad, nil), p); err == nil {
 		st.Release()
 		t.Fatal("fused backward accepted features that are not dx's shape")

@@ -22,7 +22,7 @@ func (p *Plan) Format(w io.Writer) error {
 	fmt.Fprintf(tw, "adapter: %s\n", l.Adapter)
 	fmt.Fprintf(tw, "limits: binding %s, buffer %s, workgroup memory %d KiB, %d invocations, %d storage buffers per stage, %d workgroups to fill the GPU\n",
 		mib(l.MaxBinding), mib(l.MaxBuffer), l.Tile.SharedBytes>>10, l.Tile.Invocations, l.StorageBuffers, l.Tile.MinTiles)
-	fmt.Fprintf(tw, "kernels: heuristic (ops.ChooseConvPlan, ChooseGramPlan); algorithm: direct implicit GEMM\n")
+	fmt.Fprintf(tw, "kernels: %s; algorithm: direct implicit GEMM\n", p.kernels().Name())
 
 	fmt.Fprintf(tw, "\niteration trunk, %s, with its backward pass:\n", SizeOf(p.Iterate))
 	fmt.Fprintf(tw, "  layer\toutput\tforward\tbackward_input\tadds the loss gradients of\n")

@@ -37,7 +37,10 @@ func Fuse(l Limits, tp vgg.TrunkPlan, content, style []int, unfused bool) map[in
 			continue
 		}
 		above, below := tp.Layers[q+1], tp.Layers[q]
-		bp := ops.ChooseBackwardPlan(l.Tile, below.C, above.C, above.H, above.W, f.Style)
+		bp := above.Backward // the conv's own plan, with the style term's K
+		if f.Style {
+			bp = bp.ForK(9*above.C + below.C)
+		}
 		if ops.FusedStorageBindings(true, f.Content, f.Style, bp.Split) > l.StorageBuffers {
 			continue
 		}

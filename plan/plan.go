@@ -68,6 +68,8 @@ type Request struct {
 	// Optimizer is "adam" (or "") or "lbfgs", History L-BFGS's.
 	Optimizer string
 	History   int
+	// Kernels chooses each pass's kernel plan; nil means Heuristic.
+	Kernels Kernels
 	// EMA is whether the run keeps a moving average of the iterates.
 	EMA bool
 	// LossReadback is whether it reads the losses back (the progress
@@ -145,12 +147,12 @@ func Make(r Request, l Limits) (*Plan, error) {
 	default:
 		return nil, fmt.Errorf("plan: unknown optimiser %q (want adam or lbfgs)", r.Optimizer)
 	}
-	deepest := vgg.Table[p.Deepest].Name
-	if p.ContentTrunk, err = trunk(l, r.Widths, r.Content, deepest, false, "content image"); err != nil {
+	deepest, k := vgg.Table[p.Deepest].Name, r.kernels()
+	if p.ContentTrunk, err = trunk(k, l, r.Widths, r.Content, deepest, false, "content image"); err != nil {
 		return nil, err
 	}
 	for j, s := range r.Styles {
-		tp, err := trunk(l, r.Widths, s, deepest, false, fmt.Sprintf("style image %d", j+1))
+		tp, err := trunk(k, l, r.Widths, s, deepest, false, fmt.Sprintf("style image %d", j+1))
 		if err != nil {
 			return nil, err
 		}
@@ -158,11 +160,11 @@ func Make(r Request, l Limits) (*Plan, error) {
 		var gs []ops.GramPlan
 		for _, q := range sl {
 			a := tp.Layers[q]
-			gs = append(gs, ops.ChooseGramPlan(l.Tile, a.C, a.H*a.W))
+			gs = append(gs, k.Gram(l.Tile, a.C, a.H*a.W))
 		}
 		p.TargetGrams = append(p.TargetGrams, gs)
 	}
-	if p.Iterate, err = trunk(l, r.Widths, r.Content, deepest, true, "content image"); err != nil {
+	if p.Iterate, err = trunk(k, l, r.Widths, r.Content, deepest, true, "content image"); err != nil {
 		return nil, err
 	}
 	fused := Fuse(l, p.Iterate, cl, sl, r.Unfused)
@@ -170,7 +172,7 @@ func Make(r Request, l Limits) (*Plan, error) {
 		lp := &p.Iterate.Layers[q+1]
 		lp.FuseContent, lp.FuseStyle = f.Content, f.Style
 		below := p.Iterate.Layers[q]
-		lp.Backward = ops.ChooseBackwardPlan(l.Tile, below.C, lp.C, lp.H, lp.W, f.Style)
+		lp.Backward = backward(k, l.Tile, below.C, lp.C, lp.H, lp.W, f.Style)
 	}
 	for _, q := range cl {
 		p.ContentLosses = append(p.ContentLosses, Loss{Layer: vgg.Table[q].Name, Pos: q, Fused: fused[q].Content})
@@ -178,7 +180,7 @@ func Make(r Request, l Limits) (*Plan, error) {
 	for _, q := range sl {
 		a := p.Iterate.Layers[q]
 		p.StyleLosses = append(p.StyleLosses, Loss{Layer: vgg.Table[q].Name, Pos: q, Fused: fused[q].Style,
-			Style: ops.ChooseStylePlan(l.Tile, a.C, a.H*a.W)})
+			Style: ops.StylePlan{Gram: k.Gram(l.Tile, a.C, a.H*a.W), Backward: k.StyleBackward(l.Tile, a.C, a.H*a.W)}})
 	}
 	p.WeightBytes = weightBytes(r.Widths)
 	p.buffers()
@@ -203,14 +205,15 @@ func positions(layers []string) ([]int, error) {
 
 // Trunk plans a trunk of weights with these conv widths at size s, up
 // to and including layer deepest, with or without its backward pass:
-// each conv's heuristic kernel plans (ops.ChooseConvPlan) and no fusion
-// (Make adds the fusions that Fuse decides).
+// each conv's Heuristic kernel plans and no fusion (Make adds the
+// fusions that Fuse decides).
 func Trunk(l Limits, widths []int, s Size, deepest string, grad bool) (vgg.TrunkPlan, error) {
-	return trunk(l, widths, s, deepest, grad, "image")
+	return trunk(Heuristic{}, l, widths, s, deepest, grad, "image")
 }
 
-// trunk is Trunk, naming the image what in its errors.
-func trunk(l Limits, widths []int, s Size, deepestName string, grad bool, what string) (vgg.TrunkPlan, error) {
+// trunk is Trunk with k's kernel plans, naming the image what in its
+// errors.
+func trunk(k Kernels, l Limits, widths []int, s Size, deepestName string, grad bool, what string) (vgg.TrunkPlan, error) {
 	tp := vgg.TrunkPlan{H: s.H, W: s.W, Grad: grad}
 	q, err := vgg.Index(deepestName)
 	if err != nil {
@@ -233,9 +236,9 @@ func trunk(l Limits, widths []int, s Size, deepestName string, grad bool, what s
 		}
 		cin := c
 		c = widths[t.Conv]
-		lp := vgg.LayerPlan{C: c, H: h, W: w, Forward: ops.ChooseConvPlan(l.Tile, c, h*w, cin)}
+		lp := vgg.LayerPlan{C: c, H: h, W: w, Forward: k.Conv(l.Tile, c, h*w, cin)}
 		if grad {
-			lp.Backward = ops.ChooseBackwardPlan(l.Tile, cin, c, h, w, false)
+			lp.Backward = backward(k, l.Tile, cin, c, h, w, false)
 		}
 		tp.Layers = append(tp.Layers, lp)
 	}
