@@ -15,26 +15,8 @@ import (
 // unrelated error raised earlier is not blamed on it.
 func TestSubmitValidationErrorNamesSubmission(t *testing.T) {
 	d := openTest(t)
-	src, err := d.NewBuffer("src", F32, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Release()
-	rb, err := d.NewReadback("rb", 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rb.Release()
-	e, err := d.NewEncoder("good read")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Read(rb, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Submit(); err != nil {
-		t.Fatal(err)
-	}
+	src, rb := newReadRig(t, d)
+	submitRead(t, d, rb, src, "good read")
 	for deadline := time.Now().Add(10 * time.Second); rb.state.Load() != 3; time.Sleep(time.Millisecond) {
 		if _, err := d.pollOnce(); err != nil {
 			t.Fatal(err)

@@ -12,27 +12,10 @@ func TestReadbackAfterFailedWait(t *testing.T) {
 	for _, how := range []string{"Wait", "Ready"} {
 		t.Run(how, func(t *testing.T) {
 			d := openTest(t)
-			src, err := d.NewBuffer("src", F32, 4)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Release()
-			rb, err := d.NewReadback("rb", 16)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rb.Release()
-			e, err := d.NewEncoder("read")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Read(rb, src); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Submit(); err != nil {
-				t.Fatal(err)
-			}
+			src, rb := newReadRig(t, d)
+			submitRead(t, d, rb, src, "read")
 			d.markLost("simulated: lost while a readback was mapping")
+			var err error
 			if how == "Wait" {
 				_, err = rb.Wait()
 			} else {
@@ -107,5 +90,30 @@ func TestReadbackCollectedBeforeSubmit(t *testing.T) {
 	}
 	if len(raw) != 16 || raw[12] != 0 || raw[15] != 0x40 { // 4.0f = 0x40800000, little-endian
 		t.Fatalf("read back % x, want 1, 2, 3, 4 as f32", raw)
+	}
+}
+
+// newReadRig makes a 4-value source buffer and a 16-byte readback,
+// released when the test ends.
+func newReadRig(t *testing.T, d *Device) (*Buffer, *Readback) {
+	t.Helper()
+	src, err := d.NewBuffer("src", F32, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Release)
+	rb, err := d.NewReadback("rb", 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rb.Release)
+	return src, rb
+}
+
+// submitRead records and submits a copy of src into rb.
+func submitRead(t *testing.T, d *Device, rb *Readback, src *Buffer, label string) {
+	t.Helper()
+	if err := d.Record(label, func(e *Encoder) error { return e.Read(rb, src) }); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -54,6 +54,34 @@ func oracleSetup(t *testing.T, name string) (*orc.Case, *vgg.Net, transfer.Image
 	return c, net, content, styles
 }
 
+// oracleConfig is a reference case's losses with the seed's Keras-form
+// Adam (clipped to [0,1]) or torch.optim.LBFGS's settings (lr 1).
+func oracleConfig(o orc.Meta, optimizer string) transfer.Config {
+	cfg := transfer.Config{
+		ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
+		ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
+		Adam: ops.AdamConfig{Form: ops.AdamKeras, LR: o.Adam.LR, Beta1: o.Adam.Beta1, Beta2: o.Adam.Beta2, Eps: o.Adam.Epsilon, Clip: true, Lo: 0, Hi: 1},
+	}
+	if optimizer == "lbfgs" {
+		cfg.Adam = ops.AdamConfig{}
+		cfg.Optimizer, cfg.LBFGS = "lbfgs", transfer.LBFGSConfig{History: o.LBFGSHistory, LR: 1}
+	}
+	return cfg
+}
+
+// stepRead runs one iteration and reads back its losses and dL/dx.
+func stepRead(t *testing.T, e *transfer.Engine) ([]float32, []float64) {
+	t.Helper()
+	if err := e.Step(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.Losses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, testgpu.F64(testgpu.Read(t, e.Trunk.DX))
+}
+
 // TestAdamTrajectoryMatchesOracle runs the seed's Keras-form Adam for the
 // oracle's steps, one command buffer per iteration, and compares every
 // step's loss and the final image with PyTorch float64.
@@ -62,11 +90,7 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, net, content, styles := oracleSetup(t, name)
 			d, f, o := net.D, c.File, c.Meta
-			cfg := transfer.Config{
-				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
-				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
-				Adam: ops.AdamConfig{Form: ops.AdamKeras, LR: o.Adam.LR, Beta1: o.Adam.Beta1, Beta2: o.Adam.Beta2, Eps: o.Adam.Epsilon, Clip: true, Lo: 0, Hi: 1},
-			}
+			cfg := oracleConfig(o, "adam")
 			e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
 			if err != nil {
 				t.Fatal(err)
@@ -141,11 +165,7 @@ func TestLBFGSTrajectoryMatchesOracle(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, net, content, styles := oracleSetup(t, name)
 			d, f, o := net.D, c.File, c.Meta
-			cfg := transfer.Config{
-				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
-				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
-				Optimizer: "lbfgs", LBFGS: transfer.LBFGSConfig{History: o.LBFGSHistory, LR: 1},
-			}
+			cfg := oracleConfig(o, "lbfgs")
 			e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
 			if err != nil {
 				t.Fatal(err)
@@ -198,22 +218,8 @@ func TestEngineSettingsInPlace(t *testing.T) {
 	if len(styles) < 2 {
 		t.Fatalf("tiny_blend_tv_avg has %d styles, want 2", len(styles))
 	}
-	cfg := transfer.Config{
-		ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
-		ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
-		Adam: ops.AdamConfig{Form: ops.AdamKeras, LR: o.Adam.LR, Beta1: o.Adam.Beta1, Beta2: o.Adam.Beta2, Eps: o.Adam.Epsilon, Clip: true, Lo: 0, Hi: 1},
-	}
-	step := func(e *transfer.Engine) ([]float32, []float64) {
-		t.Helper()
-		if err := e.Step(); err != nil {
-			t.Fatal(err)
-		}
-		l, err := e.Losses()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l, testgpu.F64(testgpu.Read(t, e.Trunk.DX))
-	}
+	cfg := oracleConfig(o, "adam")
+	step := func(e *transfer.Engine) ([]float32, []float64) { return stepRead(t, e) }
 	// Start away from the content, so that the content loss is not 0.
 	x0 := transfer.Image{H: content.H, W: content.W, Pix: make([]float32, len(content.Pix))}
 	for i, v := range content.Pix {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/internal/testgpu"
-	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/transfer"
 )
 
@@ -19,11 +18,7 @@ func TestEngineFusedMatchesUnfused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, net, content, styles := oracleSetup(t, name)
 			o := c.Meta
-			cfg := transfer.Config{
-				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
-				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
-				Adam: ops.AdamConfig{Form: ops.AdamKeras, LR: o.Adam.LR, Beta1: o.Adam.Beta1, Beta2: o.Adam.Beta2, Eps: o.Adam.Epsilon, Clip: true, Lo: 0, Hi: 1},
-			}
+			cfg := oracleConfig(o, "adam")
 			// Start away from the content, so that the content loss and its
 			// gradient are not 0.
 			x0 := transfer.Image{H: content.H, W: content.W, Pix: make([]float32, len(content.Pix))}
@@ -54,17 +49,7 @@ func TestEngineFusedMatchesUnfused(t *testing.T) {
 			if df >= du {
 				t.Errorf("fused iteration records %d dispatches, unfused %d: want fewer", df, du)
 			}
-			step := func(e *transfer.Engine) ([]float32, []float64) {
-				t.Helper()
-				if err := e.Step(); err != nil {
-					t.Fatal(err)
-				}
-				l, err := e.Losses()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return l, testgpu.F64(testgpu.Read(t, e.Trunk.DX))
-			}
+			step := func(e *transfer.Engine) ([]float32, []float64) { return stepRead(t, e) }
 			compare := func(what string) {
 				t.Helper()
 				lf, gf := step(fu)

@@ -9,7 +9,6 @@ import (
 	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
-	"github.com/stylize/stylize/weights"
 )
 
 // TestPlanPredictsMemory runs whole runs and checks that the peak of the
@@ -47,15 +46,7 @@ func TestPlanPredictsMemory(t *testing.T) {
 			ContentWeight: 1e4, StyleWeight: 1e-2, Adam: adam}, []int{40}, [][2]int{{32, 40}}, 0, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			w, err := weights.Synthetic(c.widths, 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			net, err := vgg.New(d, w, ops.MaxPool, ops.Caffe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer net.Release()
+			net := syntheticNet(t, c.widths, 3)
 			content := pattern(c.sizes[len(c.sizes)-1], c.sizes[len(c.sizes)-1]*3/4, 1)
 			var styles []transfer.Image
 			var blend []float64
@@ -119,16 +110,8 @@ func weightBytes(net *vgg.Net) uint64 {
 // A configuration the plan refuses allocates nothing and leaves no
 // encoder open; so does a step on a released engine, which fails.
 func TestRefusedEngineAllocatesNothing(t *testing.T) {
-	d := testgpu.Device(t)
-	w, err := weights.Synthetic([]int{4, 4, 4, 4, 4}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := vgg.New(d, w, ops.MaxPool, ops.Caffe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Release()
+	net := syntheticNet(t, []int{4, 4, 4, 4, 4}, 1)
+	d := net.D
 	adam := ops.AdamConfig{Form: ops.AdamKeras, LR: 0.02, Beta1: 0.99, Beta2: 0.999, Eps: 0.1}
 	img := pattern(32, 32, 1)
 	before, _ := d.MemoryBytes()

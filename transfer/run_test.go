@@ -34,6 +34,25 @@ func bilinear(img transfer.Image, w, h int) transfer.Image {
 	return out
 }
 
+// syntheticNet uploads synthetic weights of these block widths, released
+// when the test ends.
+func syntheticNet(t *testing.T, widths []int, seed int64) *vgg.Net {
+	t.Helper()
+	w, err := weights.Synthetic(widths, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.Synthetic {
+		t.Fatal("synthetic weights must be flagged")
+	}
+	net, err := vgg.New(testgpu.Device(t), w, ops.MaxPool, ops.Caffe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Release)
+	return net
+}
+
 func pattern(w, h int, seed int64) transfer.Image {
 	return transfer.Image{H: h, W: w, Pix: testgpu.F32(testgpu.Rand(seed, 3*w*h, 0, 1))}
 }
@@ -42,19 +61,7 @@ func pattern(w, h int, seed int64) transfer.Image {
 // weights, flagged as such) on small images with both presets' settings:
 // the seed's (Adam, two scales) and neural-style's (L-BFGS, TV, random init).
 func TestFullWidthRunsReduceLoss(t *testing.T) {
-	d := testgpu.Device(t)
-	w, err := weights.Synthetic([]int{64, 128, 256, 512, 512}, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !w.Synthetic {
-		t.Fatal("synthetic weights must be flagged")
-	}
-	net, err := vgg.New(d, w, ops.MaxPool, ops.Caffe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Release()
+	net := syntheticNet(t, []int{64, 128, 256, 512, 512}, 7)
 	content := pattern(48, 32, 1)
 	style := pattern(40, 48, 2)
 	cases := []struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/plan"
+	"github.com/stylize/stylize/vgg"
 )
 
 // contentTargets runs the content stage: the content trunk's forward, its
@@ -135,60 +136,9 @@ func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
 		return err
 	}
 	e.Scalars = sc[0]
-	taps := map[string][]ops.Recorder{}
-	fused := map[string]ops.FusedGrads{}
-	contentAt := map[string]*ops.Loss{}
-	styleAt := map[string]*ops.StyleLoss{}
-	wc := cfg.ContentWeight / float64(max(len(p.ContentLosses), 1))
-	ws := cfg.StyleWeight / float64(max(len(p.StyleLosses), 1))
-	for i, l := range p.ContentLosses {
-		a, err := tr.Act(l.Layer)
-		if err != nil {
-			return err
-		}
-		var g *gpu.Buffer
-		if !l.Fused {
-			if g, err = tr.Grad(l.Layer); err != nil {
-				return err
-			}
-		}
-		cl, err := ops.NewContentLoss(d, a, P[i], g, e.Scalars, LossContent, wc, true, true)
-		if err != nil {
-			return err
-		}
-		e.steps = append(e.steps, cl)
-		e.content = append(e.content, cl)
-		taps[l.Layer] = append(taps[l.Layer], cl)
-		if l.Fused {
-			contentAt[l.Layer] = cl
-		}
-	}
-	for i, l := range p.StyleLosses {
-		a, err := tr.Act(l.Layer)
-		if err != nil {
-			return err
-		}
-		var g *gpu.Buffer
-		if !l.Fused {
-			if g, err = tr.Grad(l.Layer); err != nil {
-				return err
-			}
-		}
-		sl, err := ops.NewStyleLossPlan(d, a, e.targets[i], g, e.Scalars, LossStyle, ws, true, true, l.Style)
-		if err != nil {
-			return err
-		}
-		e.steps = append(e.steps, sl)
-		e.style = append(e.style, &sl.Loss)
-		taps[l.Layer] = append(taps[l.Layer], sl)
-		if l.Fused {
-			styleAt[l.Layer] = sl
-		}
-	}
-	for _, l := range append(append([]plan.Loss(nil), p.ContentLosses...), p.StyleLosses...) {
-		if l.Fused {
-			fused[l.Layer] = ops.FuseLosses(contentAt[l.Layer], styleAt[l.Layer])
-		}
+	taps, fused, err := e.losses(tr, P)
+	if err != nil {
+		return err
 	}
 	bw, err := tr.Backward(taps, fused)
 	if err != nil {
@@ -236,4 +186,63 @@ func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
 	}
 	e.steps = append(e.steps, e.Adam)
 	return nil
+}
+
+// losses builds the iteration's content and style losses on trunk tr's
+// activations, against the targets P and e.targets: the recorders tapped
+// at each layer, and the gradients the plan fuses into a conv backward
+// (those losses write no gradient themselves).
+func (e *Engine) losses(tr *vgg.Trunk, P []*gpu.Buffer) (map[string][]ops.Recorder, map[string]ops.FusedGrads, error) {
+	d, p, cfg := e.D, e.Plan, e.cfg
+	taps := map[string][]ops.Recorder{}
+	contentAt := map[string]*ops.Loss{}
+	styleAt := map[string]*ops.StyleLoss{}
+	// at returns a loss's features and the gradient it writes: none when
+	// the plan fuses it.
+	at := func(l plan.Loss) (a, g *gpu.Buffer, err error) {
+		if a, err = tr.Act(l.Layer); err != nil || l.Fused {
+			return a, nil, err
+		}
+		g, err = tr.Grad(l.Layer)
+		return a, g, err
+	}
+	wc := cfg.ContentWeight / float64(max(len(p.ContentLosses), 1))
+	for i, l := range p.ContentLosses {
+		a, g, err := at(l)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := ops.NewContentLoss(d, a, P[i], g, e.Scalars, LossContent, wc, true, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.steps, e.content = append(e.steps, cl), append(e.content, cl)
+		taps[l.Layer] = append(taps[l.Layer], cl)
+		if l.Fused {
+			contentAt[l.Layer] = cl
+		}
+	}
+	ws := cfg.StyleWeight / float64(max(len(p.StyleLosses), 1))
+	for i, l := range p.StyleLosses {
+		a, g, err := at(l)
+		if err != nil {
+			return nil, nil, err
+		}
+		sl, err := ops.NewStyleLossPlan(d, a, e.targets[i], g, e.Scalars, LossStyle, ws, true, true, l.Style)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.steps, e.style = append(e.steps, sl), append(e.style, &sl.Loss)
+		taps[l.Layer] = append(taps[l.Layer], sl)
+		if l.Fused {
+			styleAt[l.Layer] = sl
+		}
+	}
+	fused := map[string]ops.FusedGrads{}
+	for _, l := range append(append([]plan.Loss(nil), p.ContentLosses...), p.StyleLosses...) {
+		if l.Fused {
+			fused[l.Layer] = ops.FuseLosses(contentAt[l.Layer], styleAt[l.Layer])
+		}
+	}
+	return taps, fused, nil
 }

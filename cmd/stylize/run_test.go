@@ -17,26 +17,14 @@ import (
 
 	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/internal/cli"
+	"github.com/stylize/stylize/internal/oracle"
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/weights"
 )
 
 type oracleCase struct {
-	file *weights.File
-	meta struct {
-		ContentLayers []string  `json:"content_layers"`
-		StyleLayers   []string  `json:"style_layers"`
-		ContentWeight float64   `json:"content_weight"`
-		StyleWeight   float64   `json:"style_weight"`
-		TVWeight      float64   `json:"tv_weight"`
-		Pooling       string    `json:"pooling"`
-		StyleBlend    []float64 `json:"style_blend"`
-		ContentHW     []int     `json:"content_hw"`
-		StyleHWs      [][]int   `json:"style_hws"`
-		Steps         int       `json:"steps"`
-		History       int       `json:"lbfgs_history"`
-		Adam          struct{ LR, Beta1, Beta2, Epsilon float64 }
-	}
+	file                  *weights.File
+	meta                  oracle.Meta
 	dir, content, weights string
 	styles                []string
 }
@@ -101,7 +89,7 @@ func (c *oracleCase) args(optimizer, out string) []string {
 	if optimizer == "adam" {
 		a = append(a, "-lr", fmt.Sprint(m.Adam.LR), "-beta1", fmt.Sprint(m.Adam.Beta1), "-beta2", fmt.Sprint(m.Adam.Beta2), "-eps", fmt.Sprint(m.Adam.Epsilon))
 	} else {
-		a = append(a, "-lr", "1", "-lbfgs-history", fmt.Sprint(m.History))
+		a = append(a, "-lr", "1", "-lbfgs-history", fmt.Sprint(m.LBFGSHistory))
 	}
 	return a
 }
