@@ -167,7 +167,8 @@ func ConvScratch(p ConvPlan, m, n int) []gpu.Spec {
 
 // NewConv3x3Forward computes y = conv3x3(x, w) + b, followed by ReLU when
 // relu is set (the fused epilogue), written with =, with the heuristic
-// plan (ChooseConvPlan).
+// plan (ChooseConvPlan). It is for tests and benchmarks; the engine builds
+// its convs with the plans of package plan (NewConv3x3ForwardPlan).
 //
 //	x: (Cin,H,W)  y: (Cout,H,W)
 func NewConv3x3Forward(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bool) (*Step, error) {
@@ -316,7 +317,8 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (
 
 // NewConv3x3BackwardInput computes the gradient with respect to the conv's
 // input, dx = conv3x3(dy ⊙ (y > 0), w'), with w' the weights flipped 180°
-// and in/out swapped, with the heuristic plan (ChooseConvPlan). With mask
+// and in/out swapped, with the heuristic plan (ChooseConvPlan), for tests
+// and benchmarks (the engine passes its plan's). With mask
 // nil the ReLU mask is left out (a conv without ReLU); mask is the
 // layer's stored post-ReLU output y. Written with = unless accum, then +=.
 //

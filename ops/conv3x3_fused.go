@@ -33,16 +33,19 @@ type FusedGrads struct {
 }
 
 // FuseLosses returns the fused gradients of a content loss and a style
-// loss built over the same features (either may be nil).
-func FuseLosses(content *Loss, style *StyleLoss) FusedGrads {
+// loss (either may be nil), which must read the same features.
+func FuseLosses(content *Loss, style *StyleLoss) (FusedGrads, error) {
 	var g FusedGrads
 	if content != nil {
 		g.F, g.P, g.ContentParams = content.Features(), content.Target(), content.Params
 	}
 	if style != nil {
+		if g.F != nil && g.F != style.Features() {
+			return FusedGrads{}, fmt.Errorf("ops: the fused content and style losses read different features (%s, %s)", g.F.Name, style.Features().Name)
+		}
 		g.F, g.G, g.A, g.StyleParams = style.Features(), style.Gram, style.Target(), style.Params
 	}
-	return g
+	return g, nil
 }
 
 // Content reports whether g adds a content gradient; Style a style one.

@@ -82,7 +82,10 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 						// unsplit, and K split in three: with a split the
 						// style term's K is sliced with the conv's and the
 						// combine pass adds the content term once.
-						taps := ops.FuseLosses(cl, sl)
+						taps, err := ops.FuseLosses(cl, sl)
+						if err != nil {
+							t.Fatal(err)
+						}
 						k9 := 9*tc.cout + map[bool]int{true: tc.cin}[k.style] // the style term lengthens K
 						tile := ops.ChooseTileFor(ops.LimitsOf(d), tc.cin, m)
 						plans := []struct {
@@ -205,7 +208,7 @@ func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 	}
 	defer bad.Release()
 	p := ops.ChooseConvPlan(ops.LimitsOf(d), cin, h*w, cout)
-	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.FuseLosses(bad, nil), p); err == nil {
+	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, fuse(t, bad, nil), p); err == nil {
 		st.Release()
 		t.Fatal("fused backward accepted features that are not dx's shape")
 	}
@@ -224,9 +227,18 @@ func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 	}
 	defer sl.Release()
 	split := ops.SplitConvPlan(ops.ChooseTileFor(ops.LimitsOf(d), cin, h*w), cout, 3)
-	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.FuseLosses(nil, sl), split); err == nil {
+	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, fuse(t, nil, sl), split); err == nil {
 		st.Release()
 		t.Error("fused backward accepted a split plan for the conv's K alone with a style term")
+	}
+	// A content and a style loss over different features do not fuse.
+	other, err := ops.NewContentLoss(d, testgpu.Upload(t, d, "other", nil, cin, h, w), pc, nil, out, 1, 1, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	if _, err := ops.FuseLosses(other, sl); err == nil {
+		t.Error("FuseLosses accepted a content and a style loss over different features")
 	}
 }
 
@@ -235,4 +247,14 @@ func styleOf(s *ops.StyleLoss) *ops.Loss {
 		return nil
 	}
 	return &s.Loss
+}
+
+// fuse is ops.FuseLosses, failing the test on an error.
+func fuse(t *testing.T, c *ops.Loss, s *ops.StyleLoss) ops.FusedGrads {
+	t.Helper()
+	g, err := ops.FuseLosses(c, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

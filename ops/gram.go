@@ -53,7 +53,8 @@ type gramData struct {
 }
 
 // NewGram computes G = F Fᵀ / (h*w), the seed's normalisation, with the
-// heuristic plan (ChooseGramPlan).
+// heuristic plan (ChooseGramPlan), for tests and benchmarks (the engine
+// passes its plan's to NewGramPlan).
 //
 //	f: (C,h,w)  g: (C,C)
 func NewGram(d *gpu.Device, f, g *gpu.Buffer) (*Step, error) {

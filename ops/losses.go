@@ -203,7 +203,8 @@ type StyleLoss struct {
 //
 // where w is the style weight already divided by the number of style
 // layers and A the target Gram (a blend of the style images' Grams), with
-// the heuristic plan (ChooseStylePlan).
+// the heuristic plan (ChooseStylePlan), for tests and benchmarks (the
+// engine passes its plan's to NewStyleLossPlan).
 //
 //	f, grad: (C,h,w)  a: (C,C)
 func NewStyleLoss(d *gpu.Device, f, a, grad, out *gpu.Buffer, idx int, w float64, accumGrad, accumOut bool) (*StyleLoss, error) {

@@ -105,6 +105,25 @@ func TestFuse(t *testing.T) {
 	}
 }
 
+// The hardware case above is meant to fuse where K is split: check that it
+// is (conv5_2's backward at 4x3 has a handful of tiles for 264 wanted).
+func TestFuseWithSplitK(t *testing.T) {
+	l := lavapipe
+	l.Software, l.Tile.MinTiles = false, ops.MinTilesGPU
+	tp, err := plan.Trunk(l, vgg19, plan.Size{W: 64, H: 48}, "relu5_2", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := vgg.Index("relu5_2")
+	if s := tp.Layers[q].Backward.Split; s <= 1 {
+		t.Fatalf("conv5_2's backward is not split (Split %d): the case tests nothing", s)
+	}
+	p, _ := vgg.Index("relu5_1")
+	if f := plan.Fuse(l, tp, nil, []int{p}, false); !f[p].Style {
+		t.Errorf("relu5_1's style gradient does not fuse into a split conv5_2 backward")
+	}
+}
+
 // The storage bindings Fuse counts are those the fused conv declares:
 // the mask, F, G and A, P, dy, the weights and dx; with a split K the
 // content term moves to the combine pass.

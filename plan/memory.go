@@ -188,21 +188,32 @@ func (p *Plan) fits() error {
 	if limit == 0 {
 		return nil
 	}
-	for _, b := range p.Buffers {
+	// The largest buffer over the limit: the one whose size sets how far
+	// its image must shrink.
+	var worst *Buffer
+	for i, b := range p.Buffers {
 		if b.Readback || b.DType == gpu.Params || b.Bytes() <= limit {
 			continue
 		}
-		img, flag := p.Content, "-size"
-		for j := range p.StyleTrunks {
-			if b.Owner == OwnStyleTrunk(j) {
-				img, flag = p.Styles[j], "-style-size"
-			}
+		if worst == nil || b.Bytes() > worst.Bytes() {
+			worst = &p.Buffers[i]
 		}
-		// Buffers scale with the image's area: shrink both sides by the root.
-		fit := int(float64(max(img.W, img.H)) * math.Sqrt(float64(limit)/float64(b.Bytes())) * 0.99)
-		return &FitError{Image: img, Buffer: b, Limit: limit, Adapter: p.Limits.Adapter, Flag: flag, Fit: fit}
 	}
-	return nil
+	if worst == nil {
+		return nil
+	}
+	img, flag := p.Content, "-size"
+	for j := range p.StyleTrunks {
+		if worst.Owner == OwnStyleTrunk(j) {
+			img, flag = p.Styles[j], "-style-size"
+		}
+	}
+	// Activations scale with the image's area: shrink both sides by the
+	// square root, a little more for rounding, and not below the smallest
+	// side that reaches the deepest layer.
+	fit := int(float64(max(img.W, img.H)) * math.Sqrt(float64(limit)/float64(worst.Bytes())) * 0.99)
+	minSide, _ := vgg.MinSide(vgg.Table[p.Deepest].Name)
+	return &FitError{Image: img, Buffer: *worst, Limit: limit, Adapter: p.Limits.Adapter, Flag: flag, Fit: max(fit, minSide)}
 }
 
 // FitError is a plan whose buffer exceeds what the adapter can bind.

@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -57,6 +58,7 @@ func TestMakeRefuses(t *testing.T) {
 		{"unknown optimiser", func(r *plan.Request) { r.Optimizer = "sgd" }, "unknown optimiser"},
 		{"L-BFGS history 0", func(r *plan.Request) { r.Optimizer, r.History = "lbfgs", 0 }, "history 0"},
 		{"content over the binding limit", func(r *plan.Request) { r.Content = plan.Size{W: 2000, H: 1500} }, "use -size"},
+		{"a larger content image", func(r *plan.Request) { r.Content = plan.Size{W: 6000, H: 4000} }, "use -size"},
 		{"style over the binding limit", func(r *plan.Request) { r.Styles = []plan.Size{{W: 3000, H: 3000}} }, "use -style-size"},
 	} {
 		r := ok
@@ -64,8 +66,21 @@ func TestMakeRefuses(t *testing.T) {
 		_, err := plan.Make(r, lavapipe)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want one that says %q", c.name, err, c.want)
-		} else {
-			t.Logf("%s: %v", c.name, err)
+			continue
+		}
+		t.Logf("%s: %v", c.name, err)
+		// The size a FitError suggests must fit.
+		var fe *plan.FitError
+		if errors.As(err, &fe) {
+			s := &r.Content
+			if fe.Flag == "-style-size" {
+				s = &r.Styles[0]
+			}
+			long := max(s.W, s.H)
+			s.W, s.H = max(1, s.W*fe.Fit/long), max(1, s.H*fe.Fit/long)
+			if _, err := plan.Make(r, lavapipe); err != nil {
+				t.Errorf("%s: at the suggested %s %d (%s) the plan still fails: %v", c.name, fe.Flag, fe.Fit, s, err)
+			}
 		}
 	}
 }

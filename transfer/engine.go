@@ -28,8 +28,8 @@ type Config struct {
 	LBFGS                      LBFGSConfig
 	// Unfused keeps the loss gradients in passes of their own. By default
 	// a tapped layer's content and style gradients are added by the
-	// backward pass of the conv above it (vgg.Trunk.BackwardFused) where
-	// that conv can take them (vgg.Trunk.CanFuse).
+	// backward pass of the conv above it, where the plan can fuse them
+	// (plan.Fuse).
 	Unfused bool
 }
 
@@ -45,7 +45,6 @@ const (
 	LossContent
 	LossStyle
 	LossTV
-	numScalars
 )
 
 // Engine holds everything one image size needs: the targets, the trunk,
@@ -225,7 +224,8 @@ func checkBuild(p *plan.Plan, cfg Config, content Image, styles []Image, blend [
 	if popt == "" {
 		popt = "adam"
 	}
-	if !same(cfg.ContentLayers, pc) || !same(cfg.StyleLayers, ps) || (cfg.TVWeight != 0) != p.TV || opt != popt || cfg.Unfused != p.Unfused {
+	if !same(cfg.ContentLayers, pc) || !same(cfg.StyleLayers, ps) || (cfg.TVWeight != 0) != p.TV || opt != popt || cfg.Unfused != p.Unfused ||
+		(opt == "lbfgs" && cfg.LBFGS.History != p.History) {
 		return fmt.Errorf("transfer: the plan was made for another configuration")
 	}
 	return nil

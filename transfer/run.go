@@ -262,7 +262,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 	var res scaleResult
 	out := tr.X
 	var ema ops.Seq
-	if o.EMA > 0 && o.EMA < 1 {
+	if e.Plan.EMA {
 		b, err := e.take(plan.OwnEMA, 0, -1)
 		if err != nil {
 			return res, err
@@ -285,7 +285,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 	}
 	// The staging buffers of the loss values and of the images read back.
 	var rb *gpu.Readback
-	if o.PrintEvery > 0 {
+	if e.Plan.LossReadback {
 		var err error
 		if rb, err = e.readback(plan.OwnLossReadback); err != nil {
 			return res, err
@@ -324,7 +324,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			runErr = err
 			break
 		}
-		wantPrint := o.PrintEvery > 0 && (k%o.PrintEvery == 0 || k == 1 || k == n)
+		wantPrint := rb != nil && (k%o.PrintEvery == 0 || k == 1 || k == n)
 		if wantPrint && k == n && rb.Busy() {
 			// The last iteration's losses must not be lost: collect the
 			// pending read first (a wait only at the end of the scale).

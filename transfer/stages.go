@@ -241,7 +241,11 @@ func (e *Engine) losses(tr *vgg.Trunk, P []*gpu.Buffer) (map[string][]ops.Record
 	fused := map[string]ops.FusedGrads{}
 	for _, l := range append(append([]plan.Loss(nil), p.ContentLosses...), p.StyleLosses...) {
 		if l.Fused {
-			fused[l.Layer] = ops.FuseLosses(contentAt[l.Layer], styleAt[l.Layer])
+			g, err := ops.FuseLosses(contentAt[l.Layer], styleAt[l.Layer])
+			if err != nil {
+				return nil, nil, err
+			}
+			fused[l.Layer] = g
 		}
 	}
 	return taps, fused, nil

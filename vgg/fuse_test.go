@@ -48,18 +48,25 @@ func TestTrunkBackwardExecutesThePlansFusion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer style.Release()
+	fuse := func(c *ops.Loss, s *ops.StyleLoss) ops.FusedGrads {
+		g, err := ops.FuseLosses(c, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
 	for _, c := range []struct {
 		name  string
 		fused map[string]ops.FusedGrads
 		ok    bool
 	}{
-		{"the plan's fusion", map[string]ops.FusedGrads{"relu1_1": ops.FuseLosses(own, nil)}, true},
-		{"by another of its names", map[string]ops.FusedGrads{"conv1_1": ops.FuseLosses(own, nil)}, true},
+		{"the plan's fusion", map[string]ops.FusedGrads{"relu1_1": fuse(own, nil)}, true},
+		{"by another of its names", map[string]ops.FusedGrads{"conv1_1": fuse(own, nil)}, true},
 		{"none given", nil, false},
-		{"another term than the plan's", map[string]ops.FusedGrads{"relu1_1": ops.FuseLosses(own, style)}, false},
-		{"a layer the plan does not fuse", map[string]ops.FusedGrads{"relu1_1": ops.FuseLosses(own, nil), "relu2_1": ops.FuseLosses(own, nil)}, false},
-		{"at the deepest layer", map[string]ops.FusedGrads{"relu1_1": ops.FuseLosses(own, nil), "relu3_1": ops.FuseLosses(own, nil)}, false},
-		{"over another buffer", map[string]ops.FusedGrads{"relu1_1": ops.FuseLosses(foreign, nil)}, false},
+		{"another term than the plan's", map[string]ops.FusedGrads{"relu1_1": fuse(own, style)}, false},
+		{"a layer the plan does not fuse", map[string]ops.FusedGrads{"relu1_1": fuse(own, nil), "relu2_1": fuse(own, nil)}, false},
+		{"at the deepest layer", map[string]ops.FusedGrads{"relu1_1": fuse(own, nil), "relu3_1": fuse(own, nil)}, false},
+		{"over another buffer", map[string]ops.FusedGrads{"relu1_1": fuse(foreign, nil)}, false},
 	} {
 		_, err := tr.Backward(nil, c.fused)
 		if (err == nil) != c.ok {

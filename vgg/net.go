@@ -201,6 +201,8 @@ func (t *Trunk) Grad(layer string) (*gpu.Buffer, error) {
 // gradient buffer, are the recorders tapped there; they are recorded at
 // the start of the backward, before any conv backward, since they read
 // only the forward's activations and the fused passes read their Grams.
+// They must not write the layer's gradient: the fused conv writes it
+// with =, after them.
 func (t *Trunk) Backward(taps map[string][]ops.Recorder, fused map[string]ops.FusedGrads) (ops.Recorder, error) {
 	if t.grads == nil {
 		return nil, fmt.Errorf("vgg: trunk built without gradients")

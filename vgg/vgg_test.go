@@ -288,6 +288,14 @@ func TestTrunkRejectsBadSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	small := pool
+	small.H, small.W = 1, 1 // the layers' shapes say 16x16
+	if _, err := net.NewTrunk(small); err == nil {
+		t.Error("NewTrunk accepted a plan for a 1x1 image with pools in it")
+	} else {
+		t.Log(err)
+	}
+	pool.Layers = append([]vgg.LayerPlan(nil), pool.Layers...)
 	pool.Layers[2].FuseContent = true // pool1 above relu1_2
 	if _, err := net.NewTrunk(pool); err == nil {
 		t.Error("NewTrunk accepted a plan that fuses loss gradients into pool1")
