@@ -29,8 +29,21 @@ const (
 // bwPer is the vec4 each bandwidth invocation moves.
 const bwPer = 8
 
-// fmaSource renders the FMA-throughput kernel.
-func fmaSource() (string, error) {
+// fmaSlots declares the FMA kernel's bindings, once: the chains'
+// parameters p and the output of the guarded store.
+func fmaSlots(p, out *gpu.Buffer) gpu.Slots {
+	return gpu.Slots{
+		{Name: "p", Access: gpu.In, Buf: p, Elem: "vec4<f32>", Note: "m, c, and a value the sum never equals"},
+		{Name: "out", Access: gpu.Out, Buf: out, Elem: "vec4<f32>"},
+	}
+}
+
+// fmaSource renders the FMA-throughput kernel with the declarations of s.
+func fmaSource(s gpu.Slots) (string, error) {
+	decl, err := s.WGSL()
+	if err != nil {
+		return "", err
+	}
 	off := make([]string, fmaAcc)
 	for a := range off {
 		off[a] = fmt.Sprintf("%.2f", float64(a)*0.01)
@@ -38,7 +51,8 @@ func fmaSource() (string, error) {
 	return shaders.Render("roofline_fma.wgsl", struct {
 		WG, Iters, Unroll int
 		Offsets           []string
-	}{wg, fmaIters, fmaUnroll, off})
+		Bindings          string
+	}{wg, fmaIters, fmaUnroll, off, decl})
 }
 
 // fmaFlopsPerGroup is the FLOP count of one workgroup of the FMA kernel.
@@ -46,8 +60,22 @@ func fmaFlopsPerGroup() float64 {
 	return float64(wg) * fmaAcc * fmaUnroll * fmaIters * 8
 }
 
-// bandwidthSource renders roofline_copy.wgsl or roofline_read.wgsl.
-func bandwidthSource(file string) (string, error) {
+// slots declares the bandwidth kernel's bindings, once: the source it
+// reads and the buffer it writes.
+func (k *bandwidthKernel) slots(src, out *gpu.Buffer) gpu.Slots {
+	return gpu.Slots{
+		{Name: "src", Access: gpu.In, Buf: src, Elem: "vec4<f32>"},
+		{Name: k.outVar, Access: gpu.Out, Buf: out, Elem: "vec4<f32>"},
+	}
+}
+
+// bandwidthSource renders roofline_copy.wgsl or roofline_read.wgsl with
+// the declarations of s.
+func bandwidthSource(file string, s gpu.Slots) (string, error) {
+	decl, err := s.WGSL()
+	if err != nil {
+		return "", err
+	}
 	at := make([]string, bwPer)
 	for k := range at {
 		switch k {
@@ -60,9 +88,10 @@ func bandwidthSource(file string) (string, error) {
 		}
 	}
 	return shaders.Render(file, struct {
-		WG, Per int
-		At      []string
-	}{wg, bwPer, at})
+		WG, Per  int
+		At       []string
+		Bindings string
+	}{wg, bwPer, at, decl})
 }
 
 // grid2 splits n workgroups (a power of two, or any count up to the
@@ -130,14 +159,6 @@ func PeakFMA(s *Sampler, targetMS float64) (Row, error) {
 		return row, err
 	}
 	d := s.d
-	src, err := fmaSource()
-	if err != nil {
-		return fail(err)
-	}
-	k, err := d.Kernel(gpu.KernelSpec{Name: "bench.fma", Source: src, Entry: "fma_peak", Bindings: []gpu.Access{gpu.In, gpu.Out}})
-	if err != nil {
-		return fail(err)
-	}
 	p, err := d.NewBuffer("bench.fma.p", gpu.F32, 12)
 	if err != nil {
 		return fail(err)
@@ -151,7 +172,12 @@ func PeakFMA(s *Sampler, targetMS float64) (Row, error) {
 		return fail(err)
 	}
 	defer out.Release()
-	bd, err := d.Bind(k, p, out)
+	sl := fmaSlots(p, out)
+	src, err := fmaSource(sl)
+	if err != nil {
+		return fail(err)
+	}
+	bd, err := d.BindSlots("bench.fma", src, "fma_peak", sl)
 	if err != nil {
 		return fail(err)
 	}
@@ -197,6 +223,7 @@ func PeakFMA(s *Sampler, targetMS float64) (Row, error) {
 type bandwidthKernel struct {
 	row                       Row
 	file, name, entry, output string
+	outVar                    string  // the WGSL variable it writes
 	outputLen                 int     // f32 in the buffer it writes
 	bytes                     float64 // the bytes one dispatch moves
 }
@@ -205,9 +232,9 @@ type bandwidthKernel struct {
 func bandwidthKernels(size uint64) []bandwidthKernel {
 	return []bandwidthKernel{
 		{Row{Name: "peak.bandwidth.copy", Kind: "peak", Bound: "memory", Shape: fmt.Sprintf("%d MiB -> %d MiB", size>>20, size>>20)},
-			"roofline_copy.wgsl", "bench.copy", "copy", "bench.bw.dst", int(size / 4), 2 * float64(size)},
+			"roofline_copy.wgsl", "bench.copy", "copy", "bench.bw.dst", "dst", int(size / 4), 2 * float64(size)},
 		{Row{Name: "peak.bandwidth.read", Kind: "peak", Bound: "memory", Shape: fmt.Sprintf("%d MiB", size>>20)},
-			"roofline_read.wgsl", "bench.read", "read_sum", "bench.bw.out", wg * 4, float64(size)},
+			"roofline_read.wgsl", "bench.read", "read_sum", "bench.bw.out", "out", wg * 4, float64(size)},
 	}
 }
 
@@ -264,20 +291,17 @@ func PeakBandwidth(s *Sampler, maxBytes int) ([]Row, error) {
 // time dispatches k over src in groups workgroups and fills k.row.
 func (k *bandwidthKernel) time(s *Sampler, src *gpu.Buffer, groups int) error {
 	d := s.d
-	text, err := bandwidthSource(k.file)
-	if err != nil {
-		return err
-	}
 	out, err := d.NewBuffer(k.output, gpu.F32, k.outputLen)
 	if err != nil {
 		return err
 	}
 	defer out.Release()
-	kern, err := d.Kernel(gpu.KernelSpec{Name: k.name, Source: text, Entry: k.entry, Bindings: []gpu.Access{gpu.In, gpu.Out}})
+	sl := k.slots(src, out)
+	text, err := bandwidthSource(k.file, sl)
 	if err != nil {
 		return err
 	}
-	bd, err := d.Bind(kern, src, out)
+	bd, err := d.BindSlots(k.name, text, k.entry, sl)
 	if err != nil {
 		return err
 	}

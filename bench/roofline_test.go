@@ -12,7 +12,7 @@ import (
 // the rows count: fmaAcc·fmaUnroll vec4 FMAs per loop trip and fmaIters
 // trips in workgroups of wg, and bwPer vec4 moved per invocation.
 func TestBenchRooflineKernels(t *testing.T) {
-	fma, err := fmaSource()
+	fma, err := fmaSource(fmaSlots(nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,8 +27,9 @@ func TestBenchRooflineKernels(t *testing.T) {
 	if got := fmaFlopsPerGroup(); got != 256*8*4*256*8 {
 		t.Errorf("FLOP per workgroup %v", got)
 	}
-	for file, reads := range map[string]string{"roofline_copy.wgsl": "dst[i + 7u * t] = src[i + 7u * t];", "roofline_read.wgsl": "+ src[i + 4u * t]"} {
-		src, err := bandwidthSource(file)
+	for _, k := range bandwidthKernels(1 << 20) {
+		file, reads := k.file, map[string]string{"roofline_copy.wgsl": "dst[i + 7u * t] = src[i + 7u * t];", "roofline_read.wgsl": "+ src[i + 4u * t]"}[k.file]
+		src, err := bandwidthSource(file, k.slots(nil, nil))
 		if err != nil {
 			t.Fatal(err)
 		}

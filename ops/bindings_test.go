@@ -20,7 +20,7 @@ func TestParamsStructsMirrorGo(t *testing.T) {
 		{adamParams{}, "struct AdamParams {\n  lr: f32,\n  b1: f32,\n  b2: f32,\n  eps: f32,\n  q1: f32,\n  q2: f32,\n  pad0: f32,\n  pad1: f32,\n}\n"},
 		{lossParams{}, "struct LossParams {\n  grad: f32,\n  value: f32,\n  pad0: f32,\n  pad1: f32,\n}\n"},
 	} {
-		name, body, err := wgslStruct(c.p)
+		name, body, err := gpu.WGSLStruct(c.p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +35,7 @@ func TestParamsStructsMirrorGo(t *testing.T) {
 			t.Errorf("%s: %d bytes in Go, %d f32 fields in WGSL, spec %d bytes", name, len(b), fields, gpu.ParamsSpec("p", c.p).Bytes())
 		}
 	}
-	if _, _, err := wgslStruct(struct{ X float64 }{}); err == nil {
+	if _, _, err := gpu.WGSLStruct(struct{ X float64 }{}); err == nil {
 		t.Error("a float64 field has no WGSL scalar, but rendered")
 	}
 }
@@ -84,8 +84,8 @@ func TestSlotsRender(t *testing.T) {
 		}
 	}
 	for _, v := range sl {
-		if !regexp.MustCompile(`\b` + v.name + `(\[|\.)`).MatchString(code.String()) {
-			t.Errorf("conv3x3 backward_input declares %s but never uses it", v.name)
+		if !regexp.MustCompile(`\b` + v.Name + `(\[|\.)`).MatchString(code.String()) {
+			t.Errorf("conv3x3 backward_input declares %s but never uses it", v.Name)
 		}
 	}
 }

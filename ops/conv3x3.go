@@ -201,6 +201,7 @@ func NewConv3x3ForwardPlan(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, rel
 // convBufs are the buffers a conv pass may bind; nil ones are absent.
 type convBufs struct {
 	src, wa, bias, mask, dst *gpu.Buffer
+	part                     *gpu.Buffer // the split-K slices' partial sums
 	FusedGrads
 }
 
@@ -211,7 +212,7 @@ type convBufs struct {
 func convSlots(data convData, b convBufs, combine bool) slots {
 	split := data.S > 1
 	if combine {
-		s := slots{ro("part", b.dst, "(S,GM,H,W)")}
+		s := slots{ro("part", b.part, "(S,GM,H,W)")}
 		switch {
 		case data.BIAS:
 			s = append(s, ro("bias", b.bias, "(GM)"))
@@ -226,7 +227,7 @@ func convSlots(data convData, b convBufs, combine bool) slots {
 	}
 	dst := rw("dst", b.dst, "(GM,H,W)")
 	if split {
-		dst = rw("dst", nil, "part: (S,GM,H,W)") // the scratch, bound by convStep
+		dst = rw("dst", b.part, "part: (S,GM,H,W)")
 	}
 	s := slots{ro("src", b.src, "(KC,H,W)"), ro("wa", b.wa, "A: (GM, 9*KC)")}
 	if data.BIAS && !split {
@@ -276,20 +277,14 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (
 	data.tileData = t.data(true, false)
 	data.S, data.KCHUNK = p.Split, p.Chunk
 	s := &Step{Name: op}
-	main := convSlots(data, b, false)
 	if p.Split > 1 {
-		part, err := d.Alloc(ConvScratch(p, m, n)[0])
-		if err != nil {
+		var err error
+		if b.part, err = d.Alloc(ConvScratch(p, m, n)[0]); err != nil {
 			return nil, err
 		}
-		s.own = append(s.own, part)
-		for i := range main {
-			if main[i].name == "dst" {
-				main[i].buf = part
-			}
-		}
+		s.own = append(s.own, b.part)
 	}
-	bd, err := bindSlots(d, op, "conv3x3.wgsl", data.Entry, &data, main)
+	bd, err := bindSlots(d, op, "conv3x3.wgsl", data.Entry, &data, convSlots(data, b, false))
 	if err != nil {
 		s.Release()
 		return nil, err
@@ -302,10 +297,7 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (
 	if p.Split > 1 {
 		comb := data
 		comb.Entry = "combine"
-		cb := b
-		cs := convSlots(comb, cb, true)
-		cs[0].buf = s.own[0]
-		b2, err := bindSlots(d, op+".combine", "conv3x3.wgsl", "combine", &comb, cs)
+		b2, err := bindSlots(d, op+".combine", "conv3x3.wgsl", "combine", &comb, convSlots(comb, b, true))
 		if err != nil {
 			s.Release()
 			return nil, err

@@ -11,7 +11,6 @@ import (
 	"math"
 
 	"github.com/stylize/stylize/gpu"
-	"github.com/stylize/stylize/shaders"
 )
 
 // WG is the workgroup size of the one-dimensional kernels.
@@ -81,15 +80,6 @@ func (s *Step) addGrid(d *gpu.Device, b *gpu.Binding, groups int) error {
 	}
 	s.parts = append(s.parts, part{b: b, x: x, y: y, z: z})
 	return nil
-}
-
-// kernel renders a shader file with data and compiles (or fetches) it.
-func kernel(d *gpu.Device, name, file, entry string, data any, bindings ...gpu.Access) (*gpu.Kernel, error) {
-	src, err := shaders.Render(file, data)
-	if err != nil {
-		return nil, fmt.Errorf("ops: %s: %w", name, err)
-	}
-	return d.Kernel(gpu.KernelSpec{Name: name, Source: src, Entry: entry, Bindings: bindings})
 }
 
 // wantShape checks that b has exactly the given shape.

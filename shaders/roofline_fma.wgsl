@@ -7,9 +7,7 @@
 // p[2].x, a value the sum never equals.
 // Template: WG (workgroup size), Iters (loop trips), Unroll (FMAs per
 // chain per trip), Offsets (one per chain: its start's offset, a literal).
-@group(0) @binding(0) var<storage, read> p: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
-
+{{.Bindings}}
 @compute @workgroup_size({{.WG}})
 fn fma_peak(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * {{.WG}}u + lid;

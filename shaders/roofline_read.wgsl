@@ -4,9 +4,7 @@
 // the sum.
 // Template: WG (workgroup size), Per (vec4 per invocation), At (the index
 // expressions of those vec4: i, i + t, i + 2u * t, ...).
-@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
-
+{{.Bindings}}
 @compute @workgroup_size({{.WG}})
 fn read_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let t = arrayLength(&src) / {{.Per}}u;
