@@ -182,7 +182,7 @@ func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error)) ([]OpSpec, erro
 						if a.err != nil {
 							return nil, a.err
 						}
-						return ops.NewPoolBackward(d, ops.MaxPool, y, x, dx)
+						return ops.NewPoolBackward(d, ops.MaxPool, y, x, dx, false)
 					})
 				},
 			})

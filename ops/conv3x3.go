@@ -91,6 +91,9 @@ type convData struct {
 	S, KCHUNK               int
 	// The fused loss gradients of backward_input (FusedGrads).
 	CONTENT, STYLE bool
+	// OMASK multiplies backward_input's result by the ReLU mask of the
+	// layer below (ConvBackward.OutMask).
+	OMASK bool
 }
 
 // ConvPlan is how a conv3x3 pass runs: the GEMM tile, and Split, the
@@ -133,6 +136,9 @@ const (
 // MinTiles, keeping slices of at least minSplitChunk values.
 func ChooseConvPlan(l TileLimits, m, n, kc int) ConvPlan {
 	t := ChooseTileFor(l, m, n)
+	if l.Registers {
+		t = ChooseRegTile(m, n)
+	}
 	k := 9 * kc
 	p := ConvPlan{Tile: t, Split: 1, Chunk: ceilDiv(k, t.TK) * t.TK}
 	tiles := t.tiles(m, n)
@@ -157,12 +163,37 @@ func splitPlan(t Tile, k, s int) ConvPlan {
 func SplitConvPlan(t Tile, kc, s int) ConvPlan { return splitPlan(t, 9*kc, max(s, 1)) }
 
 // ConvScratch is the scratch a conv pass with plan p over an M×N output
-// allocates: the slices' partial sums (Split,M,N) when K is split.
+// allocates: the slices' partial sums (Split,M,N) when K is split, and a
+// register tile's shape uniform.
 func ConvScratch(p ConvPlan, m, n int) []gpu.Spec {
-	if p.Split <= 1 {
-		return nil
+	var s []gpu.Spec
+	if p.Split > 1 {
+		s = append(s, gpu.F32Spec("conv3x3.part", p.Split, m, n))
 	}
-	return []gpu.Spec{gpu.F32Spec("conv3x3.part", p.Split, m, n)}
+	if p.Tile.Reg {
+		s = append(s, gpu.ParamsSpec("conv3x3.params", convParams{}))
+	}
+	return s
+}
+
+// convParams mirrors conv3x3_reg.wgsl's uniform cp: the pass's shapes,
+// which the register kernel reads at run time so that one pipeline serves
+// every layer and size.
+type convParams struct {
+	GM, KC, H, W  uint32
+	GN, GK, KT, S uint32
+	KChunk        uint32 `wgsl:"kchunk"`
+	TilesM        uint32 `wgsl:"tiles_m"`
+	TilesN        uint32 `wgsl:"tiles_n"`
+	_             uint32
+}
+
+// regData is what conv3x3_reg.wgsl's template reads.
+type regData struct {
+	decl
+	Entry                                                 string
+	RM, RN, TX, TY                                        int
+	MASK, BIAS, RELU, ACCUM, CONTENT, STYLE, OMASK, SPLIT bool
 }
 
 // NewConv3x3Forward computes y = conv3x3(x, w) + b, followed by ReLU when
@@ -202,6 +233,7 @@ func NewConv3x3ForwardPlan(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, rel
 type convBufs struct {
 	src, wa, bias, mask, dst *gpu.Buffer
 	part                     *gpu.Buffer // the split-K slices' partial sums
+	omask                    *gpu.Buffer // ConvBackward.OutMask
 	FusedGrads
 }
 
@@ -218,6 +250,9 @@ func convSlots(data convData, b convBufs, combine bool) slots {
 			s = append(s, ro("bias", b.bias, "(GM)"))
 		case data.CONTENT: // the content gradient, added once, after the slices
 			s = append(s, ro("feat", b.F, "F: (GM,H,W)"), ro("ptgt", b.P, "P: (GM,H,W)"))
+		}
+		if data.OMASK {
+			s = append(s, ro("omask", b.omask, "the ReLU output below: (GM,H,W)"))
 		}
 		s = append(s, rw("dst", b.dst, "(GM,H,W)"))
 		if data.CONTENT && !data.BIAS {
@@ -245,6 +280,9 @@ func convSlots(data convData, b convBufs, combine bool) slots {
 	}
 	if content {
 		s = append(s, ro("ptgt", b.P, "P: (GM,H,W)"))
+	}
+	if data.OMASK && !split { // split: the combine pass applies it
+		s = append(s, ro("omask", b.omask, "the ReLU output below: (GM,H,W)"))
 	}
 	s = append(s, dst)
 	if content {
@@ -277,14 +315,21 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (
 	data.tileData = t.data(true, false)
 	data.S, data.KCHUNK = p.Split, p.Chunk
 	s := &Step{Name: op}
+	sc := ConvScratch(p, m, n)
 	if p.Split > 1 {
 		var err error
-		if b.part, err = d.Alloc(ConvScratch(p, m, n)[0]); err != nil {
+		if b.part, err = d.Alloc(sc[0]); err != nil {
 			return nil, err
 		}
 		s.own = append(s.own, b.part)
 	}
-	bd, err := bindSlots(d, op, "conv3x3.wgsl", data.Entry, &data, convSlots(data, b, false))
+	var bd *gpu.Binding
+	var err error
+	if t.Reg {
+		bd, err = regStep(d, s, op, data, p, b, k, sc[len(sc)-1].Name)
+	} else {
+		bd, err = bindSlots(d, op, "conv3x3.wgsl", data.Entry, &data, convSlots(data, b, false))
+	}
 	if err != nil {
 		s.Release()
 		return nil, err
@@ -307,19 +352,45 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (
 	return s, nil
 }
 
+// regStep binds the register kernel (conv3x3_reg.wgsl) of a conv pass,
+// with its shapes in a uniform the step owns.
+func regStep(d *gpu.Device, s *Step, op string, data convData, p ConvPlan, b convBufs, k int, paramsName string) (*gpu.Binding, error) {
+	t := p.Tile
+	m, n := data.GM, data.H*data.W
+	cp := convParams{GM: uint32(m), KC: uint32(data.KC), H: uint32(data.H), W: uint32(data.W),
+		GN: uint32(n), GK: uint32(9 * data.KC), KT: uint32(k), S: uint32(p.Split), KChunk: uint32(p.Chunk),
+		TilesM: uint32(ceilDiv(m, t.TM)), TilesN: uint32(ceilDiv(n, t.TN))}
+	params, err := d.NewParams(paramsName, cp)
+	if err != nil {
+		return nil, err
+	}
+	s.own = append(s.own, params)
+	rd := regData{Entry: data.Entry, RM: t.TM / t.TY, RN: t.TN / t.TX, TX: t.TX, TY: t.TY,
+		MASK: data.MASK, BIAS: data.BIAS, RELU: data.RELU, ACCUM: data.ACCUM, CONTENT: data.CONTENT, STYLE: data.STYLE, OMASK: data.OMASK, SPLIT: p.Split > 1}
+	sl := append(convSlots(data, b, false), uni("cp", params, convParams{}))
+	return bindSlots(d, op, "conv3x3_reg.wgsl", data.Entry, &rd, sl)
+}
+
 // NewConv3x3BackwardInput computes the gradient with respect to the conv's
 // input, dx = conv3x3(dy ⊙ (y > 0), w'), with w' the weights flipped 180°
 // and in/out swapped, with the heuristic plan (ChooseConvPlan), for tests
-// and benchmarks (the engine passes its plan's). With mask
-// nil the ReLU mask is left out (a conv without ReLU); mask is the
-// layer's stored post-ReLU output y. Written with = unless accum, then +=.
+// and benchmarks (the engine passes its plan's to NewConv3x3Backward).
+// With mask nil the ReLU mask is left out (a conv without ReLU, or dy
+// already masked); mask is the layer's stored post-ReLU output y. Written
+// with = unless accum, then +=.
 //
 //	dy, mask: (Cout,H,W)  dx: (Cin,H,W)
 func NewConv3x3BackwardInput(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool) (*Step, error) {
-	if cw == nil || dy == nil || len(dy.Shape) != 3 {
-		return NewConv3x3BackwardInputPlan(d, cw, dy, mask, dx, accum, ConvPlan{})
+	var p ConvPlan
+	if cw != nil && dy != nil && len(dy.Shape) == 3 {
+		p = ChooseConvPlan(LimitsOf(d), cw.Cin, dy.Shape[1]*dy.Shape[2], cw.Cout)
 	}
-	return NewConv3x3BackwardInputPlan(d, cw, dy, mask, dx, accum, ChooseConvPlan(LimitsOf(d), cw.Cin, dy.Shape[1]*dy.Shape[2], cw.Cout))
+	return NewConv3x3Backward(d, cw, ConvBackward{DY: dy, Mask: mask, DX: dx, Accum: accum}, p)
+}
+
+// NewConv3x3BackwardInputPlan is NewConv3x3BackwardInput with a given plan.
+func NewConv3x3BackwardInputPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool, p ConvPlan) (*Step, error) {
+	return NewConv3x3Backward(d, cw, ConvBackward{DY: dy, Mask: mask, DX: dx, Accum: accum}, p)
 }
 
 // checkBackwardInput checks a backward_input pass's buffers against the
@@ -346,15 +417,87 @@ func checkBackwardInput(op string, cw *ConvWeights, dy, mask, dx *gpu.Buffer) (h
 	return h, w, nil
 }
 
-// NewConv3x3BackwardInputPlan is NewConv3x3BackwardInput with a given plan.
-func NewConv3x3BackwardInputPlan(d *gpu.Device, cw *ConvWeights, dy, mask, dx *gpu.Buffer, accum bool, p ConvPlan) (*Step, error) {
+// ConvBackward is what a conv's backward_input pass reads and writes.
+//
+//	DY, Mask: (Cout,H,W)  DX, OutMask: (Cin,H,W)
+type ConvBackward struct {
+	// DY is dL/dy; Mask, when not nil, the layer's post-ReLU output y,
+	// whose mask (y > 0) the pass applies to DY. Nil when DY arrives
+	// already masked (its writer applied OutMask) or the conv has no ReLU.
+	DY, Mask *gpu.Buffer
+	// DX receives dL/dx, written with = unless Accum (+=).
+	DX    *gpu.Buffer
+	Accum bool
+	// OutMask, when not nil, is the post-ReLU output of the layer below
+	// (the conv's input x): DX is written multiplied by (x > 0), so that
+	// the layer below's backward reads it without a mask: one load per
+	// output here instead of one per input read there (each input is read
+	// nine times per output tile).
+	OutMask *gpu.Buffer
+	// Grads are the loss gradients at x that the pass adds (FusedGrads);
+	// the output mask applies to their sum with the conv's.
+	Grads FusedGrads
+}
+
+// NewConv3x3Backward builds a conv's backward_input pass with plan p:
+//
+//	dx = [conv3x3(dy ⊙ (y > 0), w') + c·(F−P) + s·(G−A)·F] ⊙ (x > 0)
+//
+// where the loss terms are b.Grads' (FusedGrads), the input mask (y > 0)
+// applies when b.Mask is set and the output mask (x > 0) when b.OutMask is.
+// With a style term the GEMM's K grows by Cin: A[m][9·Cout+c] =
+// s·(G−A)[m][c] and B[9·Cout+c][n] = F[c][n] (G−A is symmetric), so p
+// must cover K = 9·Cout + Cin (ConvPlan.ForK). Split, the style term's K is
+// sliced with the conv's, and the combine pass adds the content term and
+// applies the output mask.
+func NewConv3x3Backward(d *gpu.Device, cw *ConvWeights, b ConvBackward, p ConvPlan) (*Step, error) {
 	const op = "conv3x3.backward_input"
-	h, w, err := checkBackwardInput(op, cw, dy, mask, dx)
+	h, w, err := checkBackwardInput(op, cw, b.DY, b.Mask, b.DX)
 	if err != nil {
 		return nil, err
 	}
-	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: mask != nil, ACCUM: accum}
-	return convStep(d, op, data, p, convBufs{src: dy, wa: cw.Bwd, mask: mask, dst: dx})
+	g := b.Grads
+	data := convData{Entry: "backward_input", GM: cw.Cin, KC: cw.Cout, H: h, W: w, MASK: b.Mask != nil, ACCUM: b.Accum,
+		CONTENT: g.Content(), STYLE: g.Style(), OMASK: b.OutMask != nil}
+	if b.OutMask != nil {
+		if err := wantShape(op, "output mask", b.OutMask, cw.Cin, h, w); err != nil {
+			return nil, err
+		}
+		if b.Accum {
+			return nil, fmt.Errorf("ops: %s: an output mask with += would mask what dx held", op)
+		}
+	}
+	if !g.Empty() {
+		if b.Accum {
+			return nil, fmt.Errorf("ops: %s: fused loss gradients are written with =", op)
+		}
+		if err := wantShape(op, "fused loss features", g.F, cw.Cin, h, w); err != nil {
+			return nil, err
+		}
+		if g.F == b.DX {
+			return nil, fmt.Errorf("ops: %s: the fused losses' features are dx itself", op)
+		}
+	}
+	if data.CONTENT {
+		if err := wantShape(op, "content target", g.P, cw.Cin, h, w); err != nil {
+			return nil, err
+		}
+		if g.ContentParams == nil {
+			return nil, fmt.Errorf("ops: %s: the content term has no params", op)
+		}
+	}
+	if data.STYLE {
+		if err := wantShape(op, "Gram", g.G, cw.Cin, cw.Cin); err != nil {
+			return nil, err
+		}
+		if err := wantShape(op, "style target", g.A, cw.Cin, cw.Cin); err != nil {
+			return nil, err
+		}
+		if g.StyleParams == nil {
+			return nil, fmt.Errorf("ops: %s: the style term has no params", op)
+		}
+	}
+	return convStep(d, op, data, p, convBufs{src: b.DY, wa: cw.Bwd, mask: b.Mask, dst: b.DX, omask: b.OutMask, FusedGrads: g})
 }
 
 // Conv3x3FLOPs is the multiply-add count ×2 of one 3x3 conv pass.

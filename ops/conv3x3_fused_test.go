@@ -46,6 +46,8 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 			fb := testgpu.Upload(t, d, "f", f, tc.cin, tc.h, tc.w)
 			pb := testgpu.Upload(t, d, "p", p, tc.cin, tc.h, tc.w)
 			ab := testgpu.Upload(t, d, "a", a, tc.cin, tc.cin)
+			omask := testgpu.Round(testgpu.Rand(seed+7, n, -1, 1))
+			omb := testgpu.Upload(t, d, "omask", omask, tc.cin, tc.h, tc.w)
 			out := testgpu.Upload(t, d, "out", make([]float64, 4), 4)
 			// Weights that make the loss gradients as large as the conv's
 			// (content: (F-P); style: about (G-A)F summed over C), so that
@@ -101,7 +103,13 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 						}
 						conv := twin.Conv3x3Backward(dy, m64, tc.cout, tc.h, tc.w, wt, tc.cin)
 						for _, pl := range plans {
-							st, err := ops.NewConv3x3BackwardFused(d, cw, dyb, mbuf, dxb, taps, pl.p)
+							// With the input mask, the output mask too: the ReLU
+							// mask of the layer below, over the sum.
+							b := ops.ConvBackward{DY: dyb, Mask: mbuf, DX: dxb, Grads: taps}
+							if useMask {
+								b.OutMask = omb
+							}
+							st, err := ops.NewConv3x3Backward(d, cw, b, pl.p)
 							if err != nil {
 								t.Fatal(err)
 							}
@@ -141,6 +149,9 @@ func TestConv3x3BackwardFusedMatchesTwin(t *testing.T) {
 								for j := range want {
 									want[j] += extra[j]
 									big = math.Max(big, math.Abs(extra[j]))
+									if useMask && omask[j] <= 0 {
+										want[j] = 0
+									}
 								}
 								tol := 1e-6 * float64(tc.cout*9+tc.cin)
 								if big < 100*tol {
@@ -208,7 +219,7 @@ func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 	}
 	defer bad.Release()
 	p := ops.ChooseConvPlan(ops.LimitsOf(d), cin, h*w, cout)
-	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, fuse(t, bad, nil), p); err == nil {
+	if st, err := ops.NewConv3x3Backward(d, cw, ops.ConvBackward{DY: dy, DX: dx, Grads: fuse(t, bad, nil)}, p); err == nil {
 		st.Release()
 		t.Fatal("fused backward accepted features that are not dx's shape")
 	}
@@ -216,7 +227,7 @@ func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 	// cover the style term's longer K.
 	pc := testgpu.Upload(t, d, "p", nil, cin, h, w)
 	fc := testgpu.Upload(t, d, "f", nil, cin, h, w)
-	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, ops.FusedGrads{F: fc, P: pc}, p); err == nil {
+	if st, err := ops.NewConv3x3Backward(d, cw, ops.ConvBackward{DY: dy, DX: dx, Grads: ops.FusedGrads{F: fc, P: pc}}, p); err == nil {
 		st.Release()
 		t.Error("fused backward accepted a content term without params")
 	}
@@ -227,7 +238,7 @@ func TestConv3x3BackwardFusedRefusesBadFeatures(t *testing.T) {
 	}
 	defer sl.Release()
 	split := ops.SplitConvPlan(ops.ChooseTileFor(ops.LimitsOf(d), cin, h*w), cout, 3)
-	if st, err := ops.NewConv3x3BackwardFused(d, cw, dy, nil, dx, fuse(t, nil, sl), split); err == nil {
+	if st, err := ops.NewConv3x3Backward(d, cw, ops.ConvBackward{DY: dy, DX: dx, Grads: fuse(t, nil, sl)}, split); err == nil {
 		st.Release()
 		t.Error("fused backward accepted a split plan for the conv's K alone with a style term")
 	}

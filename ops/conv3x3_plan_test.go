@@ -33,6 +33,10 @@ func TestConv3x3PlansMatchTwin(t *testing.T) {
 		{"split-k-vgg-256-512-4x4", 256, 512, 4, 4, ops.SplitConvPlan(ops.TileN16, 256, 5)},
 		{"split-k-ragged-last-slice", 7, 19, 5, 3, ops.SplitConvPlan(ops.ChooseTile(19, 15), 7, 3)},
 		{"split-k-128x128", 16, 128, 12, 11, ops.SplitConvPlan(ops.Tile128x128, 16, 2)},
+		{"reg-16x16-ragged", 16, 130, 13, 11, ops.ConvPlan{Tile: ops.Tile{TM: 64, TN: 64, TK: 1, TX: 4, TY: 4, Reg: true}}},
+		{"reg-8x4-first-layer", 3, 19, 5, 3, ops.ConvPlan{Tile: ops.Tile{TM: 16, TN: 8, TK: 1, TX: 2, TY: 2, Reg: true}}},
+		{"reg-vgg-512-4x4", 512, 512, 4, 4, ops.ConvPlan{Tile: ops.Tile{TM: 32, TN: 16, TK: 1, TX: 1, TY: 2, Reg: true}}},
+		{"reg-split-k", 16, 64, 12, 11, ops.SplitConvPlan(ops.Tile{TM: 32, TN: 32, TK: 1, TX: 2, TY: 2, Reg: true}, 16, 3)},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,10 @@ func (p GramPlan) String() string { return fmt.Sprintf("%v split %dx%d", p.Tile,
 // slice and maxSplitBytes of partial sums.
 func ChooseGramPlan(l TileLimits, c, k int) GramPlan {
 	t := ChooseTileFor(l, c, c)
-	s := max(ceilDiv(k, gramMaxChunk), ceilDiv(l.MinTiles, t.tiles(c, c)), 1)
+	if l.Registers {
+		t = RegTile(8, 8, 8, 8) // 64×64 tiles, the upper triangle of them
+	}
+	s := max(ceilDiv(k, gramMaxChunk), ceilDiv(l.MinTiles, gramTiles(t, c)), 1)
 	s = min(s, max(k/minSplitChunk, 1), max(maxSplitBytes/(4*c*c), 1))
 	chunk := ceilDiv(ceilDiv(k, s), t.TK) * t.TK
 	return GramPlan{Tile: t, Split: ceilDiv(k, chunk), Chunk: chunk}
@@ -44,12 +47,24 @@ func GramScratch(p GramPlan, c int) []gpu.Spec {
 	return []gpu.Spec{gpu.F32Spec("gram.slices", p.Split, c, c)}
 }
 
+// gramTiles is how many tiles a Gram of C channels computes with tile t:
+// every tile with workgroup memory, those on and above the diagonal with
+// register tiles (which must be square).
+func gramTiles(t Tile, c int) int {
+	if t.Reg {
+		n := ceilDiv(c, t.TM)
+		return n * (n + 1) / 2
+	}
+	return t.tiles(c, c)
+}
+
 type gramData struct {
 	tileData
 	decl
 	Entry           string
 	C, K, S, KCHUNK int
 	SCALE           float64
+	Pairs           int // register tiles: the tiles on and above the diagonal
 }
 
 // NewGram computes G = F Fᵀ / (h*w), the seed's normalisation, with the
@@ -82,10 +97,18 @@ func NewGramPlan(d *gpu.Device, f, g *gpu.Buffer, p GramPlan) (*Step, error) {
 	if err := t.Check(LimitsOf(d)); err != nil {
 		return nil, fmt.Errorf("ops: %s: %w", op, err)
 	}
+	if t.Reg && t.TM != t.TN {
+		return nil, fmt.Errorf("ops: %s: a register tile for the Gram's triangle must be square, not %v", op, t)
+	}
 	if p.Split < 1 || p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
 		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
 	}
-	data := gramData{tileData: t.data(true, true), Entry: "partial", C: c, K: k, S: p.Split, KCHUNK: p.Chunk, SCALE: 1 / float64(k)}
+	data := gramData{tileData: t.data(true, true), Entry: "partial", C: c, K: k, S: p.Split, KCHUNK: p.Chunk, SCALE: 1 / float64(k),
+		Pairs: gramTiles(t, c)}
+	file := "gram.wgsl"
+	if t.Reg {
+		file = "gram_reg.wgsl"
+	}
 	s := &Step{Name: op}
 	dst := g
 	if sc := GramScratch(p, c); len(sc) > 0 {
@@ -94,12 +117,12 @@ func NewGramPlan(d *gpu.Device, f, g *gpu.Buffer, p GramPlan) (*Step, error) {
 		}
 		s.own = append(s.own, dst)
 	}
-	b, err := bindSlots(d, op+".partial", "gram.wgsl", "partial", &data, slots{ro("f", f, "F: (C,M)"), rw("out", dst, "G: (C,C), or the slices (S,C,C)")})
+	b, err := bindSlots(d, op+".partial", file, "partial", &data, slots{ro("f", f, "F: (C,M)"), rw("out", dst, "G: (C,C), or the slices (S,C,C)")})
 	if err != nil {
 		s.Release()
 		return nil, err
 	}
-	if err := s.addGrid(d, b, p.Split*t.tiles(c, c)); err != nil {
+	if err := s.addGrid(d, b, p.Split*gramTiles(t, c)); err != nil {
 		b.Release()
 		s.Release()
 		return nil, fmt.Errorf("ops: %s: %w", op, err)

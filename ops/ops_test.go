@@ -74,13 +74,30 @@ func TestPoolMatchesTwin(t *testing.T) {
 				dy := testgpu.Round(testgpu.Rand(int64(i+50), tc.c*oh*ow, -1, 1))
 				dyb := testgpu.Upload(t, d, "dy", dy, tc.c, oh, ow)
 				dxb := testgpu.Upload(t, d, "dx", testgpu.Rand(9, n, 5, 6), tc.c, tc.h, tc.w) // garbage: backward must write every element
-				bw, err := ops.NewPoolBackward(d, kind, dyb, xb, dxb)
+				bw, err := ops.NewPoolBackward(d, kind, dyb, xb, dxb, false)
 				if err != nil {
 					t.Fatal(err)
 				}
 				testgpu.Run(t, d, fw, bw)
 				testgpu.Close(t, "pool.forward", testgpu.Read(t, yb), twin.Pool(kind, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
-				testgpu.Close(t, "pool.backward", testgpu.Read(t, dxb), twin.PoolBackward(kind, dy, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
+				want := twin.PoolBackward(kind, dy, x, tc.c, tc.h, tc.w)
+				testgpu.Close(t, "pool.backward", testgpu.Read(t, dxb), want, 1e-7, 1e-6)
+				// With relu, dx also carries x's ReLU mask (x > 0).
+				rb, err := ops.NewPoolBackward(d, kind, dyb, xb, dxb, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				testgpu.Run(t, d, rb)
+				masked := 0
+				for j := range want {
+					if x[j] <= 0 {
+						want[j], masked = 0, masked+1
+					}
+				}
+				if masked == 0 {
+					t.Fatal("no x <= 0 to mask")
+				}
+				testgpu.Close(t, "pool.backward relu", testgpu.Read(t, dxb), want, 1e-7, 1e-6)
 			})
 		}
 	}
@@ -102,15 +119,21 @@ func TestGramMatchesTwin(t *testing.T) {
 			m := tc.h * tc.w
 			f := testgpu.Round(testgpu.Rand(int64(i), tc.c*m, 0, 2))
 			fb := testgpu.Upload(t, d, "f", f, tc.c, tc.h, tc.w)
-			gb := testgpu.Upload(t, d, "g", nil, tc.c, tc.c)
-			st, err := ops.NewGram(d, fb, gb)
-			if err != nil {
-				t.Fatal(err)
+			// The adapter's plan, and both kinds of tile forced: the
+			// workgroup-memory GEMM and the register triangle.
+			l := ops.LimitsOf(d)
+			shared, reg := l, l
+			shared.Registers, reg.Registers = false, true
+			for _, gp := range []ops.GramPlan{ops.ChooseGramPlan(l, tc.c, m), ops.ChooseGramPlan(shared, tc.c, m), ops.ChooseGramPlan(reg, tc.c, m)} {
+				gb := testgpu.Upload(t, d, "g", nil, tc.c, tc.c)
+				st, err := ops.NewGramPlan(d, fb, gb, gp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				testgpu.Run(t, d, st)
+				st.Release()
+				testgpu.Close(t, fmt.Sprintf("gram (%v)", gp), testgpu.Read(t, gb), twin.Gram(f, tc.c, m), 1e-6, 1e-5)
 			}
-			defer st.Release()
-			testgpu.Run(t, d, st)
-			gp := ops.ChooseGramPlan(ops.LimitsOf(d), tc.c, m)
-			testgpu.Close(t, fmt.Sprintf("gram (%v)", gp), testgpu.Read(t, gb), twin.Gram(f, tc.c, m), 1e-6, 1e-5)
 		})
 	}
 }

@@ -285,7 +285,7 @@ func runOracleByHand(t *testing.T, file string) {
 			}
 			steps = append(steps, st)
 		} else {
-			st, err := ops.NewPoolBackward(d, pool, grads[l], in, dIn)
+			st, err := ops.NewPoolBackward(d, pool, grads[l], in, dIn, false)
 			if err != nil {
 				t.Fatal(err)
 			}

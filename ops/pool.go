@@ -37,9 +37,9 @@ func ParsePooling(s string) (Pooling, error) {
 
 type poolData struct {
 	decl
-	Entry         string
-	C, H, W       int
-	MAX, Backward bool
+	Entry               string
+	C, H, W             int
+	MAX, Backward, RELU bool
 }
 
 // NewPoolForward pools x: (C,H,W) into y: (C,H/2,W/2), sizes floored.
@@ -66,8 +66,11 @@ func NewPoolForward(d *gpu.Device, kind Pooling, x, y *gpu.Buffer) (*Step, error
 }
 
 // NewPoolBackward maps dy: (C,H/2,W/2) to dx: (C,H,W) (written with =),
-// reading the pool's input x: (C,H,W) to find each window's maximum.
-func NewPoolBackward(d *gpu.Device, kind Pooling, dy, x, dx *gpu.Buffer) (*Step, error) {
+// reading the pool's input x: (C,H,W) to find each window's maximum. With
+// relu, dx is also multiplied by x's ReLU mask (x > 0), x being the
+// post-ReLU output of the conv below, whose backward then reads dx
+// unmasked.
+func NewPoolBackward(d *gpu.Device, kind Pooling, dy, x, dx *gpu.Buffer, relu bool) (*Step, error) {
 	op := "pool." + kind.String() + ".backward"
 	c, h, w, err := chw(op, "x", x)
 	if err != nil {
@@ -82,7 +85,7 @@ func NewPoolBackward(d *gpu.Device, kind Pooling, dy, x, dx *gpu.Buffer) (*Step,
 	if err := wantShape(op, "dx", dx, c, h, w); err != nil {
 		return nil, err
 	}
-	data := poolData{Entry: "backward", C: c, H: h, W: w, MAX: kind == MaxPool, Backward: true}
+	data := poolData{Entry: "backward", C: c, H: h, W: w, MAX: kind == MaxPool, Backward: true, RELU: relu}
 	b, err := bindSlots(d, op, "pool.wgsl", "backward", &data, slots{ro("a", dy, "dy: (C,H/2,W/2)"), ro("x", x, "(C,H,W)"), rw("out", dx, "dx: (C,H,W)")})
 	if err != nil {
 		return nil, err

@@ -25,19 +25,22 @@ func (p *Plan) Format(w io.Writer) error {
 	fmt.Fprintf(tw, "kernels: %s; algorithm: direct implicit GEMM\n", p.kernels().Name())
 
 	fmt.Fprintf(tw, "\niteration trunk, %s, with its backward pass:\n", SizeOf(p.Iterate))
-	fmt.Fprintf(tw, "  layer\toutput\tforward\tbackward_input\tadds the loss gradients of\n")
+	fmt.Fprintf(tw, "  layer\toutput\tforward\tbackward_input\tReLU mask of dy\tadds the loss gradients of\n")
 	for i, lp := range p.Iterate.Layers {
 		t := vgg.Table[i]
-		fwd, bwd, fused := "", "", "-"
+		fwd, bwd, fused, mask := "", "", "-", "-"
 		if t.Pool {
 			fwd, bwd = "2x2 pool", "2x2 pool"
 		} else {
-			fwd, bwd = convPlan(lp.Forward), convPlan(lp.Backward)
+			fwd, bwd, mask = convPlan(lp.Forward), convPlan(lp.Backward), "on read"
+			if lp.MaskedGrad {
+				mask = "on write"
+			}
 		}
 		if lp.FuseContent || lp.FuseStyle {
 			fused = fmt.Sprintf("%s (%s)", vgg.Table[i-1].Name, terms(lp.FuseContent, lp.FuseStyle))
 		}
-		fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\t%s\n", t.Name, lp.C, lp.H, lp.W, fwd, bwd, fused)
+		fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\t%s\t%s\n", t.Name, lp.C, lp.H, lp.W, fwd, bwd, mask, fused)
 	}
 	forward := func(name string, tp vgg.TrunkPlan) {
 		fmt.Fprintf(tw, "\n%s, %s, forward only:\n", name, SizeOf(tp))

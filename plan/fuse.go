@@ -9,7 +9,11 @@ import (
 // the conv above it adds (ops.NewConv3x3BackwardFused), instead of the
 // losses adding them with passes of their own: one pass fewer per loss,
 // and the layer's gradient written once instead of read and written again.
-type Fusion struct{ Content, Style bool }
+//
+// MaskOut says that the conv above may also apply the layer's ReLU mask
+// as it writes the gradient (ops.ConvBackward.OutMask), which the
+// binding limit may forbid beside the loss terms.
+type Fusion struct{ Content, Style, MaskOut bool }
 
 // Fuse decides, for the iteration trunk tp and the Table positions of the
 // content and style losses, whose gradients fuse. This is the only place
@@ -22,7 +26,8 @@ type Fusion struct{ Content, Style bool }
 //     that can add the terms (a pool's backward cannot);
 //   - that pass, with its ReLU mask, the terms' inputs and its split-K
 //     plan, binds no more storage buffers than the adapter allows per
-//     shader stage (ops.FusedStorageBindings).
+//     shader stage (ops.FusedStorageBindings); MaskOut says whether it may
+//     also bind the layer's own ReLU output to mask what it writes.
 //
 // The result maps each fused layer's Table position to its terms.
 func Fuse(l Limits, tp vgg.TrunkPlan, content, style []int, unfused bool) map[int]Fusion {
@@ -41,7 +46,12 @@ func Fuse(l Limits, tp vgg.TrunkPlan, content, style []int, unfused bool) map[in
 		if f.Style {
 			bp = bp.ForK(9*above.C + below.C)
 		}
-		if ops.FusedStorageBindings(true, f.Content, f.Style, bp.Split) > l.StorageBuffers {
+		// Counted with the conv's own input mask, whether or not the plan
+		// later drops it (MaskedGrad), so that either way fits.
+		switch {
+		case ops.FusedStorageBindings(true, true, f.Content, f.Style, bp.Split) <= l.StorageBuffers:
+			f.MaskOut = true
+		case ops.FusedStorageBindings(true, false, f.Content, f.Style, bp.Split) > l.StorageBuffers:
 			continue
 		}
 		out[q] = f

@@ -35,12 +35,12 @@ func TestFuse(t *testing.T) {
 		want           string // the fused layers and their terms
 	}{
 		{"seed: every style layer fuses; relu5_2 is the deepest", lavapipe, []string{"relu5_2"}, seedStyle, false, true,
-			"relu1_1:s relu2_1:s relu3_1:s relu4_1:s relu5_1:s"},
+			"relu1_1:s+m relu2_1:s+m relu3_1:s+m relu4_1:s+m relu5_1:s+m"},
 		{"neural-style: relu4_2's content and the styles", lavapipe, []string{"relu4_2"}, seedStyle, false, true,
-			"relu1_1:s relu2_1:s relu3_1:s relu4_1:s relu4_2:c"},
+			"relu1_1:s+m relu2_1:s+m relu3_1:s+m relu4_1:s+m relu4_2:c+m"},
 		{"under a pool: relu1_2, relu2_2 keep their passes", lavapipe, []string{"relu2_2"}, []string{"relu1_2", "relu3_1"}, false, true,
 			""},
-		{"content and style at one layer fuse together", lavapipe, []string{"relu3_1"}, []string{"relu3_1", "relu4_1"}, false, true,
+		{"content and style at one layer fuse together, without the output mask (9 > 8)", lavapipe, []string{"relu3_1"}, []string{"relu3_1", "relu4_1"}, false, true,
 			"relu3_1:cs"},
 		{"named twice in a list: neither fuses", lavapipe, []string{"relu2_1", "conv2_1"}, []string{"relu2_1", "relu3_1"}, false, true,
 			""},
@@ -50,14 +50,14 @@ func TestFuse(t *testing.T) {
 			""},
 		{"7 storage buffers: mask, content and style (8) do not fit, all or nothing", few, []string{"relu3_1"}, []string{"relu3_1", "relu4_1"}, false, true,
 			""},
-		{"7 storage buffers: style alone (7) fits", few, []string{"relu5_2"}, seedStyle, false, true,
+		{"7 storage buffers: style alone (7) fits, not with the output mask (8)", few, []string{"relu5_2"}, seedStyle, false, true,
 			"relu1_1:s relu2_1:s relu3_1:s relu4_1:s relu5_1:s"},
 		{"6 storage buffers: style does not fit", fewer, []string{"relu5_2"}, seedStyle, false, true,
 			""},
 		{"6 storage buffers: content (6) fits", fewer, []string{"relu4_2", "relu5_2"}, nil, false, true,
 			"relu4_2:c"},
-		{"a hardware adapter splits K deep down: style still fuses", gpuLike, []string{"relu5_2"}, seedStyle, false, true,
-			"relu1_1:s relu2_1:s relu3_1:s relu4_1:s relu5_1:s"},
+		{"a hardware adapter splits K deep down: style still fuses, the combine pass masks", gpuLike, []string{"relu5_2"}, seedStyle, false, true,
+			"relu1_1:s+m relu2_1:s+m relu3_1:s+m relu4_1:s+m relu5_1:s+m"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			deepest := 0
@@ -93,6 +93,9 @@ func TestFuse(t *testing.T) {
 				if f.Style {
 					terms += "s"
 				}
+				if f.MaskOut {
+					terms += "+m"
+				}
 				got += fmt.Sprintf(" %s:%s", vgg.Table[q].Name, terms)
 			}
 			if got != "" {
@@ -125,23 +128,27 @@ func TestFuseWithSplitK(t *testing.T) {
 }
 
 // The storage bindings Fuse counts are those the fused conv declares:
-// the mask, F, G and A, P, dy, the weights and dx; with a split K the
-// content term moves to the combine pass.
+// the input mask, the output mask, F, G and A, P, dy, the weights and dx;
+// with a split K the content term and the output mask move to the combine
+// pass.
 func TestFusedStorageBindings(t *testing.T) {
 	for _, c := range []struct {
-		mask, content, style bool
-		split, want          int
+		mask, outMask, content, style bool
+		split, want                   int
 	}{
-		{true, false, false, 1, 4},
-		{true, true, false, 1, 6},
-		{true, false, true, 1, 7},
-		{true, true, true, 1, 8},
-		{false, true, true, 1, 7},
-		{true, true, false, 3, 4}, // content in combine: part, F, P, dst
-		{true, true, true, 3, 7},
+		{true, false, false, false, 1, 4},
+		{true, true, false, false, 1, 5},
+		{true, false, true, false, 1, 6},
+		{true, false, false, true, 1, 7},
+		{true, false, true, true, 1, 8},
+		{false, false, true, true, 1, 7},
+		{true, true, true, true, 1, 9},
+		{true, false, true, false, 3, 4}, // content in combine: part, F, P, dst
+		{true, true, true, false, 3, 5},  // and the output mask
+		{true, false, true, true, 3, 7},
 	} {
-		if got := ops.FusedStorageBindings(c.mask, c.content, c.style, c.split); got != c.want {
-			t.Errorf("mask %v content %v style %v split %d: %d storage bindings, want %d", c.mask, c.content, c.style, c.split, got, c.want)
+		if got := ops.FusedStorageBindings(c.mask, c.outMask, c.content, c.style, c.split); got != c.want {
+			t.Errorf("mask %v out mask %v content %v style %v split %d: %d storage bindings, want %d", c.mask, c.outMask, c.content, c.style, c.split, got, c.want)
 		}
 	}
 }

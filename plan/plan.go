@@ -174,6 +174,7 @@ func Make(r Request, l Limits) (*Plan, error) {
 		below := p.Iterate.Layers[q]
 		lp.Backward = backward(k, l.Tile, below.C, lp.C, lp.H, lp.W, f.Style)
 	}
+	p.maskGrads(cl, sl, fused)
 	for _, q := range cl {
 		p.ContentLosses = append(p.ContentLosses, Loss{Layer: vgg.Table[q].Name, Pos: q, Fused: fused[q].Content})
 	}
@@ -188,6 +189,28 @@ func Make(r Request, l Limits) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// maskGrads decides which conv layers' output gradients are written
+// already multiplied by their ReLU mask, by the backward of the layer
+// above (a conv's OutMask, a pool's relu), so that the layer's own conv
+// backward reads them without one: one mask load per gradient value,
+// instead of one per read of it (nine per output tile). That holds for
+// every conv layer but the deepest (its gradient is zeroed and the losses
+// add into it) and those where a loss adds its gradient in a pass of its
+// own, after the write; at a fused layer only where Fuse allows MaskOut.
+func (p *Plan) maskGrads(content, style []int, fused map[int]Fusion) {
+	tapped := map[int]bool{}
+	for _, q := range append(append([]int(nil), content...), style...) {
+		tapped[q] = true
+	}
+	for q := 0; q+1 < p.Iterate.Depth(); q++ {
+		if vgg.Table[q].Pool {
+			continue
+		}
+		f, isFused := fused[q]
+		p.Iterate.Layers[q].MaskedGrad = !tapped[q] || isFused && f.MaskOut
+	}
 }
 
 // positions returns the Table positions of layers.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stylize/stylize/plan"
+	"github.com/stylize/stylize/vgg"
 )
 
 // TestFormatSeed512 prints the seed preset's plan at 512² on lavapipe's
@@ -81,6 +82,35 @@ func TestMakeRefuses(t *testing.T) {
 			if _, err := plan.Make(r, lavapipe); err != nil {
 				t.Errorf("%s: at the suggested %s %d (%s) the plan still fails: %v", c.name, fe.Flag, fe.Fit, s, err)
 			}
+		}
+	}
+}
+
+// maskGrads: every conv layer's gradient below the deepest is written
+// masked, but where a loss adds its gradient in a pass of its own.
+func TestMaskedGrads(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		unfused bool
+		want    string
+	}{
+		{"fused", false, "relu1_1 relu1_2 relu2_1 relu2_2 relu3_1 relu3_2 relu3_3 relu3_4 relu4_1 relu4_2 relu4_3 relu4_4 relu5_1"},
+		{"unfused: not at the style layers", true, "relu1_2 relu2_2 relu3_2 relu3_3 relu3_4 relu4_2 relu4_3 relu4_4"},
+	} {
+		p, err := plan.Make(plan.Request{Widths: vgg19, Content: plan.Size{W: 64, H: 64}, Styles: []plan.Size{{W: 64, H: 64}},
+			ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"},
+			Unfused: c.unfused}, lavapipe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for q, l := range p.Iterate.Layers {
+			if l.MaskedGrad {
+				got = append(got, vgg.Table[q].Name)
+			}
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s: masked on write: %s\nwant %s", c.name, strings.Join(got, " "), c.want)
 		}
 	}
 }

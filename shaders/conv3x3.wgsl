@@ -15,6 +15,9 @@
 // sums to part and combine applies the epilogue), KCHUNK (K per slice).
 // Fused loss gradients (backward_input), when dx is the gradient of a
 // tapped activation F: (CIN,H,W) = (GM,GN):
+//   OMASK:   the result is multiplied by omask > 0, the ReLU mask of the
+//            layer below, so that its backward reads it unmasked (with
+//            S > 1 the combine pass does);
 //   CONTENT: the epilogue adds cparams.grad * (F - P), P the content target
 //            (with S > 1 the combine pass does, reading F, P and cparams);
 //   STYLE:   K grows by GM: A[m][GK+c] = sparams.grad * (G - T)[m][c] and
@@ -48,6 +51,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 {{if .BIAS}}  r = r + bias[i / GN];
 {{end}}{{if .RELU}}  r = max(r, 0.0);
 {{end}}{{if .CONTENT}}  r = fma(cparams.grad, feat[i] - ptgt[i], r);
+{{end}}{{if .OMASK}}  r = select(0.0, r, omask[i] > 0.0);
 {{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
 {{else}}  dst[i] = r;
 {{end}}}
@@ -78,13 +82,14 @@ fn load_b(k: u32, n: u32) -> f32 {
 
 fn store_c(m: u32, n: u32, v: f32) {
 {{if gt .S 1}}  dst[slice * GM * GN + m * GN + n] = v;
-{{else}}  var r = v;
+{{else}}  let i = m * GN + n;
+  var r = v;
 {{if .BIAS}}  r = r + bias[m];
 {{end}}{{if .RELU}}  r = max(r, 0.0);
-{{end}}{{if .CONTENT}}  let i = m * GN + n;
-  r = fma(cparams.grad, feat[i] - ptgt[i], r);
-{{end}}{{if .ACCUM}}  dst[m * GN + n] = dst[m * GN + n] + r;
-{{else}}  dst[m * GN + n] = r;
+{{end}}{{if .CONTENT}}  r = fma(cparams.grad, feat[i] - ptgt[i], r);
+{{end}}{{if .OMASK}}  r = select(0.0, r, omask[i] > 0.0);
+{{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
+{{else}}  dst[i] = r;
 {{end}}{{end}}}
 {{template "gemm_core" .}}
 {{template "gemm_split_entry" .}}

@@ -4,7 +4,10 @@
 // Max routes each gradient to the first maximum of its window in the
 // forward's scan order (row-major), recomputed from x; avg spreads 1/4.
 // Rows and columns dropped by flooring get zero gradient.
-// Template: C, H, W, MAX (bool), Entry.
+// With RELU the backward also multiplies dx by the ReLU mask of x (x > 0),
+// x being the post-ReLU output of the conv below, so that the conv's
+// backward reads dx unmasked.
+// Template: C, H, W, MAX (bool), RELU, Entry.
 const C = {{.C}}u;
 const H = {{.H}}u;
 const W = {{.W}}u;
@@ -57,7 +60,10 @@ fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let v3 = x[base + W + 1u];
   if (v3 > bv) { best = 3u; bv = v3; }
   let mine = (y - 2u * oy) * 2u + (xx - 2u * ox);
-  out[i] = select(0.0, g, mine == best);
+{{if .RELU}}  // Times the ReLU mask of the layer below: the winner's value is x[i].
+  out[i] = select(0.0, g, mine == best && bv > 0.0);
+{{else}}  out[i] = select(0.0, g, mine == best);
+{{end}}{{else if .RELU}}  out[i] = select(0.0, 0.25 * g, x[i] > 0.0);
 {{else}}  out[i] = 0.25 * g;
 {{end}}}
 {{end}}

@@ -268,14 +268,23 @@ func (t *Trunk) Backward(taps map[string][]ops.Recorder, fused map[string]ops.Fu
 		if i > 0 {
 			in, dIn = t.acts[i-1], t.grads[i-1]
 		}
+		// The gradient this layer writes goes out masked when the plan says
+		// so for the layer below (MaskedGrad), and comes in masked when it
+		// says so for this one.
+		maskOut := i > 0 && t.Plan.Layers[i-1].MaskedGrad
 		var st *ops.Step
 		var err error
 		if l.Pool {
-			st, err = ops.NewPoolBackward(d, t.Net.Pooling, t.grads[i], in, dIn)
-		} else if g, ok := fusedBy[i]; ok {
-			st, err = ops.NewConv3x3BackwardFused(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, g, t.Plan.Layers[i].Backward)
+			st, err = ops.NewPoolBackward(d, t.Net.Pooling, t.grads[i], in, dIn, maskOut)
 		} else {
-			st, err = ops.NewConv3x3BackwardInputPlan(d, t.Net.Convs[l.Conv], t.grads[i], t.acts[i], dIn, false, t.Plan.Layers[i].Backward)
+			b := ops.ConvBackward{DY: t.grads[i], Mask: t.acts[i], DX: dIn, Grads: fusedBy[i]}
+			if t.Plan.Layers[i].MaskedGrad {
+				b.Mask = nil
+			}
+			if maskOut {
+				b.OutMask = in
+			}
+			st, err = ops.NewConv3x3Backward(d, t.Net.Convs[l.Conv], b, t.Plan.Layers[i].Backward)
 		}
 		if err != nil {
 			return nil, err

@@ -22,6 +22,11 @@ type LayerPlan struct {
 	// (ops.FusedGrads), instead of the losses adding them in passes of
 	// their own.
 	FuseContent, FuseStyle bool
+	// MaskedGrad says that the gradient of this conv layer's output is
+	// written already multiplied by its ReLU mask, by the backward of the
+	// layer above (a conv's OutMask, a pool's relu), so that this conv's
+	// backward reads it without the mask.
+	MaskedGrad bool
 }
 
 // TrunkPlan is a trunk at one image size: the layers it computes (Table
@@ -108,6 +113,9 @@ func (tp TrunkPlan) check(widths []int) error {
 		}
 		if (lp.FuseContent || lp.FuseStyle) && (l.Pool || i == 0 || !tp.Grad) {
 			return fmt.Errorf("vgg: the plan fuses loss gradients into %s, which has no conv backward over a tapped layer", l.Name)
+		}
+		if lp.MaskedGrad && (l.Pool || i+1 >= len(tp.Layers) || !tp.Grad) {
+			return fmt.Errorf("vgg: the plan has %s's gradient written masked, but no layer above it in the trunk writes it", l.Name)
 		}
 	}
 	return nil
