@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # lavapipe's window-system layer warns when this is unset; give it a private dir.
 export XDG_RUNTIME_DIR ?= /tmp/stylize-xdg-$(shell id -u)
 
-.PHONY: all build deps test vet fmt-check bench bench-go devices demo live clean
+.PHONY: all build deps test vet fmt-check bench bench-cpu bench-go devices demo live clean
 
 all: build
 
@@ -60,6 +60,18 @@ test: deps fmt-check vet
 BENCH_FLAGS ?=
 bench: build
 	./bin/stylize bench $(BENCH_FLAGS)
+
+# bench-cpu times one seed iteration at 128² and 256² with stylize on this
+# machine's software GPU (lavapipe) and with Debian's PyTorch on the same
+# CPU, all cores each, in alternating rounds (bench/cpu_side_by_side.py),
+# and prints stylize's time over PyTorch's per size. It installs
+# python3-torch with apt where it is missing. The report goes to out/.
+PYTHON ?= /usr/bin/python3
+BENCH_CPU_SIZES ?= 128,256
+bench-cpu: build
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "installing: python3-torch"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-torch >/dev/null; }
+	$(PYTHON) bench/cpu_side_by_side.py --python $(PYTHON) --sizes $(BENCH_CPU_SIZES) --rounds 3
 
 bench-go: deps
 	$(GO) test ./ops -run '^$$' -bench Conv3x3 -benchtime 3x
