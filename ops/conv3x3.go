@@ -6,82 +6,6 @@ import (
 	"github.com/stylize/stylize/gpu"
 )
 
-// ConvWeights holds one frozen 3x3 conv layer on the GPU in the two GEMM
-// layouts its passes read, prepared once at load time.
-//
-//	w: (Cout,Cin,3,3)  b: (Cout)
-//	Fwd: (Cout, 9*Cin),  Fwd[co][(ky*3+kx)*Cin+c] = w[co][c][ky][kx]
-//	Bwd: (Cin, 9*Cout),  Bwd[ci][(ky*3+kx)*Cout+co] = w[co][ci][2-ky][2-kx]
-type ConvWeights struct {
-	Name      string
-	Cout, Cin int
-	Fwd, Bwd  *gpu.Buffer
-	Bias      *gpu.Buffer
-}
-
-// ConvLayouts returns the forward and backward GEMM layouts of w: (cout,cin,3,3).
-func ConvLayouts(w []float32, cout, cin int) (fwd, bwd []float32) {
-	fwd = make([]float32, cout*9*cin)
-	bwd = make([]float32, cin*9*cout)
-	for co := 0; co < cout; co++ {
-		for c := 0; c < cin; c++ {
-			for s := 0; s < 9; s++ {
-				v := w[(co*cin+c)*9+s]
-				fwd[co*9*cin+s*cin+c] = v
-				bwd[c*9*cout+(8-s)*cout+co] = v
-			}
-		}
-	}
-	return fwd, bwd
-}
-
-// NewConvWeights uploads w: (cout,cin,3,3) and b: (cout).
-func NewConvWeights(d *gpu.Device, name string, w, b []float32, cout, cin int) (*ConvWeights, error) {
-	if cout <= 0 || cin <= 0 {
-		return nil, &gpu.ShapeError{Op: "conv3x3.weights", What: name, Want: "positive channel counts", Got: fmt.Sprintf("cout=%d cin=%d", cout, cin)}
-	}
-	if len(w) != cout*cin*9 {
-		return nil, &gpu.ShapeError{Op: "conv3x3.weights", What: name + ".weight", Want: fmt.Sprintf("%d values (%d,%d,3,3)", cout*cin*9, cout, cin), Got: fmt.Sprintf("%d values", len(w))}
-	}
-	if len(b) != cout {
-		return nil, &gpu.ShapeError{Op: "conv3x3.weights", What: name + ".bias", Want: fmt.Sprintf("%d values", cout), Got: fmt.Sprintf("%d values", len(b))}
-	}
-	fwd, bwd := ConvLayouts(w, cout, cin)
-	cw := &ConvWeights{Name: name, Cout: cout, Cin: cin}
-	var err error
-	if cw.Fwd, err = d.NewBuffer(name+".fwd", gpu.F32, cout, 9*cin); err != nil {
-		return nil, err
-	}
-	if cw.Bwd, err = d.NewBuffer(name+".bwd", gpu.F32, cin, 9*cout); err != nil {
-		cw.Release()
-		return nil, err
-	}
-	if cw.Bias, err = d.NewBuffer(name+".bias", gpu.F32, cout); err != nil {
-		cw.Release()
-		return nil, err
-	}
-	for _, p := range []struct {
-		b *gpu.Buffer
-		v []float32
-	}{{cw.Fwd, fwd}, {cw.Bwd, bwd}, {cw.Bias, b}} {
-		if err := p.b.Write(p.v); err != nil {
-			cw.Release()
-			return nil, err
-		}
-	}
-	return cw, nil
-}
-
-// Release frees the weights.
-func (c *ConvWeights) Release() {
-	if c == nil {
-		return
-	}
-	c.Fwd.Release()
-	c.Bwd.Release()
-	c.Bias.Release()
-}
-
 type convData struct {
 	tileData
 	decl
@@ -102,12 +26,46 @@ type convData struct {
 // second dispatch adds up in a fixed order, applying the epilogue (bias,
 // ReLU, +=): no float atomics, reproducible results.
 type ConvPlan struct {
+	Algo         Algo
 	Tile         Tile
 	Split, Chunk int
 }
 
-// String renders the plan as its tile and split.
-func (p ConvPlan) String() string { return fmt.Sprintf("%v split %dx%d", p.Tile, p.Split, p.Chunk) }
+// Algo is how a conv pass computes.
+type Algo int
+
+const (
+	// Direct is the implicit GEMM over the 9·Cin products of each output.
+	Direct Algo = iota
+	// Winograd2 is Winograd's minimal filtering F(2×2,3×3) (Lavin & Gray
+	// 2015): an input transform, 16 GEMMs over the input channels with the
+	// pre-transformed weights (Tile is theirs; no split), and an output
+	// transform with the epilogue: 2.25× fewer multiplications.
+	Winograd2
+)
+
+func (a Algo) String() string {
+	if a == Winograd2 {
+		return "winograd F(2x2,3x3)"
+	}
+	return "direct"
+}
+
+// Layout is the weight layout the plan's passes read.
+func (p ConvPlan) Layout() Layout {
+	if p.Algo == Winograd2 {
+		return LayoutWinograd2
+	}
+	return LayoutDirect
+}
+
+// String renders the plan as its algorithm, tile and split.
+func (p ConvPlan) String() string {
+	if p.Algo == Winograd2 {
+		return fmt.Sprintf("%v %v", p.Algo, p.Tile)
+	}
+	return fmt.Sprintf("%v split %dx%d", p.Tile, p.Split, p.Chunk)
+}
 
 // ForK returns p over a reduction of k values: unsplit, one chunk of k
 // rounded up to the tile's TK; split, the chunk kept and as many slices
@@ -115,9 +73,9 @@ func (p ConvPlan) String() string { return fmt.Sprintf("%v split %dx%d", p.Tile,
 // and its values go to the last slice, or to one more).
 func (p ConvPlan) ForK(k int) ConvPlan {
 	if p.Split <= 1 || p.Chunk <= 0 {
-		return ConvPlan{Tile: p.Tile, Split: 1, Chunk: ceilDiv(k, max(p.Tile.TK, 1)) * p.Tile.TK}
+		return ConvPlan{Algo: p.Algo, Tile: p.Tile, Split: 1, Chunk: ceilDiv(k, max(p.Tile.TK, 1)) * p.Tile.TK}
 	}
-	return ConvPlan{Tile: p.Tile, Split: ceilDiv(k, p.Chunk), Chunk: p.Chunk}
+	return ConvPlan{Algo: p.Algo, Tile: p.Tile, Split: ceilDiv(k, p.Chunk), Chunk: p.Chunk}
 }
 
 // Split-K bounds: a slice keeps at least minSplitChunk values of K (so the
@@ -164,13 +122,14 @@ func SplitConvPlan(t Tile, kc, s int) ConvPlan { return splitPlan(t, 9*kc, max(s
 
 // ConvScratch is the scratch a conv pass with plan p over an M×N output
 // allocates: the slices' partial sums (Split,M,N) when K is split, and a
-// register tile's shape uniform.
+// direct register tile's shape uniform. (A Winograd pass works in its
+// trunk's shared Workspace.)
 func ConvScratch(p ConvPlan, m, n int) []gpu.Spec {
 	var s []gpu.Spec
 	if p.Split > 1 {
 		s = append(s, gpu.F32Spec("conv3x3.part", p.Split, m, n))
 	}
-	if p.Tile.Reg {
+	if p.Tile.Reg && p.Algo == Direct {
 		s = append(s, gpu.ParamsSpec("conv3x3.params", convParams{}))
 	}
 	return s
@@ -211,22 +170,47 @@ func NewConv3x3Forward(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bo
 
 // NewConv3x3ForwardPlan is NewConv3x3Forward with a given plan.
 func NewConv3x3ForwardPlan(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bool, p ConvPlan) (*Step, error) {
+	return NewConv3x3ForwardWith(d, cw, ConvForward{X: x, Y: y, ReLU: relu}, p)
+}
+
+// ConvForward is what a conv's forward pass reads and writes.
+//
+//	X: (Cin,H,W)  Y: (Cout,H,W)
+type ConvForward struct {
+	X, Y *gpu.Buffer
+	ReLU bool
+	// Work is where a Winograd plan's transforms go, shared by the passes
+	// of a trunk; when nil the pass allocates its own (WinogradScratch).
+	Work Workspace
+}
+
+// NewConv3x3ForwardWith builds a conv's forward pass with plan p:
+// y = conv3x3(x, w) + b, followed by ReLU with f.ReLU, written with =.
+func NewConv3x3ForwardWith(d *gpu.Device, cw *ConvWeights, f ConvForward, p ConvPlan) (*Step, error) {
 	const op = "conv3x3.forward"
 	if cw == nil {
 		return nil, fmt.Errorf("ops: %s: nil weights", op)
 	}
-	c, h, w, err := chw(op, "x", x)
+	c, h, w, err := chw(op, "x", f.X)
 	if err != nil {
 		return nil, err
 	}
 	if c != cw.Cin {
-		return nil, &gpu.ShapeError{Op: op, What: "x channels", Want: fmt.Sprint(cw.Cin), Got: gpu.ShapeString(x.Shape)}
+		return nil, &gpu.ShapeError{Op: op, What: "x channels", Want: fmt.Sprint(cw.Cin), Got: gpu.ShapeString(f.X.Shape)}
 	}
-	if err := wantShape(op, "y", y, cw.Cout, h, w); err != nil {
+	if err := wantShape(op, "y", f.Y, cw.Cout, h, w); err != nil {
 		return nil, err
 	}
-	data := convData{Entry: "forward", GM: cw.Cout, KC: cw.Cin, H: h, W: w, RELU: relu, BIAS: true}
-	return convStep(d, op, data, p, convBufs{src: x, wa: cw.Fwd, bias: cw.Bias, dst: y})
+	wa, err := cw.Buffer(LayoutKey{Layout: p.Layout()})
+	if err != nil {
+		return nil, err
+	}
+	data := convData{Entry: "forward", GM: cw.Cout, KC: cw.Cin, H: h, W: w, RELU: f.ReLU, BIAS: true}
+	b := convBufs{src: f.X, wa: wa, bias: cw.Bias, dst: f.Y}
+	if p.Algo == Winograd2 {
+		return winogradStep(d, op, data, p, b, f.Work)
+	}
+	return convStep(d, op, data, p, b)
 }
 
 // convBufs are the buffers a conv pass may bind; nil ones are absent.
@@ -437,6 +421,8 @@ type ConvBackward struct {
 	// Grads are the loss gradients at x that the pass adds (FusedGrads);
 	// the output mask applies to their sum with the conv's.
 	Grads FusedGrads
+	// Work is where a Winograd plan's transforms go (see ConvForward).
+	Work Workspace
 }
 
 // NewConv3x3Backward builds a conv's backward_input pass with plan p:
@@ -497,7 +483,15 @@ func NewConv3x3Backward(d *gpu.Device, cw *ConvWeights, b ConvBackward, p ConvPl
 			return nil, fmt.Errorf("ops: %s: the style term has no params", op)
 		}
 	}
-	return convStep(d, op, data, p, convBufs{src: b.DY, wa: cw.Bwd, mask: b.Mask, dst: b.DX, omask: b.OutMask, FusedGrads: g})
+	wa, err := cw.Buffer(LayoutKey{Layout: p.Layout(), Backward: true})
+	if err != nil {
+		return nil, err
+	}
+	cb := convBufs{src: b.DY, wa: wa, mask: b.Mask, dst: b.DX, omask: b.OutMask, FusedGrads: g}
+	if p.Algo == Winograd2 {
+		return winogradStep(d, op, data, p, cb, b.Work)
+	}
+	return convStep(d, op, data, p, cb)
 }
 
 // Conv3x3FLOPs is the multiply-add count ×2 of one 3x3 conv pass.

@@ -22,7 +22,7 @@ func (p *Plan) Format(w io.Writer) error {
 	fmt.Fprintf(tw, "adapter: %s\n", l.Adapter)
 	fmt.Fprintf(tw, "limits: binding %s, buffer %s, workgroup memory %d KiB, %d invocations, %d storage buffers per stage, %d workgroups to fill the GPU\n",
 		mib(l.MaxBinding), mib(l.MaxBuffer), l.Tile.SharedBytes>>10, l.Tile.Invocations, l.StorageBuffers, l.Tile.MinTiles)
-	fmt.Fprintf(tw, "kernels: %s; algorithm: direct implicit GEMM\n", p.kernels().Name())
+	fmt.Fprintf(tw, "kernels: %s (direct: the implicit GEMM; winograd: F(2x2,3x3), its 16 GEMMs' tile)\n", p.kernels().Name())
 
 	fmt.Fprintf(tw, "\niteration trunk, %s, with its backward pass:\n", SizeOf(p.Iterate))
 	fmt.Fprintf(tw, "  layer\toutput\tforward\tbackward_input\tReLU mask of dy\tadds the loss gradients of\n")
@@ -133,7 +133,10 @@ func gradient(l Loss) string {
 }
 
 func convPlan(c ops.ConvPlan) string {
-	if c.Split <= 1 {
+	switch {
+	case c.Algo == ops.Winograd2:
+		return fmt.Sprintf("winograd %v", c.Tile)
+	case c.Split <= 1:
 		return fmt.Sprintf("direct %v", c.Tile)
 	}
 	return fmt.Sprintf("direct %v, split-K %dx%d", c.Tile, c.Split, c.Chunk)

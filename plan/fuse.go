@@ -42,9 +42,9 @@ func Fuse(l Limits, tp vgg.TrunkPlan, content, style []int, unfused bool) map[in
 			continue
 		}
 		above, below := tp.Layers[q+1], tp.Layers[q]
-		bp := above.Backward // the conv's own plan, with the style term's K
+		bp := above.Backward // the conv's own plan; with a style term, a direct one
 		if f.Style {
-			bp = bp.ForK(9*above.C + below.C)
+			bp = Direct(l, ConvPass{Cin: below.C, Cout: above.C, H: above.H, W: above.W, Backward: true, Style: true})
 		}
 		// Counted with the conv's own input mask, whether or not the plan
 		// later drops it (MaskedGrad), so that either way fits.

@@ -100,8 +100,10 @@ type Plan struct {
 	// Buffers is every buffer the run makes, with its lifetime in Stages.
 	Buffers []Buffer
 	Stages  []string
-	// WeightBytes is the conv weights' memory, in both GEMM layouts; the
-	// weights are uploaded once, before and outside the plan's stages.
+	// WeightBytes is the conv weights' memory while the plan runs: the
+	// biases and the layouts its passes read (Layouts), which the engine
+	// keeps on the GPU (vgg.Net.Use) before its first stage and through
+	// all of them.
 	WeightBytes uint64
 }
 
@@ -172,7 +174,7 @@ func Make(r Request, l Limits) (*Plan, error) {
 		lp := &p.Iterate.Layers[q+1]
 		lp.FuseContent, lp.FuseStyle = f.Content, f.Style
 		below := p.Iterate.Layers[q]
-		lp.Backward = backward(k, l.Tile, below.C, lp.C, lp.H, lp.W, f.Style)
+		lp.Backward = k.Conv(l, ConvPass{Cin: below.C, Cout: lp.C, H: lp.H, W: lp.W, Backward: true, Style: f.Style})
 	}
 	p.maskGrads(cl, sl, fused)
 	for _, q := range cl {
@@ -183,7 +185,7 @@ func Make(r Request, l Limits) (*Plan, error) {
 		p.StyleLosses = append(p.StyleLosses, Loss{Layer: vgg.Table[q].Name, Pos: q, Fused: fused[q].Style,
 			Style: ops.StylePlan{Gram: k.Gram(l.Tile, a.C, a.H*a.W), Backward: k.StyleBackward(l.Tile, a.C, a.H*a.W)}})
 	}
-	p.WeightBytes = weightBytes(r.Widths)
+	p.WeightBytes = p.weightBytes()
 	p.buffers()
 	if err := p.fits(); err != nil {
 		return nil, err
@@ -259,22 +261,43 @@ func trunk(k Kernels, l Limits, widths []int, s Size, deepestName string, grad b
 		}
 		cin := c
 		c = widths[t.Conv]
-		lp := vgg.LayerPlan{C: c, H: h, W: w, Forward: k.Conv(l.Tile, c, h*w, cin)}
+		lp := vgg.LayerPlan{C: c, H: h, W: w, Forward: k.Conv(l, ConvPass{Cin: cin, Cout: c, H: h, W: w})}
 		if grad {
-			lp.Backward = backward(k, l.Tile, cin, c, h, w, false)
+			lp.Backward = k.Conv(l, ConvPass{Cin: cin, Cout: c, H: h, W: w, Backward: true})
 		}
 		tp.Layers = append(tp.Layers, lp)
 	}
 	return tp, nil
 }
 
-// weightBytes is what vgg.New uploads: each conv's weights in its forward
-// and backward GEMM layouts, and its bias.
-func weightBytes(widths []int) uint64 {
+// Layouts are the weight layouts the plan's passes read, by conv index:
+// what vgg.Net.Use keeps on the GPU while the plan runs.
+func (p *Plan) Layouts() map[int]map[ops.LayoutKey]bool {
+	out := map[int]map[ops.LayoutKey]bool{}
+	for _, tp := range append([]vgg.TrunkPlan{p.ContentTrunk, p.Iterate}, p.StyleTrunks...) {
+		for c, ks := range tp.Layouts() {
+			if out[c] == nil {
+				out[c] = map[ops.LayoutKey]bool{}
+			}
+			for k := range ks {
+				out[c][k] = true
+			}
+		}
+	}
+	return out
+}
+
+// weightBytes is the weights' memory while the plan runs: every conv's
+// bias (vgg.New uploads them all) and the layouts Layouts names.
+func (p *Plan) weightBytes() uint64 {
 	var n uint64
 	cin := 3
-	for _, c := range widths {
-		n += 4 * uint64(2*9*cin*c+c)
+	layouts := p.Layouts()
+	for i, c := range p.Widths {
+		n += 4 * uint64(c)
+		for k := range layouts[i] {
+			n += ops.LayoutSpec("", k, c, cin).Bytes()
+		}
 		cin = c
 	}
 	return n

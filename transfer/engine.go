@@ -64,8 +64,9 @@ type Engine struct {
 	bufs  []*gpu.Buffer
 	steps []interface{ Release() }
 
-	net *vgg.Net
-	cfg Config
+	net     *vgg.Net
+	cfg     Config
+	layouts vgg.Layouts // the weight layouts the engine holds (Net.Acquire)
 	// The style targets: grams[j][l] is style image j's Gram at
 	// cfg.StyleLayers[l]; A[l] = Σ_j blend[j]·grams[j][l] is recomputed by
 	// combine from the blend weights in blendBuf, so the blend (or which
@@ -158,6 +159,12 @@ func Build(net *vgg.Net, p *plan.Plan, cfg Config, content Image, styles []Image
 	fail := func(err error) (*Engine, error) {
 		e.Release()
 		return nil, err
+	}
+	// The weight layouts the plan reads, before anything else.
+	e.layouts = p.Layouts()
+	if err := net.Acquire(e.layouts); err != nil {
+		e.layouts = nil
+		return fail(err)
 	}
 	P, err := e.contentTargets(content)
 	if err != nil {

@@ -46,6 +46,7 @@ func TestPlanPredictsMemory(t *testing.T) {
 			ContentWeight: 1e4, StyleWeight: 1e-2, Adam: adam}, []int{40}, [][2]int{{32, 40}}, 0, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			base, _ := d.MemoryBytes()
 			net := syntheticNet(t, c.widths, 3)
 			content := pattern(c.sizes[len(c.sizes)-1], c.sizes[len(c.sizes)-1]*3/4, 1)
 			var styles []transfer.Image
@@ -68,41 +69,43 @@ func TestPlanPredictsMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The net holds its biases; each scale's engine uploads the
+			// weight layouts its plan reads (and frees the others) first.
+			before, _ := d.MemoryBytes()
 			var want uint64
 			for i, p := range plans {
 				peak, at := p.Peak()
-				if big := c.styles[0][0] > 2*c.sizes[len(c.sizes)-1]; big != (p.Stages[at] != plan.StageIterate) {
-					t.Errorf("scale %d: the peak is in stage %s", i+1, p.Stages[at])
+				if big := c.styles[0][0] > 2*c.sizes[len(c.sizes)-1]; big && p.Stages[at] == plan.StageIterate {
+					t.Errorf("scale %d: the peak is in stage %s, not a style stage: the case does not test what it is for", i+1, p.Stages[at])
 				}
-				t.Logf("scale %d (%s): %d buffers, peak %d bytes in stage %s", i+1, p.Content, len(p.Buffers), peak, p.Stages[at])
-				want = max(want, peak)
-				if p.WeightBytes != weightBytes(net) {
-					t.Errorf("scale %d: the plan says the weights take %d bytes; the net holds %d", i+1, p.WeightBytes, weightBytes(net))
-				}
+				t.Logf("scale %d (%s): %d buffers, peak %d bytes in stage %s, weights %d bytes", i+1, p.Content, len(p.Buffers), peak, p.Stages[at], p.WeightBytes)
+				want = max(want, peak+p.WeightBytes)
 			}
-			before, _ := d.MemoryBytes()
+			if bias := biasBytes(net); before-base != bias {
+				t.Errorf("before the run the net holds %d bytes; its biases are %d", before-base, bias)
+			}
 			d.ResetPeak()
 			if _, err := transfer.Run(context.Background(), net, content, styles, blend, o); err != nil {
 				t.Fatal(err)
 			}
 			after, peak := d.MemoryBytes()
-			if got := uint64(peak - before); got != want {
+			if got := uint64(peak - base); got != want {
 				t.Errorf("the run's peak GPU memory was %d bytes; its plans predicted %d (off by %d)", got, want, int64(got)-int64(want))
 			} else {
 				t.Logf("peak %d bytes, as predicted", got)
 			}
-			if after != before {
-				t.Errorf("%d bytes still allocated after the run", after-before)
+			if bias := biasBytes(net); after-base != bias {
+				t.Errorf("after the run %d bytes are allocated; the biases are %d", after-base, bias)
 			}
 		})
 	}
 }
 
-// weightBytes is what net's weights hold on the GPU.
-func weightBytes(net *vgg.Net) uint64 {
-	var n uint64
+// biasBytes is what net's biases hold on the GPU.
+func biasBytes(net *vgg.Net) int64 {
+	var n int64
 	for _, c := range net.Convs {
-		n += c.Fwd.Bytes() + c.Bwd.Bytes() + c.Bias.Bytes()
+		n += int64(c.Bias.Bytes())
 	}
 	return n
 }

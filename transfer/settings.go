@@ -50,10 +50,18 @@ func (e *Engine) SetStyle(j int, img Image) error {
 	if err != nil {
 		return err
 	}
-	if err := e.styleGrams(j, img, p); err != nil {
+	// The new plan's layouts, then the old one's released: the iteration
+	// reads the same ones.
+	layouts := p.Layouts()
+	if err := e.net.Acquire(layouts); err != nil {
 		return err
 	}
-	e.Plan = p
+	if err := e.styleGrams(j, img, p); err != nil {
+		e.net.Unacquire(layouts)
+		return err
+	}
+	e.net.Unacquire(e.layouts)
+	e.Plan, e.layouts = p, layouts
 	return e.SetBlend(e.blend)
 }
 

@@ -52,4 +52,8 @@ func (e *Engine) Release() {
 		b.Release()
 	}
 	e.steps, e.bufs, e.iter, e.leaves, e.combine = nil, nil, nil, nil, nil
+	if e.layouts != nil {
+		e.net.Unacquire(e.layouts)
+		e.layouts = nil
+	}
 }

@@ -12,6 +12,7 @@ import (
 type Net struct {
 	D          *gpu.Device
 	Convs      []*ops.ConvWeights
+	refs       map[int]map[ops.LayoutKey]int // the users of each uploaded layout (Acquire)
 	Pooling    ops.Pooling
 	Preprocess ops.Preprocess
 	Synthetic  bool
@@ -45,6 +46,55 @@ func convPos(i int) int {
 	return -1
 }
 
+// Layouts names weight layouts by conv index (TrunkPlan.Layouts,
+// plan.Plan.Layouts).
+type Layouts = map[int]map[ops.LayoutKey]bool
+
+// Acquire uploads the weight layouts ls names that are not on the GPU yet,
+// and counts a user of each; Unacquire ends that use. A layout no user
+// holds any more is freed at once, so that engines built one after
+// another (the scales of a run) hold only their own plan's layouts: its
+// WeightBytes. Engines that share the net at the same time each keep what
+// they read.
+func (n *Net) Acquire(ls Layouts) error {
+	if n.refs == nil {
+		n.refs = map[int]map[ops.LayoutKey]int{}
+	}
+	for i, keys := range ls {
+		if i < 0 || i >= len(n.Convs) {
+			return fmt.Errorf("vgg: no conv %d (the weights hold %d)", i, len(n.Convs))
+		}
+		for k := range keys {
+			if _, err := n.Convs[i].Buffer(k); err != nil {
+				return fmt.Errorf("vgg: %w", err)
+			}
+			if n.refs[i] == nil {
+				n.refs[i] = map[ops.LayoutKey]int{}
+			}
+			n.refs[i][k]++
+		}
+	}
+	return nil
+}
+
+// Unacquire ends a use that Acquire counted, freeing the layouts no one
+// uses any more.
+func (n *Net) Unacquire(ls Layouts) {
+	for i, keys := range ls {
+		if i < 0 || i >= len(n.Convs) {
+			continue
+		}
+		for k := range keys {
+			if n.refs[i][k] > 0 {
+				n.refs[i][k]--
+			}
+			if n.refs[i][k] == 0 {
+				n.Convs[i].Free(k)
+			}
+		}
+	}
+}
+
 // Release frees the weights.
 func (n *Net) Release() {
 	for _, c := range n.Convs {
@@ -76,6 +126,7 @@ type Trunk struct {
 	Depth int // Table positions 0..Depth-1 are computed
 
 	pre, dpre *gpu.Buffer
+	work      ops.Workspace // the Winograd passes', shared
 	acts      []*gpu.Buffer
 	grads     []*gpu.Buffer
 	forward   ops.Seq
@@ -127,6 +178,9 @@ func (n *Net) NewTrunk(tp TrunkPlan) (*Trunk, error) {
 		t.grads = t.bufs[2+depth : 2+2*depth]
 		t.dpre, t.DX = t.bufs[2+2*depth], t.bufs[3+2*depth]
 	}
+	if len(tp.Workspace()) > 0 {
+		t.work = ops.Workspace{V: t.bufs[len(t.bufs)-2], M: t.bufs[len(t.bufs)-1]}
+	}
 	st, err := ops.NewPreprocess(d, n.Preprocess, t.X, t.pre)
 	if err != nil {
 		return fail(err)
@@ -138,7 +192,7 @@ func (n *Net) NewTrunk(tp TrunkPlan) (*Trunk, error) {
 		if l.Pool {
 			st, err = ops.NewPoolForward(d, n.Pooling, in, t.acts[i])
 		} else {
-			st, err = ops.NewConv3x3ForwardPlan(d, n.Convs[l.Conv], in, t.acts[i], true, lp.Forward)
+			st, err = ops.NewConv3x3ForwardWith(d, n.Convs[l.Conv], ops.ConvForward{X: in, Y: t.acts[i], ReLU: true, Work: t.work}, lp.Forward)
 		}
 		if err != nil {
 			return fail(err)
@@ -277,7 +331,7 @@ func (t *Trunk) Backward(taps map[string][]ops.Recorder, fused map[string]ops.Fu
 		if l.Pool {
 			st, err = ops.NewPoolBackward(d, t.Net.Pooling, t.grads[i], in, dIn, maskOut)
 		} else {
-			b := ops.ConvBackward{DY: t.grads[i], Mask: t.acts[i], DX: dIn, Grads: fusedBy[i]}
+			b := ops.ConvBackward{DY: t.grads[i], Mask: t.acts[i], DX: dIn, Grads: fusedBy[i], Work: t.work}
 			if t.Plan.Layers[i].MaskedGrad {
 				b.Mask = nil
 			}

@@ -44,9 +44,14 @@ func (tp TrunkPlan) Depth() int { return len(tp.Layers) }
 
 // Buffers are the buffers a trunk owns, in the order NewTrunk allocates
 // them: the image and the preprocessed image, each layer's activation,
-// and with gradients each layer's gradient, the preprocessed image's and
-// the image's.
+// with gradients each layer's gradient, the preprocessed image's and the
+// image's, and the Winograd workspace its passes share (Workspace).
 func (tp TrunkPlan) Buffers() []gpu.Spec {
+	return append(tp.buffers(), tp.Workspace()...)
+}
+
+// buffers are Buffers without the workspace.
+func (tp TrunkPlan) buffers() []gpu.Spec {
 	s := []gpu.Spec{gpu.F32Spec("image", 3, tp.H, tp.W), gpu.F32Spec("preprocessed", 3, tp.H, tp.W)}
 	for i, l := range tp.Layers {
 		s = append(s, gpu.F32Spec(Table[i].Name, l.C, l.H, l.W))
@@ -58,6 +63,54 @@ func (tp TrunkPlan) Buffers() []gpu.Spec {
 		s = append(s, gpu.F32Spec("dpreprocessed", 3, tp.H, tp.W), gpu.F32Spec("dimage", 3, tp.H, tp.W))
 	}
 	return s
+}
+
+// passes calls f with each conv pass of the trunk: its layer, whether it
+// is the backward pass, the pass's plan and its GEMM (m outputs per
+// position, kc input channels) at h×w.
+func (tp TrunkPlan) passes(f func(i int, backward bool, p ops.ConvPlan, m, kc, h, w int)) {
+	cin := 3
+	for i, l := range tp.Layers {
+		if Table[i].Pool {
+			continue
+		}
+		f(i, false, l.Forward, l.C, cin, l.H, l.W)
+		if tp.Grad {
+			f(i, true, l.Backward, cin, l.C, l.H, l.W)
+		}
+		cin = l.C
+	}
+}
+
+// Workspace is the Winograd workspace (ops.Workspace) the trunk's
+// Winograd passes share, as they run one after another: V and M sized
+// for the largest of them; none without one.
+func (tp TrunkPlan) Workspace() []gpu.Spec {
+	var v, m int
+	tp.passes(func(_ int, _ bool, p ops.ConvPlan, gm, kc, h, w int) {
+		if p.Algo == ops.Winograd2 {
+			s := ops.WinogradScratch(kc, gm, h, w)
+			v, m = max(v, gpu.Numel(s[0].Shape)), max(m, gpu.Numel(s[1].Shape))
+		}
+	})
+	if v == 0 {
+		return nil
+	}
+	return []gpu.Spec{gpu.F32Spec("winograd.v", v), gpu.F32Spec("winograd.m", m)}
+}
+
+// Layouts are the weight layouts the trunk's passes read, by conv index
+// (Layer.Conv).
+func (tp TrunkPlan) Layouts() map[int]map[ops.LayoutKey]bool {
+	out := map[int]map[ops.LayoutKey]bool{}
+	tp.passes(func(i int, backward bool, p ops.ConvPlan, _, _, _, _ int) {
+		c := Table[i].Conv
+		if out[c] == nil {
+			out[c] = map[ops.LayoutKey]bool{}
+		}
+		out[c][ops.LayoutKey{Layout: p.Layout(), Backward: backward}] = true
+	})
+	return out
 }
 
 // Scratch is the scratch its conv passes allocate (split-K partial

@@ -1045,7 +1045,7 @@ func TestPacingSlowIterations(t *testing.T) {
 	bestFPS, bestIt := 0.0, 0.0
 	for try := 1; try <= 3 && (bestFPS < 30 || bestIt <= 0); try++ {
 		r := runLive(t, []string{"-content", img("content2.png"), "-style", img("s1.png"),
-			"-weights", "synthetic", "-widths", "16,32,64,128,128", "-size", "48", "-window", "480x320",
+			"-weights", "synthetic", "-widths", "16,32,64,128,128", "-size", "112", "-window", "480x320",
 			"-out", "$DIR/out.png", "-capture-dir", "$DIR"}, b.String())
 		wantExit(t, r, 0)
 		z0, z1 := loadCapture(t, r, "z0"), loadCapture(t, r, "z1")

@@ -1,0 +1,93 @@
+// winograd.wgsl: the transforms of Winograd's minimal filtering F(2×2,3×3)
+// (Lavin & Gray 2015) for a 3x3 convolution, stride 1, padding 1:
+//   Y = Aᵀ [ U ⊙ V ] A,  U = G g Gᵀ (the weights, transformed once on the
+//   host: ops.WinogradLayouts),  V = Bᵀ d B,
+// over 2×2 output tiles t = ty·TW + tx, whose 4×4 input patch d starts at
+// row 2ty−1, column 2tx−1 (zeros outside the image). The 16 elementwise
+// products of a tile, summed over the input channels, are 16 GEMMs
+// M[p] = U[p]·V[p] (gemm_reg.wgsl), between these two passes:
+//   input:  V[p][c][t] = (Bᵀ d B)[p] for channel c's patch of tile t, with
+//           d = src (times mask > 0 with MASK: the ReLU mask of a backward's
+//           dy);  V: (16, KC, T)
+//   output: Y = Aᵀ M[·][m][t] A, the 2×2 outputs of tile t in channel m,
+//           with the conv's epilogue: + bias, ReLU (forward); + the content
+//           loss's gradient cparams.grad·(F − P), times omask > 0, += with
+//           ACCUM (backward_input), as conv3x3.wgsl's.  M: (16, GM, T)
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  Aᵀ = [1 1 1 0; 0 1 −1 −1].
+// Template: Entry, KC (input transform's channels) or GM (output's), H, W,
+// MASK, BIAS, RELU, CONTENT, OMASK, ACCUM; the Bindings.
+const H = {{.H}}u;
+const W = {{.W}}u;
+const TW = {{cdiv .W 2}}u;
+const T = {{mul (cdiv .H 2) (cdiv .W 2)}}u;
+const WG = 256u;
+{{.Bindings}}
+fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * WG + lid;
+}
+{{if eq .Entry "input"}}
+const KC = {{.KC}}u;
+
+fn at(c: u32, y: i32, x: i32) -> f32 {
+  if (y < 0 || x < 0 || y >= i32(H) || x >= i32(W)) { return 0.0; }
+  let i = c * H * W + u32(y) * W + u32(x);
+{{if .MASK}}  return select(0.0, src[i], mask[i] > 0.0);
+{{else}}  return src[i];
+{{end}}}
+
+@compute @workgroup_size(256)
+fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_id(wid, nwg, lid);
+  if (i >= KC * T) { return; }
+  let c = i / T;
+  let t = i - c * T;
+  let ty = t / TW;
+  let y0 = i32(2u * ty) - 1;
+  let x0 = i32(2u * (t - ty * TW)) - 1;
+{{range $r := seq 4}}{{range $s := seq 4}}  let d{{$r}}{{$s}} = at(c, y0 + {{$r}}, x0 + {{$s}});
+{{end}}{{end}}  // Bᵀ d: rows
+{{range $s := seq 4}}  let a0{{$s}} = d0{{$s}} - d2{{$s}};
+  let a1{{$s}} = d1{{$s}} + d2{{$s}};
+  let a2{{$s}} = d2{{$s}} - d1{{$s}};
+  let a3{{$s}} = d1{{$s}} - d3{{$s}};
+{{end}}  // (Bᵀ d) B: columns, stored point by point
+  let o = c * T + t;
+{{range $r := seq 4}}  v[({{$r}}u * 4u + 0u) * KC * T + o] = a{{$r}}0 - a{{$r}}2;
+  v[({{$r}}u * 4u + 1u) * KC * T + o] = a{{$r}}1 + a{{$r}}2;
+  v[({{$r}}u * 4u + 2u) * KC * T + o] = a{{$r}}2 - a{{$r}}1;
+  v[({{$r}}u * 4u + 3u) * KC * T + o] = a{{$r}}1 - a{{$r}}3;
+{{end}}}
+{{else}}
+const GM = {{.GM}}u;
+
+fn put(m: u32, y: u32, x: u32, v: f32) {
+  if (y >= H || x >= W) { return; }
+  let i = m * H * W + y * W + x;
+  var r = v;
+{{if .BIAS}}  r = r + bias[m];
+{{end}}{{if .RELU}}  r = max(r, 0.0);
+{{end}}{{if .CONTENT}}  r = fma(cparams.grad, feat[i] - ptgt[i], r);
+{{end}}{{if .OMASK}}  r = select(0.0, r, omask[i] > 0.0);
+{{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
+{{else}}  dst[i] = r;
+{{end}}}
+
+@compute @workgroup_size(256)
+fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_id(wid, nwg, lid);
+  if (i >= GM * T) { return; }
+  let m = i / T;
+  let t = i - m * T;
+  let ty = t / TW;
+  let tx = t - ty * TW;
+{{range $p := seq 16}}  let m{{$p}} = mm[{{$p}}u * GM * T + i];
+{{end}}  // Aᵀ M: rows
+{{range $s := seq 4}}  let u0{{$s}} = m{{$s}} + m{{add 4 $s}} + m{{add 8 $s}};
+  let u1{{$s}} = m{{add 4 $s}} - m{{add 8 $s}} - m{{add 12 $s}};
+{{end}}  // (Aᵀ M) A: columns
+  put(m, 2u * ty, 2u * tx, u00 + u01 + u02);
+  put(m, 2u * ty, 2u * tx + 1u, u01 - u02 - u03);
+  put(m, 2u * ty + 1u, 2u * tx, u10 + u11 + u12);
+  put(m, 2u * ty + 1u, 2u * tx + 1u, u11 - u12 - u13);
+}
+{{end}}
