@@ -122,14 +122,23 @@ func SplitConvPlan(t Tile, kc, s int) ConvPlan { return splitPlan(t, 9*kc, max(s
 
 // ConvScratch is the scratch a conv pass with plan p over an M×N output
 // allocates: the slices' partial sums (Split,M,N) when K is split, and a
-// direct register tile's shape uniform. (A Winograd pass works in its
-// trunk's shared Workspace.)
-func ConvScratch(p ConvPlan, m, n int) []gpu.Spec {
+// direct register tile's shape uniform; a Winograd pass's shape uniforms
+// (its transforms', its GEMMs', and with style, a fused style term's).
+// (A Winograd pass works in its trunk's shared Workspace.)
+func ConvScratch(p ConvPlan, m, n int, style bool) []gpu.Spec {
 	var s []gpu.Spec
+	if p.Algo == Winograd2 {
+		s = append(s, gpu.ParamsSpec("winograd.input.wp", winoParams{}), gpu.ParamsSpec("winograd.output.wp", winoParams{}),
+			gpu.ParamsSpec("winograd.gemm.gp", gemmParams{}))
+		if style {
+			s = append(s, gpu.ParamsSpec("winograd.style.ap", styleAddParams{}))
+		}
+		return s
+	}
 	if p.Split > 1 {
 		s = append(s, gpu.F32Spec("conv3x3.part", p.Split, m, n))
 	}
-	if p.Tile.Reg && p.Algo == Direct {
+	if p.Tile.Reg {
 		s = append(s, gpu.ParamsSpec("conv3x3.params", convParams{}))
 	}
 	return s
@@ -299,7 +308,7 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (
 	data.tileData = t.data(true, false)
 	data.S, data.KCHUNK = p.Split, p.Chunk
 	s := &Step{Name: op}
-	sc := ConvScratch(p, m, n)
+	sc := ConvScratch(p, m, n, false)
 	if p.Split > 1 {
 		var err error
 		if b.part, err = d.Alloc(sc[0]); err != nil {

@@ -22,16 +22,31 @@ func WinogradScratch(kc, gm, h, w int) []gpu.Spec {
 	return []gpu.Spec{gpu.F32Spec("winograd.v", 16, kc, t), gpu.F32Spec("winograd.m", 16, gm, t)}
 }
 
+// winoData is what winograd.wgsl's template reads; winoParams its
+// shapes (C is the input transform's KC, the output's GM).
 type winoData struct {
 	decl
 	Entry                                   string
-	KC, GM, H, W                            int
 	MASK, BIAS, RELU, CONTENT, OMASK, ACCUM bool
 }
 
+type winoParams struct {
+	H, W, TW, T, C uint32
+	_, _, _        uint32
+}
+
+// gemmRegData is what gemm_reg.wgsl's template reads; gemmParams its
+// shapes.
 type gemmRegData struct {
 	decl
-	BATCH, GM, KC, GN, RM, RN, TX, TY int
+	RM, RN, TX, TY int
+}
+
+type gemmParams struct {
+	Batch, GM, KC, GN uint32
+	TilesM            uint32 `wgsl:"tiles_m"`
+	TilesN            uint32 `wgsl:"tiles_n"`
+	_, _              uint32
 }
 
 // winogradStep builds a conv pass as Winograd F(2×2,3×3) (Lavin & Gray
@@ -74,21 +89,44 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 		s.Release()
 		return nil, err
 	}
+	// params makes a uniform of shapes that the step owns.
+	params := func(name string, v any) (*gpu.Buffer, error) {
+		b, err := d.NewParams(name, v)
+		if err == nil {
+			s.own = append(s.own, b)
+		}
+		return b, err
+	}
+	wp := winoParams{H: uint32(data.H), W: uint32(data.W), TW: uint32(ceilDiv(data.W, 2)), T: uint32(tiles), C: uint32(data.KC)}
+	wpIn, err := params(op+".winograd.input.wp", wp)
+	if err != nil {
+		return fail(err)
+	}
+	wp.C = uint32(data.GM)
+	wpOut, err := params(op+".winograd.output.wp", wp)
+	if err != nil {
+		return fail(err)
+	}
 	// The input transform.
-	in := winoData{Entry: "input", KC: data.KC, H: data.H, W: data.W, MASK: data.MASK}
+	in := winoData{Entry: "input", MASK: data.MASK}
 	sl := slots{ro("src", b.src, "(KC,H,W)")}
 	if data.MASK {
 		sl = append(sl, ro("mask", b.mask, "(KC,H,W)"))
 	}
-	bi, err := bindSlots(d, op+".winograd.input", "winograd.wgsl", "input", &in, append(sl, rw("v", ws.V, "V: (16,KC,T)")))
+	bi, err := bindSlots(d, op+".winograd.input", "winograd.wgsl", "input", &in, append(sl, rw("v", ws.V, "V: (16,KC,T)"), uni("wp", wpIn, winoParams{})))
 	if err != nil {
 		return fail(err)
 	}
 	s.add1D(bi, data.KC*tiles)
 	// The 16 GEMMs M[p] = U[p]·V[p].
-	g := gemmRegData{BATCH: 16, GM: data.GM, KC: data.KC, GN: tiles, RM: t.TM / t.TY, RN: t.TN / t.TX, TX: t.TX, TY: t.TY}
+	gp, err := params(op+".winograd.gemm.gp", gemmParams{Batch: 16, GM: uint32(data.GM), KC: uint32(data.KC), GN: uint32(tiles),
+		TilesM: uint32(ceilDiv(data.GM, t.TM)), TilesN: uint32(ceilDiv(tiles, t.TN))})
+	if err != nil {
+		return fail(err)
+	}
+	g := gemmRegData{RM: t.TM / t.TY, RN: t.TN / t.TX, TX: t.TX, TY: t.TY}
 	bg, err := bindSlots(d, op+".winograd.gemm", "gemm_reg.wgsl", "gemm", &g, slots{
-		ro("am", b.wa, "U: (16,GM,KC)"), ro("bm", ws.V, "V: (16,KC,T)"), rw("cm", ws.M, "M: (16,GM,T)")})
+		ro("am", b.wa, "U: (16,GM,KC)"), ro("bm", ws.V, "V: (16,KC,T)"), rw("cm", ws.M, "M: (16,GM,T)"), uni("gp", gp, gemmParams{})})
 	if err != nil {
 		return fail(err)
 	}
@@ -98,7 +136,7 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 	}
 	// The output transform and the epilogue; with a style term the
 	// output mask waits for it.
-	out := winoData{Entry: "output", GM: data.GM, H: data.H, W: data.W, BIAS: data.BIAS, RELU: data.RELU,
+	out := winoData{Entry: "output", BIAS: data.BIAS, RELU: data.RELU,
 		CONTENT: data.CONTENT, OMASK: data.OMASK && !data.STYLE, ACCUM: data.ACCUM}
 	os := slots{ro("mm", ws.M, "M: (16,GM,T)")}
 	if data.BIAS {
@@ -114,6 +152,7 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 	if data.CONTENT {
 		os = append(os, uni("cparams", b.ContentParams, lossParams{}))
 	}
+	os = append(os, uni("wp", wpOut, winoParams{}))
 	bo, err := bindSlots(d, op+".winograd.output", "winograd.wgsl", "output", &out, os)
 	if err != nil {
 		return fail(err)
@@ -123,12 +162,17 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 		return s, nil
 	}
 	// The style term, + s·(G−A)·F, then the output mask.
-	sd := styleAddData{C: data.GM, N: data.H * data.W, RM: t.TM / t.TY, RN: t.TN / t.TX, TX: t.TX, TY: t.TY, OMASK: data.OMASK}
+	n := data.H * data.W
+	ap, err := params(op+".winograd.style.ap", styleAddParams{C: uint32(data.GM), N: uint32(n), TilesN: uint32(ceilDiv(n, t.TN))})
+	if err != nil {
+		return fail(err)
+	}
+	sd := styleAddData{RM: t.TM / t.TY, RN: t.TN / t.TX, TX: t.TX, TY: t.TY, OMASK: data.OMASK}
 	ss := slots{ro("gram", b.G, "G: (C,C)"), ro("sty", b.A, "A: (C,C)"), ro("feat", b.F, "F: (C,N)")}
 	if data.OMASK {
 		ss = append(ss, ro("omask", b.omask, "(C,N)"))
 	}
-	ss = append(ss, rw("dst", b.dst, "dx: (C,N)"), uni("sparams", b.StyleParams, lossParams{}))
+	ss = append(ss, rw("dst", b.dst, "dx: (C,N)"), uni("sparams", b.StyleParams, lossParams{}), uni("ap", ap, styleAddParams{}))
 	bs, err := bindSlots(d, op+".winograd.style", "style_add_reg.wgsl", "style_add", &sd, ss)
 	if err != nil {
 		return fail(err)
@@ -140,8 +184,16 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 	return s, nil
 }
 
+// styleAddData is what style_add_reg.wgsl's template reads;
+// styleAddParams its shapes.
 type styleAddData struct {
 	decl
-	C, N, RM, RN, TX, TY int
-	OMASK                bool
+	RM, RN, TX, TY int
+	OMASK          bool
+}
+
+type styleAddParams struct {
+	C, N   uint32
+	TilesN uint32 `wgsl:"tiles_n"`
+	_      uint32
 }

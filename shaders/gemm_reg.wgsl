@@ -6,18 +6,19 @@
 // workgroup owns RM rows and RN consecutive columns, in RM·RN accumulators
 // with literal names; each k step loads RM values of A and RN of B for
 // RM·RN FMAs, B's along a row (contiguous).
-// Template: BATCH, GM, KC, GN, RM, RN, TX, TY; the Bindings.
-const BATCH = {{.BATCH}}u;
-const GM = {{.GM}}u;
-const KC = {{.KC}}u;
-const GN = {{.GN}}u;
-const TILES_M = {{cdiv .GM (mul .RM .TY)}}u;
-const TILES_N = {{cdiv .GN (mul .RN .TX)}}u;
+// The shapes are in the uniform gp (one compiled kernel serves every
+// shape with its tile).
+// Template: RM, RN, TX, TY; the Bindings.
 {{.Bindings}}
 @compute @workgroup_size({{.TX}}, {{.TY}}, 1)
 fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let BATCH = gp.batch;
+  let GM = gp.gm;
+  let KC = gp.kc;
+  let GN = gp.gn;
+  let TILES_N = gp.tiles_n;
   let g = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
-  let per = TILES_M * TILES_N;
+  let per = gp.tiles_m * TILES_N;
   let b = g / per;
   if (b >= BATCH) { return; }
   let r = g - b * per;

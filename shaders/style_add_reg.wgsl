@@ -8,16 +8,16 @@
 //   G, T: (C,C)  F, dx, omask: (C,N)
 // Invocation (tx, ty) of a TX×TY workgroup owns RM rows and RN consecutive
 // columns; each c step loads RM values of G and of T and RN of F.
-// Template: C, N, RM, RN, TX, TY, OMASK; the Bindings.
-const C = {{.C}}u;
-const N = {{.N}}u;
-const TILES_N = {{cdiv .N (mul .RN .TX)}}u;
+// The shapes are in the uniform ap (one compiled kernel per tile).
+// Template: RM, RN, TX, TY, OMASK; the Bindings.
 {{.Bindings}}
 @compute @workgroup_size({{.TX}}, {{.TY}}, 1)
 fn style_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let C = ap.c;
+  let N = ap.n;
   let g = wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
-  let tm = g / TILES_N;
-  let tn = g - tm * TILES_N;
+  let tm = g / ap.tiles_n;
+  let tn = g - tm * ap.tiles_n;
   let mb = tm * {{mul .RM .TY}}u + lid.y * {{.RM}}u;
   let nb = tn * {{mul .RN .TX}}u + lid.x * {{.RN}}u;
   if (mb >= C || nb >= N) { return; }

@@ -14,21 +14,19 @@
 //           loss's gradient cparams.grad·(F − P), times omask > 0, += with
 //           ACCUM (backward_input), as conv3x3.wgsl's.  M: (16, GM, T)
 //   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  Aᵀ = [1 1 1 0; 0 1 −1 −1].
-// Template: Entry, KC (input transform's channels) or GM (output's), H, W,
-// MASK, BIAS, RELU, CONTENT, OMASK, ACCUM; the Bindings.
-const H = {{.H}}u;
-const W = {{.W}}u;
-const TW = {{cdiv .W 2}}u;
-const T = {{mul (cdiv .H 2) (cdiv .W 2)}}u;
+// The shapes are in the uniform wp: the image's H and W, TW = ⌈W/2⌉ tiles
+// a row, T tiles in all, and C channels (the input transform's KC, the
+// output's GM), so that one compiled kernel serves every shape.
+// Template: Entry, MASK, BIAS, RELU, CONTENT, OMASK, ACCUM; the Bindings.
 const WG = 256u;
 {{.Bindings}}
 fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * WG + lid;
 }
 {{if eq .Entry "input"}}
-const KC = {{.KC}}u;
-
 fn at(c: u32, y: i32, x: i32) -> f32 {
+  let H = wp.h;
+  let W = wp.w;
   if (y < 0 || x < 0 || y >= i32(H) || x >= i32(W)) { return 0.0; }
   let i = c * H * W + u32(y) * W + u32(x);
 {{if .MASK}}  return select(0.0, src[i], mask[i] > 0.0);
@@ -37,6 +35,9 @@ fn at(c: u32, y: i32, x: i32) -> f32 {
 
 @compute @workgroup_size(256)
 fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let KC = wp.c;
+  let T = wp.t;
+  let TW = wp.tw;
   let i = flat_id(wid, nwg, lid);
   if (i >= KC * T) { return; }
   let c = i / T;
@@ -58,9 +59,9 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   v[({{$r}}u * 4u + 3u) * KC * T + o] = a{{$r}}1 - a{{$r}}3;
 {{end}}}
 {{else}}
-const GM = {{.GM}}u;
-
 fn put(m: u32, y: u32, x: u32, v: f32) {
+  let H = wp.h;
+  let W = wp.w;
   if (y >= H || x >= W) { return; }
   let i = m * H * W + y * W + x;
   var r = v;
@@ -74,6 +75,9 @@ fn put(m: u32, y: u32, x: u32, v: f32) {
 
 @compute @workgroup_size(256)
 fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let GM = wp.c;
+  let T = wp.t;
+  let TW = wp.tw;
   let i = flat_id(wid, nwg, lid);
   if (i >= GM * T) { return; }
   let m = i / T;

@@ -114,7 +114,7 @@ func (tp TrunkPlan) Layouts() map[int]map[ops.LayoutKey]bool {
 }
 
 // Scratch is the scratch its conv passes allocate (split-K partial
-// sums), named after their layers.
+// sums, shape uniforms), named after their layers.
 func (tp TrunkPlan) Scratch() []gpu.Spec {
 	var s []gpu.Spec
 	cin := 3
@@ -122,12 +122,12 @@ func (tp TrunkPlan) Scratch() []gpu.Spec {
 		if Table[i].Pool {
 			continue
 		}
-		for _, sc := range ops.ConvScratch(l.Forward, l.C, l.H*l.W) {
+		for _, sc := range ops.ConvScratch(l.Forward, l.C, l.H*l.W, false) {
 			sc.Name = Table[i].Name + ".forward.part"
 			s = append(s, sc)
 		}
 		if tp.Grad {
-			for _, sc := range ops.ConvScratch(l.Backward, cin, l.H*l.W) {
+			for _, sc := range ops.ConvScratch(l.Backward, cin, l.H*l.W, l.FuseStyle) {
 				sc.Name = Table[i].Name + ".backward.part"
 				s = append(s, sc)
 			}
