@@ -1,6 +1,9 @@
 package plan
 
-import "github.com/stylize/stylize/ops"
+import (
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/vgg"
+)
 
 // ConvPass is one conv pass the plan must choose a kernel for: a 3x3 conv
 // with Cin inputs and Cout outputs at H×W, its forward pass or its
@@ -55,10 +58,40 @@ func (Heuristic) Name() string { return "heuristic" }
 // Conv is the pass's plan, as Heuristic says.
 func (Heuristic) Conv(l Limits, c ConvPass) ops.ConvPlan {
 	m, kc := c.gemm()
-	if l.Tile.Registers && c.H >= 16 && c.W >= 16 && m >= 16 && kc >= 16 && winogradFits(l, c) {
+	if l.Tile.Registers && c.H >= 16 && c.W >= 16 && m >= 16 && kc >= 16 && WinogradFits(l, c) {
 		return ops.ConvPlan{Algo: ops.Winograd2, Tile: ops.RegTile(16, 16, 8, 2)}
 	}
 	return Direct(l, c)
+}
+
+// Forced is the Heuristic with every conv pass's algorithm fixed: Direct
+// everywhere, or Winograd F(2×2,3×3) on every pass whose workspace fits
+// the binding limit, whatever its size (stylize -kernels direct|winograd,
+// and the tests that check each algorithm against the oracle).
+type Forced struct{ Algo ops.Algo }
+
+// Name is "direct" or "winograd", as -kernels spells them.
+func (f Forced) Name() string {
+	if f.Algo == ops.Winograd2 {
+		return "winograd"
+	}
+	return "direct"
+}
+
+// Conv is the pass's plan with f's algorithm.
+func (f Forced) Conv(l Limits, c ConvPass) ops.ConvPlan {
+	if f.Algo == ops.Winograd2 && WinogradFits(l, c) {
+		return ops.ConvPlan{Algo: ops.Winograd2, Tile: ops.RegTile(16, 16, 8, 2)}
+	}
+	return Direct(l, c)
+}
+
+// Gram is the Heuristic's.
+func (Forced) Gram(l ops.TileLimits, c, k int) ops.GramPlan { return Heuristic{}.Gram(l, c, k) }
+
+// StyleBackward is the Heuristic's.
+func (Forced) StyleBackward(l ops.TileLimits, c, m int) ops.Tile {
+	return Heuristic{}.StyleBackward(l, c, m)
 }
 
 // Direct is the heuristic direct plan of conv pass c (ops.ChooseConvPlan),
@@ -72,9 +105,9 @@ func Direct(l Limits, c ConvPass) ops.ConvPlan {
 	return p
 }
 
-// winogradFits reports whether a Winograd pass's workspace fits the
+// WinogradFits reports whether a Winograd pass's workspace fits the
 // adapter's binding limit.
-func winogradFits(l Limits, c ConvPass) bool {
+func WinogradFits(l Limits, c ConvPass) bool {
 	m, kc := c.gemm()
 	for _, s := range ops.WinogradScratch(kc, m, c.H, c.W) {
 		if l.MaxBinding > 0 && s.Bytes() > min(l.MaxBinding, l.MaxBuffer) {
@@ -92,10 +125,53 @@ func (Heuristic) StyleBackward(l ops.TileLimits, c, m int) ops.Tile {
 	return ops.ChooseTileFor(l, c, m)
 }
 
+// KernelsName says where the plan's kernel choices come from (Kernels.Name).
+func (r Request) KernelsName() string { return r.kernels().Name() }
+
 // kernels is r's Kernels, Heuristic when it names none.
 func (r Request) kernels() Kernels {
 	if r.Kernels == nil {
 		return Heuristic{}
 	}
 	return r.Kernels
+}
+
+// SameKernels reports whether p and q run every pass with the same kernel
+// plan: their trunks' conv plans, their Grams' and their style losses'.
+// Plans of one request made with two Kernels compare equal where the
+// second chooses as the first does everywhere.
+func (p *Plan) SameKernels(q *Plan) bool {
+	trunks := func(x *Plan) []vgg.TrunkPlan {
+		return append([]vgg.TrunkPlan{x.ContentTrunk, x.Iterate}, x.StyleTrunks...)
+	}
+	a, b := trunks(p), trunks(q)
+	if len(a) != len(b) || len(p.TargetGrams) != len(q.TargetGrams) || len(p.StyleLosses) != len(q.StyleLosses) {
+		return false
+	}
+	for i := range a {
+		if len(a[i].Layers) != len(b[i].Layers) {
+			return false
+		}
+		for j, l := range a[i].Layers {
+			if l.Forward != b[i].Layers[j].Forward || l.Backward != b[i].Layers[j].Backward {
+				return false
+			}
+		}
+	}
+	for j := range p.TargetGrams {
+		if len(p.TargetGrams[j]) != len(q.TargetGrams[j]) {
+			return false
+		}
+		for l, g := range p.TargetGrams[j] {
+			if g != q.TargetGrams[j][l] {
+				return false
+			}
+		}
+	}
+	for i, l := range p.StyleLosses {
+		if l.Style != q.StyleLosses[i].Style {
+			return false
+		}
+	}
+	return true
 }

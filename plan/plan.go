@@ -236,6 +236,11 @@ func Trunk(l Limits, widths []int, s Size, deepest string, grad bool) (vgg.Trunk
 	return trunk(Heuristic{}, l, widths, s, deepest, grad, "image")
 }
 
+// TrunkWith is Trunk with k's kernel plans (Heuristic when nil).
+func TrunkWith(k Kernels, l Limits, widths []int, s Size, deepest string, grad bool) (vgg.TrunkPlan, error) {
+	return trunk(Request{Kernels: k}.kernels(), l, widths, s, deepest, grad, "image")
+}
+
 // trunk is Trunk with k's kernel plans, naming the image what in its
 // errors.
 func trunk(k Kernels, l Limits, widths []int, s Size, deepestName string, grad bool, what string) (vgg.TrunkPlan, error) {
