@@ -1,0 +1,113 @@
+package tune
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
+	"github.com/stylize/stylize/vgg"
+)
+
+// Shape is one pass whose kernel plan is tuned: a conv pass, or a Gram
+// of C channels over K values.
+type Shape struct {
+	Conv *plan.ConvPass
+	Gram *GramShape
+}
+
+// GramShape is a C×C Gram matrix over K values.
+type GramShape struct{ C, K int }
+
+// Key names the shape in the cache.
+func (s Shape) Key() string {
+	if s.Gram != nil {
+		return fmt.Sprintf("gram %d over %d", s.Gram.C, s.Gram.K)
+	}
+	return ConvKey(*s.Conv)
+}
+
+// ConvKey names a conv pass in the cache.
+func ConvKey(c plan.ConvPass) string {
+	pass := "forward"
+	if c.Backward {
+		pass = "backward_input"
+	}
+	style := ""
+	if c.Style {
+		style = " +style"
+	}
+	return fmt.Sprintf("conv3x3.%s %d>%d %dx%d%s", pass, c.Cin, c.Cout, c.W, c.H, style)
+}
+
+// Shapes lists the distinct passes of the plans' trunks and Grams, in a
+// fixed order.
+func Shapes(plans ...*plan.Plan) []Shape {
+	seen := map[string]Shape{}
+	add := func(s Shape) { seen[s.Key()] = s }
+	for _, p := range plans {
+		for _, tp := range append([]vgg.TrunkPlan{p.ContentTrunk, p.Iterate}, p.StyleTrunks...) {
+			cin := 3
+			for i, l := range tp.Layers {
+				if vgg.Table[i].Pool {
+					continue
+				}
+				add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W}})
+				if tp.Grad {
+					add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W, Backward: true, Style: l.FuseStyle}})
+				}
+				cin = l.C
+			}
+		}
+		for _, l := range p.StyleLosses {
+			a := p.Iterate.Layers[l.Pos]
+			add(Shape{Gram: &GramShape{C: a.C, K: a.H * a.W}})
+			for _, tp := range p.StyleTrunks {
+				b := tp.Layers[l.Pos]
+				add(Shape{Gram: &GramShape{C: b.C, K: b.H * b.W}})
+			}
+		}
+	}
+	var out []Shape
+	for _, s := range seen {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
+
+// Kernels chooses the plan's kernels from a cache of measured choices
+// (plan.Kernels), the heuristic's where the cache has none or holds one
+// the adapter cannot run.
+type Kernels struct {
+	Cache *Cache
+}
+
+// Name says where the choices come from.
+func (k Kernels) Name() string {
+	return fmt.Sprintf("tuned (%d measured passes in %s), heuristic for the others", len(k.Cache.Choices), k.Cache.Path)
+}
+
+// Conv is the cached plan of conv pass c, if any.
+func (k Kernels) Conv(l plan.Limits, c plan.ConvPass) ops.ConvPlan {
+	if ch, ok := k.Cache.Choices[ConvKey(c)]; ok && ch.Conv != nil && ch.Conv.Tile.Check(l.Tile) == nil {
+		if ch.Conv.Algo != ops.Winograd2 || plan.WinogradFits(l, c) {
+			return *ch.Conv
+		}
+	}
+	return plan.Heuristic{}.Conv(l, c)
+}
+
+// Gram is the cached plan of a C×C Gram over k values, if any.
+func (k Kernels) Gram(l ops.TileLimits, c, kk int) ops.GramPlan {
+	s := Shape{Gram: &GramShape{C: c, K: kk}}
+	if ch, ok := k.Cache.Choices[s.Key()]; ok && ch.Gram != nil && ch.Gram.Tile.Check(l) == nil {
+		return *ch.Gram
+	}
+	return plan.Heuristic{}.Gram(l, c, kk)
+}
+
+// StyleBackward is the heuristic's tile.
+func (k Kernels) StyleBackward(l ops.TileLimits, c, m int) ops.Tile {
+	return plan.Heuristic{}.StyleBackward(l, c, m)
+}

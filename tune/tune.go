@@ -1,0 +1,158 @@
+package tune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
+)
+
+// Tolerance is how far, norm-wise and relative, a candidate's output may
+// stand from the heuristic plan's on the same inputs: fp32 rounding in
+// another summation order, or Winograd's transforms, stay near 1e-6 on
+// these passes (TestConv3x3WinogradMatchesTwin); a wrong kernel is far
+// beyond.
+const Tolerance = 1e-4
+
+// trial runs the candidates of one shape.
+type trial interface {
+	// candidates lists the plans to try, the heuristic's first.
+	candidates() []Choice
+	// run builds candidate c, runs it on the trial's inputs and returns
+	// its output and its time per run in milliseconds.
+	run(c Choice) (out []float32, ms float64, err error)
+}
+
+// Options are a tuning run's settings.
+type Options struct {
+	// Budget bounds the whole run; shapes not reached keep the heuristic
+	// (0: none).
+	Budget time.Duration
+	// Reps is the timed runs per candidate (the median counts).
+	Reps int
+	// Log receives a line per shape (nil: none).
+	Log io.Writer
+}
+
+// Result is what a tuning run did.
+type Result struct {
+	Tuned, Cached, Skipped int // shapes measured now, found in the cache, left for lack of time
+}
+
+// Tune measures the candidates of every shape the cache does not hold yet,
+// on d, and records each shape's fastest candidate that agrees with the
+// heuristic plan's output within Tolerance. Shapes already cached are not
+// timed again. It saves the cache after each shape it measures.
+func Tune(ctx context.Context, d *gpu.Device, shapes []Shape, c *Cache, o Options) (Result, error) {
+	l := plan.LimitsOf(d)
+	return tuneWith(ctx, shapes, c, o, func(s Shape) (trial, error) { return newGPUTrial(d, l, s, o.Reps) })
+}
+
+// tuneWith is Tune over trials that newTrial makes (tests inject theirs).
+func tuneWith(ctx context.Context, shapes []Shape, c *Cache, o Options, newTrial func(Shape) (trial, error)) (Result, error) {
+	var r Result
+	start := time.Now()
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format, a...)
+		}
+	}
+	for _, s := range shapes {
+		key := s.Key()
+		if _, ok := c.Choices[key]; ok {
+			r.Cached++
+			continue
+		}
+		if err := ctx.Err(); err != nil || (o.Budget > 0 && time.Since(start) > o.Budget) {
+			r.Skipped++
+			continue
+		}
+		t, err := newTrial(s)
+		if err != nil {
+			return r, fmt.Errorf("tune: %s: %w", key, err)
+		}
+		ch, err := choose(t, func(format string, a ...any) { logf("  "+key+": "+format, a...) })
+		if rel, ok := t.(interface{ release() }); ok {
+			rel.release()
+		}
+		if err != nil {
+			return r, fmt.Errorf("tune: %s: %w", key, err)
+		}
+		c.Choices[key] = ch
+		r.Tuned++
+		logf("%s: %s, %.3g ms (heuristic %.3g ms, %d candidates)\n", key, choiceString(ch), ch.MS, ch.HeuristicMS, ch.Candidates)
+		// Saved after every pass, so that an interrupted run keeps what it
+		// measured.
+		if err := c.Save(); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// choose runs t's candidates and returns the fastest whose output agrees
+// with the heuristic's (the first candidate), which is the reference.
+func choose(t trial, logf func(string, ...any)) (Choice, error) {
+	cands := t.candidates()
+	if len(cands) == 0 {
+		return Choice{}, errors.New("no candidates")
+	}
+	ref, refMS, err := t.run(cands[0])
+	if err != nil {
+		return Choice{}, fmt.Errorf("the heuristic plan %s: %w", choiceString(cands[0]), err)
+	}
+	best := cands[0]
+	best.MS, best.HeuristicMS, best.Candidates = refMS, refMS, len(cands)
+	for _, c := range cands[1:] {
+		out, ms, err := t.run(c)
+		if err != nil {
+			logf("%s: %v\n", choiceString(c), err)
+			continue
+		}
+		if e := normRel(out, ref); !(e <= Tolerance) {
+			logf("%s: refused, its output is %.3g from the heuristic's (tolerance %g)\n", choiceString(c), e, Tolerance)
+			continue
+		}
+		if ms < best.MS {
+			best.Conv, best.Gram, best.MS = c.Conv, c.Gram, ms
+		}
+	}
+	return best, nil
+}
+
+// normRel is ‖a − b‖/‖b‖ (NaN for different lengths).
+func normRel(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.NaN()
+	}
+	var d, n float64
+	for i := range a {
+		e := float64(a[i]) - float64(b[i])
+		d += e * e
+		n += float64(b[i]) * float64(b[i])
+	}
+	if n == 0 {
+		return math.Sqrt(d)
+	}
+	return math.Sqrt(d / n)
+}
+
+func choiceString(c Choice) string {
+	if c.Gram != nil {
+		return "gram " + c.Gram.String()
+	}
+	if c.Conv != nil {
+		return c.Conv.String()
+	}
+	return "none"
+}
+
+// convChoice and gramChoice wrap plans as candidates.
+func convChoice(p ops.ConvPlan) Choice { return Choice{Conv: &p} }
+func gramChoice(p ops.GramPlan) Choice { return Choice{Gram: &p} }

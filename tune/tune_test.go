@@ -1,0 +1,172 @@
+package tune
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
+)
+
+// fakeTrial is a shape's candidates with set outputs and times: the
+// injected timer of the tuner's tests.
+type fakeTrial struct {
+	cands []Choice
+	outs  [][]float32
+	ms    []float64
+	runs  *int
+}
+
+func (f *fakeTrial) candidates() []Choice { return f.cands }
+
+func (f *fakeTrial) run(c Choice) ([]float32, float64, error) {
+	*f.runs++
+	for i, k := range f.cands {
+		if choiceString(k) == choiceString(c) {
+			return f.outs[i], f.ms[i], nil
+		}
+	}
+	return nil, 0, errors.New("unknown candidate")
+}
+
+func conv(split int) Choice {
+	return convChoice(ops.ConvPlan{Tile: ops.RegTile(16, 16, 8, 2), Split: split, Chunk: 64 * 9 / split})
+}
+
+var shape = Shape{Conv: &plan.ConvPass{Cin: 64, Cout: 64, H: 16, W: 16}}
+
+func newCache(t *testing.T) *Cache {
+	t.Helper()
+	c, err := Load(filepath.Join(t.TempDir(), "tune.json"), "test adapter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// With an injected timer the tuner keeps the fastest candidate, and never
+// one whose output disagrees with the heuristic's, however fast.
+func TestTunePicksFastestAccurate(t *testing.T) {
+	good := []float32{1, 2, 3, 4}
+	bad := []float32{1, 2, 3, 5} // 0.18 away
+	runs := 0
+	ft := &fakeTrial{
+		cands: []Choice{conv(1), conv(2), conv(3), conv(4)},
+		outs:  [][]float32{good, good, bad, good},
+		ms:    []float64{10, 5, 1, 7},
+		runs:  &runs,
+	}
+	c := newCache(t)
+	var log strings.Builder
+	r, err := tuneWith(context.Background(), []Shape{shape}, c, Options{Log: &log}, func(Shape) (trial, error) { return ft, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(log.String())
+	ch := c.Choices[shape.Key()]
+	if r.Tuned != 1 || ch.Conv == nil || *ch.Conv != *conv(2).Conv {
+		t.Fatalf("chose %s (result %+v), want the 5 ms candidate %s", choiceString(ch), r, choiceString(conv(2)))
+	}
+	if ch.MS != 5 || ch.HeuristicMS != 10 || ch.Candidates != 4 {
+		t.Errorf("choice %+v, want 5 ms against the heuristic's 10 over 4 candidates", ch)
+	}
+	if !strings.Contains(log.String(), "refused") {
+		t.Errorf("the inaccurate candidate was not reported refused:\n%s", log.String())
+	}
+	// A second run finds the shape in the cache, on disk too, and times
+	// nothing.
+	again, err := Load(c.Path, c.Adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs = 0
+	r, err = tuneWith(context.Background(), []Shape{shape}, again, Options{}, func(Shape) (trial, error) {
+		t.Error("a cached shape was tried again")
+		return ft, nil
+	})
+	if err != nil || r.Cached != 1 || r.Tuned != 0 || runs != 0 {
+		t.Fatalf("second run: %+v, %d runs, %v; want 1 cached, nothing run", r, runs, err)
+	}
+	if got := again.Choices[shape.Key()]; got.Conv == nil || *got.Conv != *conv(2).Conv {
+		t.Errorf("the reloaded cache holds %s", choiceString(got))
+	}
+}
+
+// A damaged cache file, or one measured with other kernels, is ignored
+// with an error to warn about, and the next Save rewrites it.
+func TestTuneCacheDamagedOrStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tune.json")
+	for _, content := range []string{"{not json", `{"schema":"other/1","adapters":{}}`,
+		`{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"` + ops.KernelVersion + `","choices":{"x":{"ms":1}}}}}`} {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path, "a")
+		if !errors.Is(err, ErrStale) || len(c.Choices) != 0 {
+			t.Fatalf("%q: %v, %d choices; want ErrStale and none", content, err, len(c.Choices))
+		}
+		t.Log(err)
+	}
+	stale := `{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"old","choices":{"x":{"ms":1,"conv":{"Algo":0,"Tile":{"TM":64,"TN":64,"TK":16,"TX":16,"TY":16,"Reg":false},"Split":1,"Chunk":16}}}},"b":{"kernels":"` + ops.KernelVersion + `","choices":{}}}}`
+	if err := os.WriteFile(path, []byte(stale), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, "a")
+	if !errors.Is(err, ErrStale) || len(c.Choices) != 0 || !strings.Contains(err.Error(), "retune") {
+		t.Fatalf("stale: %v, %d choices", err, len(c.Choices))
+	}
+	c.Choices["y"] = conv(1)
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if c2, err := Load(path, "a"); err != nil || len(c2.Choices) != 1 {
+		t.Fatalf("after Save: %v, %d choices", err, len(c2.Choices))
+	}
+	if b, err := Load(path, "b"); err != nil || b.Choices == nil {
+		t.Fatalf("the other adapter's entry was lost: %v", err)
+	}
+}
+
+// On the GPU: tuning a conv pass and a Gram fills the cache with plans
+// that agree with the heuristic's, and plans made with the cache's
+// Kernels use them.
+func TestTuneOnGPU(t *testing.T) {
+	d := testgpu.Device(t)
+	c := newCache(t)
+	shapes := []Shape{
+		{Conv: &plan.ConvPass{Cin: 16, Cout: 32, H: 16, W: 12}},
+		{Conv: &plan.ConvPass{Cin: 16, Cout: 32, H: 16, W: 12, Backward: true, Style: true}},
+		{Gram: &GramShape{C: 32, K: 192}},
+	}
+	var log strings.Builder
+	r, err := Tune(context.Background(), d, shapes, c, Options{Reps: 1, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + log.String())
+	if r.Tuned != 3 || len(c.Choices) != 3 {
+		t.Fatalf("tuned %+v, %d choices", r, len(c.Choices))
+	}
+	k := Kernels{Cache: c}
+	l := plan.LimitsOf(d)
+	for _, s := range shapes[:2] {
+		want := c.Choices[s.Key()].Conv
+		if got := k.Conv(l, *s.Conv); got != *want {
+			t.Errorf("%s: Kernels gives %v, the cache %v", s.Key(), got, *want)
+		}
+	}
+	if got, want := k.Gram(l.Tile, 32, 192), c.Choices[shapes[2].Key()].Gram; got != *want {
+		t.Errorf("gram: Kernels gives %v, the cache %v", got, *want)
+	}
+	// A shape not in the cache gets the heuristic's plan.
+	other := plan.ConvPass{Cin: 8, Cout: 8, H: 9, W: 9}
+	if got, want := k.Conv(l, other), (plan.Heuristic{}).Conv(l, other); got != want {
+		t.Errorf("an uncached pass: %v, want the heuristic's %v", got, want)
+	}
+}
