@@ -26,6 +26,9 @@ type Config struct {
 	Optimizer                  string // "adam" (the default) or "lbfgs"
 	Adam                       ops.AdamConfig
 	LBFGS                      LBFGSConfig
+	// Kernels chooses the passes' kernel plans: measured ones (package
+	// tune), or the heuristic's when nil.
+	Kernels plan.Kernels
 	// Unfused keeps the loss gradients in passes of their own. By default
 	// a tapped layer's content and style gradients are added by the
 	// backward pass of the conv above it, where the plan can fuse them
@@ -123,7 +126,7 @@ func (e *Engine) FusedLayers() []string {
 func (c Config) Request(widths []int, content plan.Size, styles []plan.Size) plan.Request {
 	return plan.Request{Widths: widths, Content: content, Styles: styles,
 		ContentLayers: c.ContentLayers, StyleLayers: c.StyleLayers, TV: c.TVWeight != 0, Unfused: c.Unfused,
-		Optimizer: c.Optimizer, History: c.LBFGS.History}
+		Optimizer: c.Optimizer, History: c.LBFGS.History, Kernels: c.Kernels}
 }
 
 // SizeOf is an image's size.

@@ -97,6 +97,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(exitError, err)
 	}
 	defer d.Close()
+	// The tuning cache's plans for this GPU, or the heuristic's: said on
+	// stderr, like stylize run.
+	if cfg.Settings.Config.Kernels, _, err = cli.LoadKernels(cfg.Kernels, d, stderr); err != nil {
+		return fail(exitError, err)
+	}
 	net, err := vgg.New(d, w8s, cfg.Pooling, preMode)
 	if err != nil {
 		return fail(exitError, err)

@@ -5,6 +5,7 @@
 //
 //	stylize devices            list the GPUs WebGPU can use
 //	stylize bench [flags]      time the VGG19 conv3x3 passes on a GPU
+//	stylize tune [flags]       measure the fastest kernel plans on this GPU
 //	stylize weights CMD        fetch, inspect, convert and list VGG19 weights
 package main
 
@@ -24,13 +25,15 @@ Usage:
   stylize bench [flags]              time conv3x3 forward/backward at VGG19 shapes
   stylize run -content IMG -style IMG [flags]
                                      style transfer (see stylize run -h)
+  stylize tune [-sizes 512]          measure the fastest kernel plans on this GPU
+                                     (cached; run, bench and stylize-live use them)
   stylize weights fetch|info|convert|list
                                      download, inspect and convert VGG19 weights
 
 Run 'stylize <command> -h' for a command's flags.
 Environment: STYLIZE_DEVICE picks the adapter (index or name substring),
 STYLIZE_BACKEND the backend (vulkan, metal, dx12, gl); STYLIZE_CACHE the
-directory downloaded weights are kept in.
+directory downloaded weights and measured kernel plans are kept in.
 `
 
 func main() {
@@ -48,6 +51,8 @@ func main() {
 		err = runCommand(os.Args[2:])
 	case "weights":
 		err = weightsCommand(os.Args[2:])
+	case "tune":
+		err = tuneCommand(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return

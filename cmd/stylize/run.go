@@ -8,12 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/stylize/stylize/internal/cli"
 )
 
 func runCommand(args []string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := runStyle(ctx, args, os.Stdout, os.Stderr)
 	if errors.Is(err, cli.ErrInterrupted) {

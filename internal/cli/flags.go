@@ -32,6 +32,7 @@ type RunFlags struct {
 	JSON                       bool
 	OutDepth                   int
 	MaxPixels                  int
+	Kernels                    string // one of KernelModes
 
 	cmd    Command
 	filled []string // the flags a preset fills
@@ -104,6 +105,7 @@ func Register(fs *flag.FlagSet, c Command) *RunFlags {
 	fs.BoolVar(&f.JSON, "json", false, use("json", "write progress as JSON lines on stdout"))
 	num(&f.OutDepth, "out-depth", 8, "bits per channel of a PNG output: 8 or 16")
 	num(&f.MaxPixels, "max-pixels", 64<<20, "refuse input images with more pixels than this")
+	str(&f.Kernels, "kernels", "auto", "kernel plans: auto (those stylize tune measured on this GPU where it has, else the heuristic's), heuristic, or direct or winograd on every conv pass that supports it")
 	return f
 }
 

@@ -99,6 +99,9 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 	if f.Size < 0 || f.StyleSize < 0 {
 		return nil, errors.New("-size and -style-size must be >= 0")
 	}
+	if err := CheckKernels(f.Kernels); err != nil {
+		return nil, err
+	}
 	if err := f.checkOut(); err != nil {
 		return nil, err
 	}

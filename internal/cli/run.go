@@ -46,6 +46,10 @@ type RunCommand struct {
 	Scales int
 	EMA    float64
 	DryRun bool
+	// Tune measures the run's kernel plans first (stylize tune), within
+	// TuneTime.
+	Tune     bool
+	TuneTime time.Duration
 }
 
 // NewRunCommand registers stylize run's flags on fs, and its help.
@@ -54,6 +58,8 @@ func NewRunCommand(fs *flag.FlagSet) *RunCommand {
 	fs.StringVar(&c.Iters, c.fills("iters"), Presets[PresetNames[0]].Iters, "iterations, or a comma list with one count per scale")
 	fs.IntVar(&c.Scales, "scales", 1, "number of scales, coarse to fine, growing by about √2")
 	fs.Float64Var(&c.EMA, "ema", 0, "return the exponential moving average of the iterates with this decay (e.g. 0.95); 0 disables")
+	fs.BoolVar(&c.Tune, "tune", false, "first measure the kernel plans of this run's passes on this GPU (stylize tune), within -tune-time, and use them")
+	fs.DurationVar(&c.TuneTime, "tune-time", 5*time.Minute, "the most -tune may take; passes it does not reach keep the heuristic's plans")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "print the plan (each layer's kernels and fusions, every GPU buffer with its size and lifetime) and the predicted peak GPU memory, then exit without running")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
@@ -65,9 +71,11 @@ func NewRunCommand(fs *flag.FlagSet) *RunCommand {
 // Job is a checked stylize run, ready to read its images and run.
 type Job struct {
 	*Settings
-	Scales  int
-	Options transfer.Options // all but what the images decide: the sizes, the init image, the callbacks
-	DryRun  bool             // print the plans and stop
+	Scales   int
+	Options  transfer.Options // all but what the images decide: the sizes, the init image, the callbacks
+	DryRun   bool             // print the plans and stop
+	Tune     bool             // measure the kernel plans first
+	TuneTime time.Duration
 }
 
 // Resolve checks the command line (RunFlags.Resolve, then stylize run's
@@ -96,7 +104,10 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 	for len(iters) < c.Scales {
 		iters = append(iters, iters[0])
 	}
-	j := &Job{Settings: s, Scales: c.Scales, DryRun: c.DryRun, Options: transfer.Options{Config: s.Config,
+	if c.Tune && c.TuneTime <= 0 {
+		return nil, fmt.Errorf("-tune-time must be positive, got %v", c.TuneTime)
+	}
+	j := &Job{Settings: s, Scales: c.Scales, DryRun: c.DryRun, Tune: c.Tune, TuneTime: c.TuneTime, Options: transfer.Options{Config: s.Config,
 		Seed: c.Seed, EMA: c.EMA, PrintEvery: c.PrintEvery, SaveEvery: c.SaveEvery, StyleScale: 1}}
 	for _, n := range iters {
 		if n < 1 || n != math.Trunc(n) || n > 1e7 {
@@ -151,9 +162,28 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	for _, st := range styles {
 		sizes = append(sizes, transfer.SizeOf(st))
 	}
+	// The kernel plans: measured ones (the tuning cache, -tune) or the
+	// heuristic's. What was chosen goes to stderr, with -json too.
+	msg := stderr
+	k, cache, err := LoadKernels(j.Kernels, d, msg)
+	if err != nil {
+		return err
+	}
+	o.Kernels = k
 	plans, err := transfer.PlanRun(w.ConvWidths(), plan.LimitsOf(d), transfer.SizeOf(ToTransfer(in.Content)), sizes, o)
 	if err != nil {
 		return err
+	}
+	if j.Tune && !j.DryRun {
+		if cache == nil {
+			return fmt.Errorf("-tune: no tuning cache here (the user's cache directory is unknown)")
+		}
+		if o.Kernels, err = TuneFirst(ctx, d, plans, cache, j.TuneTime, msg); err != nil {
+			return err
+		}
+		if plans, err = transfer.PlanRun(w.ConvWidths(), plan.LimitsOf(d), transfer.SizeOf(ToTransfer(in.Content)), sizes, o); err != nil {
+			return err
+		}
 	}
 	if j.DryRun {
 		return printPlans(stdout, plans, j.JSON)
@@ -167,6 +197,9 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		Describe(stderr, d, w, pre)
 	}
 	prog := newProgress(stdout, stderr, j.JSON)
+	if j.JSON {
+		prog.event(map[string]any{"event": "kernels", "kernels": plans[0].KernelsName()})
+	}
 	o.OnProgress = prog.report
 	o.Resize = func(img transfer.Image, w, h int) transfer.Image {
 		return ToTransfer(imageio.Resize(FromTransfer(img), w, h))

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/stylize/stylize/weights"
@@ -114,7 +115,7 @@ Examples:
 		opts.Progress = nil
 	}
 	// Ctrl-C stops the download cleanly, keeping the .part for next time.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p, err := weights.Fetch(ctx, name, opts)
 	if err != nil {
