@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/plan"
 )
 
 // startup builds the first iteration size that fits and runs one
@@ -26,7 +27,7 @@ func (b *runner) startup() {
 			return // each row that needs the weights will say why
 		}
 		t1 := time.Now()
-		eng, err := b.net.engine(s, b.o.Unfused)
+		eng, err := b.net.engine(s, b.o.Unfused, nil)
 		if err != nil {
 			if errors.Is(err, gpu.ErrDeviceLost) {
 				b.note(err)
@@ -68,36 +69,74 @@ func (b *runner) iterations() {
 	writeSection(b.log, sectionIter)
 	rate := b.convRate()
 	for _, s := range b.o.Sizes {
-		r := Row{Name: fmt.Sprintf("iteration/%d", s), Kind: "iteration", Size: s,
-			Shape: fmt.Sprintf("3x%dx%d", s, s)}
-		flops, err := IterationConvFLOPs(widths, s, s, deepest)
-		switch {
-		case b.notRun(&r):
-		case err != nil:
-			b.skip(&r, err)
-		default:
-			if err := fits(b.d, s); err != nil {
-				b.skip(&r, err)
-				break
-			}
-			if b.o.Budget > 0 && rate > 0 {
-				runs := float64(b.o.Warmup + 1)
-				if b.cold != nil && b.cold.size == s {
-					runs = 1
-				}
-				est := time.Duration(runs * flops / rate * 1.3 * float64(time.Second)) // + targets
-				if left := b.o.Budget - time.Since(b.began); est > left {
-					r.skip(fmt.Sprintf("over the -budget: about %s at %.3g GFLOP/s, %s left", est.Round(time.Second), rate/1e9, left.Round(time.Second)))
-					break
-				}
-			}
-			b.runIteration(&r, s, flops)
-			if r.TFlops != nil {
-				rate = *r.TFlops * 1e12
-			}
+		for _, k := range b.kernelsAt(s) {
+			r := Row{Name: fmt.Sprintf("iteration%s/%d", b.label(k), s), Kind: "iteration", Size: s,
+				Shape: fmt.Sprintf("3x%dx%d", s, s)}
+			rate = b.iteration(&r, s, k, rate)
+			b.emit(r)
 		}
-		b.emit(r)
 	}
+}
+
+// kernelsAt lists the kernel plans the rows of an s x s iteration run
+// with: the heuristic's (nil), then Options.Kernels where it plans the
+// iteration differently.
+func (b *runner) kernelsAt(s int) []plan.Kernels {
+	ks := []plan.Kernels{nil}
+	if b.o.Kernels == nil {
+		return ks
+	}
+	l := plan.LimitsOf(b.d)
+	h, err1 := IterationPlan(l, s, nil)
+	t, err2 := IterationPlan(l, s, b.o.Kernels)
+	if err1 == nil && err2 == nil && h.SameKernels(t) {
+		fmt.Fprintf(b.log, "# iteration %dx%d: %s plans it as the heuristic does\n", s, s, b.o.KernelsLabel)
+		return ks
+	}
+	return append(ks, b.o.Kernels)
+}
+
+// label is the row-name suffix of kernels k: "" for the heuristic's,
+// Options.KernelsLabel for the others.
+func (b *runner) label(k plan.Kernels) string {
+	if k == nil {
+		return ""
+	}
+	return "." + b.o.KernelsLabel
+}
+
+// iteration times the s x s iteration with kernels k into r, given the
+// conv rate seen so far (FLOP/s, for the -budget estimate), and returns
+// the rate to estimate the next size with.
+func (b *runner) iteration(r *Row, s int, k plan.Kernels, rate float64) float64 {
+	flops, err := IterationConvFLOPs(widths, s, s, deepest)
+	switch {
+	case b.notRun(r):
+		return rate
+	case err != nil:
+		b.skip(r, err)
+		return rate
+	}
+	if err := fits(b.d, s); err != nil {
+		b.skip(r, err)
+		return rate
+	}
+	if b.o.Budget > 0 && rate > 0 {
+		runs := float64(b.o.Warmup + 1)
+		if b.cold != nil && b.cold.size == s && k == nil {
+			runs = 1
+		}
+		est := time.Duration(runs * flops / rate * 1.3 * float64(time.Second)) // + targets
+		if left := b.o.Budget - time.Since(b.began); est > left {
+			r.skip(fmt.Sprintf("over the -budget: about %s at %.3g GFLOP/s, %s left", est.Round(time.Second), rate/1e9, left.Round(time.Second)))
+			return rate
+		}
+	}
+	b.runIteration(r, s, flops, k)
+	if r.TFlops != nil {
+		rate = *r.TFlops * 1e12
+	}
+	return rate
 }
 
 // convRate is the conv throughput the op rows measured (FLOP/s), for estimates.
@@ -118,15 +157,16 @@ func (b *runner) convRate() float64 {
 	return 0
 }
 
-// runIteration times iterations at s x s into r, with the startup's
-// engine if it has that size, else a new one warmed up.
-func (b *runner) runIteration(r *Row, s int, flops float64) {
+// runIteration times iterations at s x s with kernels k into r, with the
+// startup's engine if it has that size and the heuristic's kernels, else
+// a new one warmed up.
+func (b *runner) runIteration(r *Row, s int, flops float64, k plan.Kernels) {
 	eng := b.cold
-	if eng != nil && eng.size == s {
+	if eng != nil && eng.size == s && k == nil {
 		b.cold = nil
 	} else {
 		var err error
-		if eng, err = b.net.engine(s, b.o.Unfused); err != nil {
+		if eng, err = b.net.engine(s, b.o.Unfused, k); err != nil {
 			b.skip(r, fmt.Errorf("could not build the engine: %w", err))
 			return
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/vgg"
 )
 
@@ -97,7 +98,12 @@ func step[T interface {
 // style layers, the content loss, Keras Adam and the TV loss (not in the
 // seed). net returns the VGG19 whose conv weights the conv rows use; it
 // is called only when a conv row is built.
-func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error)) ([]OpSpec, error) {
+func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error), other plan.Kernels, kernelsLabel string) ([]OpSpec, error) {
+	lim := plan.LimitsOf(d)
+	kernels := []plan.Kernels{plan.Heuristic{}}
+	if other != nil {
+		kernels = append(kernels, other)
+	}
 	ls, err := Layers(widths, s, s, deepest)
 	if err != nil {
 		return nil, err
@@ -123,7 +129,6 @@ func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error)) ([]OpSpec, erro
 				continue
 			}
 			seen[k] = true
-			l := l
 			shape := fmt.Sprintf("%d>%d %dx%d", l.Cin, l.Cout, l.H, l.W)
 			if n := count[k]; n > 1 {
 				shape += fmt.Sprintf(" (x%d)", n)
@@ -133,26 +138,24 @@ func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error)) ([]OpSpec, erro
 			if pass == "backward_input" {
 				bytes += float64(l.Cout) * hw * f4 // the ReLU mask
 			}
-			specs = append(specs, OpSpec{
-				Name: fmt.Sprintf("conv3x3.%s/%s/%d", pass, l.Name, s), Shape: shape,
-				FLOPs: ops.Conv3x3FLOPs(l.Cin, l.Cout, l.H, l.W), Bytes: bytes,
-				Build: func() (ops.Recorder, func(), error) {
-					n, err := net()
-					if err != nil {
-						return nil, nil, err
-					}
-					a := &bufs{d: d}
-					x := a.get("bench.x", l.Cin, l.H, l.W)
-					y := a.get("bench.y", l.Cout, l.H, l.W)
-					cw := n.Convs[l.Conv]
-					return step(a, func() (*ops.Step, error) {
-						if pass == "forward" {
-							return ops.NewConv3x3Forward(d, cw, x, y, true)
-						}
-						return ops.NewConv3x3BackwardInput(d, cw, y, y, x, false)
-					})
-				},
-			})
+			c := plan.ConvPass{Cin: l.Cin, Cout: l.Cout, H: l.H, W: l.W, Backward: pass == "backward_input"}
+			var last ops.ConvPlan
+			for i, kern := range kernels {
+				p := kern.Conv(lim, c)
+				if i > 0 && p == last {
+					continue // the same kernel as the row above
+				}
+				last = p
+				suffix := ""
+				if i > 0 {
+					suffix = "." + kernelsLabel
+				}
+				specs = append(specs, OpSpec{
+					Name: fmt.Sprintf("conv3x3.%s%s/%s/%d", pass, suffix, l.Name, s), Shape: shape + ", " + p.String(),
+					FLOPs: ops.Conv3x3FLOPs(l.Cin, l.Cout, l.H, l.W), Bytes: bytes,
+					Build: convBuild(d, net, l, c.Backward, p),
+				})
+			}
 		}
 	}
 	// Max pooling below relu5_2 (pool1..pool4).
@@ -269,4 +272,38 @@ func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error)) ([]OpSpec, erro
 		specs[i].Size = s
 	}
 	return specs, nil
+}
+
+// convBuild builds layer l's conv pass, forward or backward_input, with
+// kernel plan p: the forward with its ReLU, the backward with the ReLU
+// mask of its dy, as an iteration runs them (a Winograd plan with its own
+// workspace, and the weight layout p reads uploaded on first use).
+func convBuild(d *gpu.Device, net func() (*vgg.Net, error), l Layer, backward bool, p ops.ConvPlan) func() (ops.Recorder, func(), error) {
+	return func() (ops.Recorder, func(), error) {
+		n, err := net()
+		if err != nil {
+			return nil, nil, err
+		}
+		// The layout is held while the row runs, as an engine holds its
+		// plan's, so that the iteration rows' memory counts only theirs.
+		layout := vgg.Layouts{l.Conv: {{Layout: p.Layout()}: true}}
+		if err := n.Acquire(layout); err != nil {
+			return nil, nil, err
+		}
+		a := &bufs{d: d}
+		x := a.get("bench.x", l.Cin, l.H, l.W)
+		y := a.get("bench.y", l.Cout, l.H, l.W)
+		cw := n.Convs[l.Conv]
+		rec, free, err := step(a, func() (*ops.Step, error) {
+			if !backward {
+				return ops.NewConv3x3ForwardWith(d, cw, ops.ConvForward{X: x, Y: y, ReLU: true}, p)
+			}
+			return ops.NewConv3x3Backward(d, cw, ops.ConvBackward{DY: y, Mask: y, DX: x}, p)
+		})
+		if err != nil {
+			n.Unacquire(layout)
+			return nil, nil, err
+		}
+		return rec, func() { free(); n.Unacquire(layout) }, nil
+	}
 }

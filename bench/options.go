@@ -17,6 +17,8 @@ package bench
 
 import (
 	"fmt"
+
+	"github.com/stylize/stylize/plan"
 	"io"
 	"strconv"
 	"strings"
@@ -50,6 +52,13 @@ type Options struct {
 	// Unfused builds the iterations with the loss gradients in passes of
 	// their own, not fused into the conv backward (to compare).
 	Unfused bool
+	// Kernels, when set, are other kernel plans than the heuristic's
+	// (measured by stylize tune, or one algorithm forced): each conv op
+	// and iteration row is timed again with them, in a row named with
+	// KernelsLabel (".tuned": "iteration.tuned/256"), wherever they
+	// choose differently.
+	Kernels      plan.Kernels
+	KernelsLabel string
 	// Quick is recorded in the report; QuickOptions sets what it means.
 	Quick bool
 	// PeakMS is the time one dispatch of the FMA microkernel is grown to,

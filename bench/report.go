@@ -57,6 +57,9 @@ type Settings struct {
 	Preset    string   `json:"preset"`
 	Precision string   `json:"precision"`
 	Unfused   bool     `json:"unfused,omitempty"` // -unfused: loss gradients not fused into the conv backward
+	// Kernels says where the rows' kernel plans come from: the unlabelled
+	// rows' always the heuristic's, the labelled ones' the other Kernels.
+	Kernels string `json:"kernels,omitempty"`
 }
 
 // Host is the machine that ran the bench.

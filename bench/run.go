@@ -104,7 +104,7 @@ func newReport(d *gpu.Device, o Options, timestamps bool, began time.Time) *Repo
 		Weights:          fmt.Sprintf("synthetic VGG19 (He-initialised, widths 64,128,256,512,512, seed %d); not trained, which does not change timing", o.Seed),
 		SyntheticWeights: true,
 		Config: Settings{Unfused: o.Unfused, Quick: o.Quick, Reps: o.Reps, Warmup: o.Warmup, RowTimeS: o.RowTime.Seconds(), OpSize: o.OpSize,
-			Sizes: o.Sizes, Seed: o.Seed, Parts: o.Parts, Preset: "seed: content relu5_2, style relu1_1..relu5_1, weights 1e4/1e-2, Keras Adam lr 0.02 b1 0.99 b2 0.999 eps 0.1, max pool, caffe preprocessing", Precision: "fp32"},
+			Sizes: o.Sizes, Seed: o.Seed, Parts: o.Parts, Preset: "seed: content relu5_2, style relu1_1..relu5_1, weights 1e4/1e-2, Keras Adam lr 0.02 b1 0.99 b2 0.999 eps 0.1, max pool, caffe preprocessing", Precision: "fp32", Kernels: kernelsName(o)},
 		Rows:    []Row{},
 		Host:    Host{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},
 		Started: began.UTC().Format(time.RFC3339),
@@ -192,7 +192,7 @@ func (b *runner) roofline() {
 func (b *runner) ops() {
 	s := b.o.OpSize
 	writeSection(b.log, fmt.Sprintf(sectionOps, s, s))
-	specs, err := OpSpecs(b.d, s, b.net.get)
+	specs, err := OpSpecs(b.d, s, b.net.get, b.o.Kernels, b.o.KernelsLabel)
 	if err != nil {
 		r := Row{Name: fmt.Sprintf("ops/%d", s), Kind: "op", Size: s}
 		b.skip(&r, err)
@@ -207,4 +207,12 @@ func (b *runner) ops() {
 		}
 		b.emit(r)
 	}
+}
+
+// kernelsName says where the rows' kernel plans come from.
+func kernelsName(o Options) string {
+	if o.Kernels == nil {
+		return "heuristic"
+	}
+	return fmt.Sprintf("heuristic; rows labelled .%s: %s", o.KernelsLabel, o.Kernels.Name())
 }

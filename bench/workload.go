@@ -6,6 +6,7 @@ import (
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
@@ -161,9 +162,38 @@ func (e *engine) release() {
 	}
 }
 
+// seedConfig is the seed's iteration as the bench runs it.
+func seedConfig(unfused bool, k plan.Kernels) transfer.Config {
+	return transfer.Config{
+		ContentLayers: contentLayers, StyleLayers: styleLayers,
+		ContentWeight: contentWeight, StyleWeight: styleWeight,
+		Optimizer: "adam", Adam: adam, Unfused: unfused, Kernels: k,
+	}
+}
+
+// IterationPlan is the plan of the bench's iteration at s x s (content
+// and one style image of that size, the seed's losses) with kernels k
+// (the heuristic's when nil): the passes stylize tune -sizes measures.
+func IterationPlan(l plan.Limits, s int, k plan.Kernels) (*plan.Plan, error) {
+	sz := plan.Size{W: s, H: s}
+	return plan.Make(seedConfig(false, k).Request(convWidths(), sz, []plan.Size{sz}), l)
+}
+
+// convWidths are the synthetic VGG19's conv widths, block widths spread
+// over each block's convs.
+func convWidths() []int {
+	var w []int
+	for _, l := range vgg.Table {
+		if !l.Pool {
+			w = append(w, widths[l.Block-1])
+		}
+	}
+	return w
+}
+
 // engine builds the seed's engine at s x s: random content, one random
 // style image of the same size, starting from the content.
-func (n *synthNet) engine(s int, unfused bool) (*engine, error) {
+func (n *synthNet) engine(s int, unfused bool, k plan.Kernels) (*engine, error) {
 	net, err := n.get()
 	if err != nil {
 		return nil, err
@@ -171,12 +201,7 @@ func (n *synthNet) engine(s int, unfused bool) (*engine, error) {
 	before, _ := n.d.MemoryBytes()
 	content := randImage(s, s, n.seed+1)
 	style := randImage(s, s, n.seed+2)
-	cfg := transfer.Config{
-		ContentLayers: contentLayers, StyleLayers: styleLayers,
-		ContentWeight: contentWeight, StyleWeight: styleWeight,
-		Optimizer: "adam", Adam: adam, Unfused: unfused,
-	}
-	e, err := transfer.NewEngine(net, cfg, content, []transfer.Image{style}, []float64{1}, content)
+	e, err := transfer.NewEngine(net, seedConfig(unfused, k), content, []transfer.Image{style}, []float64{1}, content)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stylize/stylize/bench"
 	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/internal/cli"
 )
 
 // benchProcessStart is taken when the package initialises, as close to the
@@ -51,6 +52,7 @@ type benchCLI struct {
 	opts                                  bench.Options
 	jsonOut, failOnRegress                bool
 	sizes, only, outFile, compare, device string
+	kernels                               string
 }
 
 // benchFlags parses the command line over bench.DefaultOptions and, with
@@ -80,6 +82,7 @@ func benchFlags(args []string, stderr io.Writer) (c *benchCLI, err error) {
 		fs.StringVar(&c.outFile, "o", "", "also write the JSON report to this file")
 		fs.StringVar(&c.compare, "compare", "", "compare with an earlier -json report (or pytorch_ref.py's): ratio per row, matched by name")
 		fs.BoolVar(&c.failOnRegress, "fail-on-regression", false, "with -compare, exit non-zero if a row is slower than the threshold")
+		fs.StringVar(&c.kernels, "kernels", "auto", "kernel plans to time against the heuristic's, in rows of their own (NAME.tuned/...) where they differ: auto (those stylize tune measured on this GPU, if any), heuristic (none), direct or winograd (that algorithm on every conv pass)")
 		fs.BoolVar(&p.Unfused, "unfused", false, "iterations with the loss gradients in passes of their own, not fused into the conv backward (to compare)")
 		fs.Float64Var(&p.Threshold, "threshold", o.Threshold, "with -compare, the slowdown that counts as a regression (0.10 = 10%)")
 		fs.Usage = func() { io.WriteString(fs.Output(), benchUsage); fs.PrintDefaults() }
@@ -94,6 +97,9 @@ func benchFlags(args []string, stderr io.Writer) (c *benchCLI, err error) {
 		if c.opts.Parts, err = bench.ParseParts(c.only); err == nil {
 			err = c.opts.Validate()
 		}
+	}
+	if err == nil {
+		err = cli.CheckKernels(c.kernels)
 	}
 	if err == nil && c.failOnRegress && c.compare == "" {
 		err = fmt.Errorf("bench: -fail-on-regression needs -compare OLD.json")
@@ -137,6 +143,16 @@ func runBench(args []string, env benchEnv) error {
 			return err
 		}
 		defer d.Close()
+	}
+	k, _, err := cli.LoadKernels(c.kernels, d, o.Log)
+	if err != nil {
+		return err
+	}
+	if k != nil {
+		o.Kernels, o.KernelsLabel = k, c.kernels
+		if c.kernels == "auto" {
+			o.KernelsLabel = "tuned"
+		}
 	}
 	rep, err := bench.Run(context.Background(), d, *o)
 	if rep == nil {
