@@ -106,71 +106,96 @@ func TestRunReproducesOracle(t *testing.T) {
 	// TestTwinAdamTrajectory), so float32 rounding can follow it for only
 	// three steps and its final image gets a band, not a bound; that test
 	// checks instead that every GPU step is right at the GPU's own iterate.
-	cases := []struct {
-		file, optimizer string
-		bound           float64
-		why             string
-		lossSteps       int
-		lossBound       float64
-	}{
+	cases := []oracleCLICase{
 		{"tiny_blend_tv_avg", "adam", 2e-3, "a relu3_2 unit at +1e-8 of its peak at step 15, which float32 may decide either way", 15, 2e-5},
 		{"tiny_seed", "adam", 0.4, "chaotic: a 1e-7 relative change of x0 moves the float64 result by 0.36", 3, 2e-5},
 		{"tiny_blend_tv_avg", "lbfgs", 0.05, "L-BFGS amplifies float32 differences through its curvature pairs", 5, 1e-3},
 		{"tiny_seed", "lbfgs", 0.05, "as above", 5, 1e-3},
 	}
+	// Each case runs with the heuristic's kernel plans, with Winograd on
+	// every conv pass it supports, and with the plans stylize run -tune
+	// measures on this adapter first (into a cache of the test's own).
+	t.Setenv("STYLIZE_CACHE", t.TempDir())
+	kernels := []struct{ name, flag, want string }{
+		{"heuristic", "-kernels=heuristic", "heuristic"},
+		{"winograd", "-kernels=winograd", "winograd"},
+		{"tuned", "-tune", "tuned"},
+	}
 	for _, tc := range cases {
-		t.Run(tc.file+"/"+tc.optimizer, func(t *testing.T) {
-			c := prepareOracle(t, tc.file)
-			out := filepath.Join(c.dir, "out.png")
-			var stdout, stderr bytes.Buffer
-			if err := runStyle(context.Background(), c.args(tc.optimizer, out), &stdout, &stderr); err != nil {
-				t.Fatalf("%v\n%s", err, stderr.String())
-			}
-			events := 0
-			wantLoss := f64s(t, c.file, "ref."+tc.optimizer+".loss")
-			worst, checked := 0.0, 0
-			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-				var ev map[string]any
-				if err := json.Unmarshal([]byte(line), &ev); err != nil {
-					t.Fatalf("-json wrote a line that is not JSON: %q", line)
-				}
-				events++
-				// A progress event's "iter" n carries the loss of the image
-				// after n updates, the oracle's step n. The run reads losses
-				// without waiting, so not every iteration gets an event.
-				if ev["event"] != "progress" {
-					continue
-				}
-				k := int(ev["iter"].(float64))
-				if k < 0 || k >= tc.lossSteps || k >= len(wantLoss) {
-					continue
-				}
-				rel := math.Abs(ev["loss"].(float64)-wantLoss[k]) / wantLoss[k]
-				worst = math.Max(worst, rel)
-				checked++
-				if rel > tc.lossBound {
-					t.Errorf("step %d: loss %.8g, oracle %.8g, rel err %.3g > %.0e", k, ev["loss"], wantLoss[k], rel, tc.lossBound)
-				}
-			}
-			if checked == 0 {
-				t.Errorf("no -json progress event within steps 0..%d", tc.lossSteps-1)
-			}
-			t.Logf("%s %s: losses of %d steps in 0..%d vs the oracle: worst rel err %.3g (bound %.0e)", tc.file, tc.optimizer, checked, tc.lossSteps-1, worst, tc.lossBound)
-			got, err := imageio.Load(out, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref := f64s(t, c.file, "ref."+tc.optimizer+".image")
-			for i := range ref {
-				ref[i] = math.Min(math.Max(ref[i], 0), 1) // the output is clamped to [0,1]
-			}
-			s := testgpu.Errors(testgpu.F64(got.Pix), ref)
-			t.Logf("%s %s via the CLI: final image max abs err %.3g, norm rel %.3g (bound %.0e: %s); %d JSON events",
-				tc.file, tc.optimizer, s.MaxAbs, s.NormRel, tc.bound, tc.why, events)
-			if s.MaxAbs > tc.bound {
-				t.Fatalf("max abs err %.3g > %.0e", s.MaxAbs, tc.bound)
-			}
-		})
+		for _, kc := range kernels {
+			t.Run(tc.file+"/"+tc.optimizer+"/"+kc.name, func(t *testing.T) { oracleRun(t, tc, kc.flag, kc.want) })
+		}
+	}
+}
+
+// oracleCLICase is one case of TestRunReproducesOracle.
+type oracleCLICase struct {
+	file, optimizer string
+	bound           float64
+	why             string
+	lossSteps       int
+	lossBound       float64
+}
+
+// oracleRun runs case tc through the command line with kernels flag
+// kflag, checks that the run says it used kernels named want..., and
+// compares its losses and image with the oracle's.
+func oracleRun(t *testing.T, tc oracleCLICase, kflag, want string) {
+	c := prepareOracle(t, tc.file)
+	out := filepath.Join(c.dir, "out.png")
+	var stdout, stderr bytes.Buffer
+	if err := runStyle(context.Background(), append([]string{kflag}, c.args(tc.optimizer, out)...), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	events, kernels := 0, ""
+	wantLoss := f64s(t, c.file, "ref."+tc.optimizer+".loss")
+	worst, checked := 0.0, 0
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("-json wrote a line that is not JSON: %q", line)
+		}
+		events++
+		if ev["event"] == "kernels" {
+			kernels, _ = ev["kernels"].(string)
+		}
+		// A progress event's "iter" n carries the loss of the image
+		// after n updates, the oracle's step n. The run reads losses
+		// without waiting, so not every iteration gets an event.
+		if ev["event"] != "progress" {
+			continue
+		}
+		k := int(ev["iter"].(float64))
+		if k < 0 || k >= tc.lossSteps || k >= len(wantLoss) {
+			continue
+		}
+		rel := math.Abs(ev["loss"].(float64)-wantLoss[k]) / wantLoss[k]
+		worst = math.Max(worst, rel)
+		checked++
+		if rel > tc.lossBound {
+			t.Errorf("step %d: loss %.8g, oracle %.8g, rel err %.3g > %.0e", k, ev["loss"], wantLoss[k], rel, tc.lossBound)
+		}
+	}
+	if checked == 0 {
+		t.Errorf("no -json progress event within steps 0..%d", tc.lossSteps-1)
+	}
+	t.Logf("%s %s: losses of %d steps in 0..%d vs the oracle: worst rel err %.3g (bound %.0e)", tc.file, tc.optimizer, checked, tc.lossSteps-1, worst, tc.lossBound)
+	got, err := imageio.Load(out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := f64s(t, c.file, "ref."+tc.optimizer+".image")
+	for i := range ref {
+		ref[i] = math.Min(math.Max(ref[i], 0), 1) // the output is clamped to [0,1]
+	}
+	s := testgpu.Errors(testgpu.F64(got.Pix), ref)
+	t.Logf("%s %s via the CLI, kernels %s: final image max abs err %.3g, norm rel %.3g (bound %.0e: %s); %d JSON events",
+		tc.file, tc.optimizer, kernels, s.MaxAbs, s.NormRel, tc.bound, tc.why, events)
+	if !strings.HasPrefix(kernels, want) {
+		t.Errorf("the run's kernels event says %q, want %s...", kernels, want)
+	}
+	if s.MaxAbs > tc.bound {
+		t.Fatalf("max abs err %.3g > %.0e", s.MaxAbs, tc.bound)
 	}
 }
 
