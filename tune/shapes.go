@@ -40,32 +40,30 @@ func ConvKey(c plan.ConvPass) string {
 	return fmt.Sprintf("conv3x3.%s %d>%d %dx%d%s", pass, c.Cin, c.Cout, c.W, c.H, style)
 }
 
-// Shapes lists the distinct passes of the plans' trunks and Grams, in a
-// fixed order.
+// Shapes lists the distinct passes that the plans run every iteration,
+// in a fixed order: the iterate trunk's forward and backward passes and
+// its Grams. The content and style trunks run once per scale, so timing
+// their passes would cost more compiles than it could ever save; where
+// one of them has an iteration pass's shape, it gets that pass's plan.
 func Shapes(plans ...*plan.Plan) []Shape {
 	seen := map[string]Shape{}
 	add := func(s Shape) { seen[s.Key()] = s }
 	for _, p := range plans {
-		for _, tp := range append([]vgg.TrunkPlan{p.ContentTrunk, p.Iterate}, p.StyleTrunks...) {
-			cin := 3
-			for i, l := range tp.Layers {
-				if vgg.Table[i].Pool {
-					continue
-				}
-				add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W}})
-				if tp.Grad {
-					add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W, Backward: true, Style: l.FuseStyle}})
-				}
-				cin = l.C
+		tp := p.Iterate
+		cin := 3
+		for i, l := range tp.Layers {
+			if vgg.Table[i].Pool {
+				continue
 			}
+			add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W}})
+			if tp.Grad {
+				add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W, Backward: true, Style: l.FuseStyle}})
+			}
+			cin = l.C
 		}
 		for _, l := range p.StyleLosses {
-			a := p.Iterate.Layers[l.Pos]
+			a := tp.Layers[l.Pos]
 			add(Shape{Gram: &GramShape{C: a.C, K: a.H * a.W}})
-			for _, tp := range p.StyleTrunks {
-				b := tp.Layers[l.Pos]
-				add(Shape{Gram: &GramShape{C: b.C, K: b.H * b.W}})
-			}
 		}
 	}
 	var out []Shape

@@ -112,6 +112,13 @@ func newGPUTrial(d *gpu.Device, l plan.Limits, s Shape, reps int) (*gpuTrial, er
 
 func (t *gpuTrial) candidates() []Choice { return t.cands }
 
+func (t *gpuTrial) refine(best Choice) []Choice {
+	if best.Gram != nil {
+		return refineGram(*t.s.Gram, *best.Gram)
+	}
+	return refineConv(t.l, *t.s.Conv, *best.Conv)
+}
+
 // build makes candidate c's step.
 func (t *gpuTrial) build(c Choice) (*ops.Step, error) {
 	if c.Gram != nil {
@@ -172,22 +179,17 @@ func (t *gpuTrial) release() {
 	t.cw.Release()
 }
 
-// convCandidates lists the plans tried for conv pass c: the heuristic's
-// first, then register tiles (with split-K where the pass has few tiles)
-// and Winograd on a CPU adapter, and the workgroup-memory tiles elsewhere,
-// each within the adapter's limits.
+// convCandidates lists the first stage of plans tried for conv pass c:
+// the heuristic's, then register tiles and Winograd on a CPU adapter, or
+// the workgroup-memory tiles elsewhere, each unsplit and within the
+// adapter's limits. refineConv adds the split-K variants of the fastest.
+// The lists are short because every candidate is a shader compile, which
+// on lavapipe costs 0.15–1 s: about the time of the pass itself at 256².
 func convCandidates(l plan.Limits, c plan.ConvPass) []Choice {
 	h := plan.Heuristic{}.Conv(l, c)
 	out := []Choice{convChoice(h)}
 	seen := map[string]bool{h.String(): true}
-	m, kc := c.Cout, c.Cin
-	if c.Backward {
-		m, kc = c.Cin, c.Cout
-	}
-	k := 9 * kc
-	if c.Style {
-		k += m
-	}
+	m, kc := convMK(c)
 	add := func(p ops.ConvPlan) {
 		if p.Tile.Check(l.Tile) != nil || seen[p.String()] {
 			return
@@ -195,59 +197,101 @@ func convCandidates(l plan.Limits, c plan.ConvPass) []Choice {
 		seen[p.String()] = true
 		out = append(out, convChoice(p))
 	}
-	var tiles []ops.Tile
+	var tiles, wino []ops.Tile
 	if l.Tile.Registers {
-		for _, r := range [][4]int{{16, 16, 8, 2}, {16, 16, 8, 1}, {16, 8, 8, 2}, {8, 16, 8, 2}, {16, 16, 4, 2}, {16, 4, 4, 2}, {32, 8, 8, 1}} {
+		for _, r := range [][4]int{{16, 16, 8, 2}, {16, 8, 8, 2}, {8, 16, 8, 2}, {16, 4, 4, 2}, {32, 8, 8, 1}} {
 			tiles = append(tiles, ops.RegTile(min(r[0], m), r[1], r[2], r[3]))
 		}
+		wino = tiles[:3]
 	} else {
 		tiles = []ops.Tile{ops.Tile128x128, ops.Tile64x128, ops.Tile128x64, ops.Tile64x64, ops.TileN16, ops.TileN4,
 			ops.RegTile(8, 8, 8, 8), ops.RegTile(4, 4, 16, 16)}
+		wino = []ops.Tile{ops.RegTile(8, 8, 8, 8), ops.RegTile(4, 4, 16, 16)}
 	}
 	for _, t := range tiles {
-		for _, s := range []int{1, 2, 4, 8} {
-			chunk := (k + s - 1) / s
-			chunk = (chunk + t.TK - 1) / t.TK * t.TK
-			add(ops.ConvPlan{Tile: t, Split: s, Chunk: chunk}.ForK(k))
-		}
+		add(splitConv(t, c, 1))
 	}
 	if m >= 4 && kc >= 4 && plan.WinogradFits(l, c) {
-		for _, t := range tiles {
-			if t.Reg {
-				add(ops.ConvPlan{Algo: ops.Winograd2, Tile: t})
-			}
+		for _, t := range wino {
+			add(ops.ConvPlan{Algo: ops.Winograd2, Tile: t})
 		}
 	}
 	return out
 }
 
-// gramCandidates lists the plans tried for a Gram: the heuristic's first,
-// then the register triangle and the workgroup-memory tiles, each at a few
-// splits of K.
+// refineConv lists the split-K variants of best, a direct plan, for
+// conv pass c: splitting K gives a pass with few output tiles more
+// workgroups to spread over the adapter's cores.
+func refineConv(l plan.Limits, c plan.ConvPass, best ops.ConvPlan) []Choice {
+	if best.Algo != ops.Direct {
+		return nil
+	}
+	var out []Choice
+	for _, s := range []int{2, 4, 8} {
+		if p := splitConv(best.Tile, c, s); p.Split > 1 && p.Tile.Check(l.Tile) == nil {
+			out = append(out, convChoice(p))
+		}
+	}
+	return out
+}
+
+// convMK is pass c's GEMM rows (output channels) and input channels.
+func convMK(c plan.ConvPass) (m, kc int) {
+	if c.Backward {
+		return c.Cin, c.Cout
+	}
+	return c.Cout, c.Cin
+}
+
+// splitConv is a direct plan with tile t that splits pass c's K into s
+// chunks, each a multiple of the tile's K step.
+func splitConv(t ops.Tile, c plan.ConvPass, s int) ops.ConvPlan {
+	m, kc := convMK(c)
+	k := 9 * kc
+	if c.Style {
+		k += m
+	}
+	chunk := (k + s - 1) / s
+	chunk = (chunk + t.TK - 1) / t.TK * t.TK
+	return ops.ConvPlan{Tile: t, Split: s, Chunk: chunk}.ForK(k)
+}
+
+// gramCandidates lists the first stage of plans tried for a Gram: the
+// heuristic's, then the register triangle and the workgroup-memory tiles,
+// unsplit. refineGram adds the splits of K of the fastest.
 func gramCandidates(l plan.Limits, g GramShape) []Choice {
 	h := plan.Heuristic{}.Gram(l.Tile, g.C, g.K)
 	out := []Choice{gramChoice(h)}
-	seen := map[string]bool{h.String(): true}
 	tiles := []ops.Tile{ops.RegTile(8, 8, 8, 8), ops.RegTile(16, 16, 4, 4), ops.RegTile(8, 8, 4, 4)}
 	if !l.Tile.Registers {
 		tiles = append(tiles, ops.Tile128x128, ops.Tile64x64)
 	}
 	for _, t := range tiles {
-		for _, s := range []int{1, 2, 4, 8, 16, 32} {
-			if t.Check(l.Tile) != nil {
-				continue
-			}
-			chunk := (g.K + s - 1) / s
-			chunk = (chunk + t.TK - 1) / t.TK * t.TK
-			p := ops.GramPlan{Tile: t, Split: (g.K + chunk - 1) / chunk, Chunk: chunk}
-			if seen[p.String()] {
-				continue
-			}
-			seen[p.String()] = true
+		if p := splitGram(t, g, 1); t.Check(l.Tile) == nil && p != h {
 			out = append(out, gramChoice(p))
 		}
 	}
 	return out
+}
+
+// refineGram lists best's tile at K split 2 to 32 ways: a Gram has few
+// output tiles and a long K.
+func refineGram(g GramShape, best ops.GramPlan) []Choice {
+	var out []Choice
+	for _, s := range []int{2, 4, 8, 16, 32} {
+		if p := splitGram(best.Tile, g, s); p.Split > 1 {
+			out = append(out, gramChoice(p))
+		}
+	}
+	return out
+}
+
+// splitGram is a Gram plan with tile t that splits g's K into about s
+// chunks, each a multiple of the tile's K step.
+func splitGram(t ops.Tile, g GramShape, s int) ops.GramPlan {
+	chunk := (g.K + s - 1) / s
+	chunk = (chunk + t.TK - 1) / t.TK * t.TK
+	return ops.GramPlan{Tile: t, Split: (g.K + chunk - 1) / chunk, Chunk: chunk}
 }
 
 // String renders a shape for messages.

@@ -24,6 +24,10 @@ const Tolerance = 1e-4
 type trial interface {
 	// candidates lists the plans to try, the heuristic's first.
 	candidates() []Choice
+	// refine lists the plans to try next given the fastest so far (split-K
+	// of the fastest tile): a search in two stages, because each candidate
+	// costs a compile. Nil when there are none.
+	refine(best Choice) []Choice
 	// run builds candidate c, runs it on the trial's inputs and returns
 	// its output and its time per run in milliseconds.
 	run(c Choice) (out []float32, ms float64, err error)
@@ -108,21 +112,31 @@ func choose(t trial, logf func(string, ...any)) (Choice, error) {
 		return Choice{}, fmt.Errorf("the heuristic plan %s: %w", choiceString(cands[0]), err)
 	}
 	best := cands[0]
-	best.MS, best.HeuristicMS, best.Candidates = refMS, refMS, len(cands)
-	for _, c := range cands[1:] {
-		out, ms, err := t.run(c)
-		if err != nil {
-			logf("%s: %v\n", choiceString(c), err)
-			continue
-		}
-		if e := normRel(out, ref); !(e <= Tolerance) {
-			logf("%s: refused, its output is %.3g from the heuristic's (tolerance %g)\n", choiceString(c), e, Tolerance)
-			continue
-		}
-		if ms < best.MS {
-			best.Conv, best.Gram, best.MS = c.Conv, c.Gram, ms
+	best.MS, best.HeuristicMS, best.Candidates = refMS, refMS, 1
+	tried := map[string]bool{choiceString(cands[0]): true}
+	try := func(cs []Choice) {
+		for _, c := range cs {
+			if tried[choiceString(c)] {
+				continue
+			}
+			tried[choiceString(c)] = true
+			best.Candidates++
+			out, ms, err := t.run(c)
+			if err != nil {
+				logf("%s: %v\n", choiceString(c), err)
+				continue
+			}
+			if e := normRel(out, ref); !(e <= Tolerance) {
+				logf("%s: refused, its output is %.3g from the heuristic's (tolerance %g)\n", choiceString(c), e, Tolerance)
+				continue
+			}
+			if ms < best.MS {
+				best.Conv, best.Gram, best.MS = c.Conv, c.Gram, ms
+			}
 		}
 	}
+	try(cands[1:])
+	try(t.refine(best))
 	return best, nil
 }
 

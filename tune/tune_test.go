@@ -22,7 +22,12 @@ type fakeTrial struct {
 	runs  *int
 }
 
-func (f *fakeTrial) candidates() []Choice { return f.cands }
+func (f *fakeTrial) candidates() []Choice { return f.cands[:f.stage1()] }
+
+// refine offers the candidates after the first stage1 ones.
+func (f *fakeTrial) refine(Choice) []Choice { return f.cands[f.stage1():] }
+
+func (f *fakeTrial) stage1() int { return min(len(f.cands), 3) }
 
 func (f *fakeTrial) run(c Choice) ([]float32, float64, error) {
 	*f.runs++
@@ -95,6 +100,40 @@ func TestTunePicksFastestAccurate(t *testing.T) {
 	if got := again.Choices[shape.Key()]; got.Conv == nil || *got.Conv != *conv(2).Conv {
 		t.Errorf("the reloaded cache holds %s", choiceString(got))
 	}
+}
+
+// The second stage refines the first stage's fastest: it is handed that
+// candidate, and a faster one it offers wins.
+func TestTuneRefinesFastest(t *testing.T) {
+	out := []float32{1, 2, 3, 4}
+	runs := 0
+	ft := &refiningTrial{fakeTrial: fakeTrial{
+		cands: []Choice{conv(1), conv(2), conv(3), conv(4), conv(6)},
+		outs:  [][]float32{out, out, out, out, out},
+		ms:    []float64{10, 4, 6, 8, 2},
+		runs:  &runs,
+	}}
+	c := newCache(t)
+	if _, err := tuneWith(context.Background(), []Shape{shape}, c, Options{}, func(Shape) (trial, error) { return ft, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ft.got == nil || *ft.got.Conv != *conv(2).Conv {
+		t.Errorf("refine was handed %v, want the first stage's fastest %s", ft.got, choiceString(conv(2)))
+	}
+	if ch := c.Choices[shape.Key()]; ch.Conv == nil || *ch.Conv != *conv(6).Conv || ch.MS != 2 || ch.Candidates != 5 || runs != 5 {
+		t.Errorf("chose %s at %g ms over %d candidates (%d runs), want %s at 2 over 5", choiceString(ch), ch.MS, ch.Candidates, runs, choiceString(conv(6)))
+	}
+}
+
+// refiningTrial records what refine was handed.
+type refiningTrial struct {
+	fakeTrial
+	got *Choice
+}
+
+func (r *refiningTrial) refine(best Choice) []Choice {
+	r.got = &best
+	return r.fakeTrial.refine(best)
 }
 
 // A damaged cache file, or one measured with other kernels, is ignored
