@@ -140,8 +140,8 @@ func sizesOf(imgs []Image) []plan.Size {
 	return s
 }
 
-// NewEngine plans an engine for cfg on net's adapter (plan.Make with the
-// heuristic kernel plans), then builds it (Build).
+// NewEngine plans an engine for cfg on net's adapter (plan.Make with
+// cfg.Kernels, the heuristic's where nil), then builds it (Build).
 func NewEngine(net *vgg.Net, cfg Config, content Image, styles []Image, blend []float64, x0 Image) (*Engine, error) {
 	p, err := plan.Make(cfg.Request(net.Widths(), SizeOf(content), sizesOf(styles)), plan.LimitsOf(net.D))
 	if err != nil {

@@ -87,73 +87,76 @@ func stepRead(t *testing.T, e *transfer.Engine) ([]float32, []float64) {
 // step's loss and the final image with PyTorch float64.
 func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
-		t.Run(name, func(t *testing.T) {
-			c, net, content, styles := oracleSetup(t, name)
-			d, f, o := net.D, c.File, c.Meta
-			cfg := oracleConfig(o, "adam")
-			e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Release()
-			// Bounds. float32 reproduces every Adam step at its own point to
-			// a few 1e-6 (TestTwinAdamTrajectory), but tiny_seed's trajectory
-			// is chaotic from its first steps (content weight 1e4 on a 3x2
-			// relu5_2, many units near zero): in float64, scaling x0 by
-			// (1 + 1e-7 u) changes ReLU decisions at step 1 and moves the
-			// step-3 loss by 7%, steps 0-9 by up to 22% and the final image
-			// by 0.36. float32 rounding follows it for three steps (which
-			// ones it departs at depends on the kernels' summation order);
-			// after that only a sanity band is meaningful, and the final
-			// image is compared with TestTwinAdamTrajectory's twin instead.
-			// tiny_blend_tv_avg has no such branch until step 15 (a relu3_2
-			// unit at +1e-8 of its peak): from there float32 may follow or
-			// leave it depending on the kernels' summation order (measured:
-			// steps 15-19 within 2e-6 or 7.6e-5, final image 7e-7 or 1.1e-3).
-			early, earlySteps, late, imgTol := 2e-5, 15, 2e-4, 2e-3
-			if name == "tiny_seed" {
-				early, earlySteps, late, imgTol = 2e-5, 3, 0.5, 0
-			}
-			wantLoss := tensor(t, f, "ref.adam.loss")
-			worstEarly, worstLate := 0.0, 0.0
-			for k := 0; k < o.Steps; k++ {
-				before := d.Counters()
-				if err := e.Step(); err != nil {
-					t.Fatal(err)
-				}
-				after := d.Counters()
-				if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks || after.Uploads != before.Uploads {
-					t.Fatalf("iteration %d: %d submissions, %d readbacks, %d uploads; want 1, 0, 0", k, after.Submits-before.Submits, after.Readbacks-before.Readbacks, after.Uploads-before.Uploads)
-				}
-				l, err := e.Losses() // the test reads every step; a run would not
+		c, net, content, styles := oracleSetup(t, name)
+		d, f, o := net.D, c.File, c.Meta
+		for _, kc := range oracleKernels(t, net, oracleConfig(o, "adam"), content, styles) {
+			t.Run(name+"/"+kc.name, func(t *testing.T) {
+				cfg := oracleConfig(o, "adam")
+				cfg.Kernels = kc.kernels
+				e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
 				if err != nil {
 					t.Fatal(err)
 				}
-				rel := math.Abs(float64(l[transfer.LossTotal])-wantLoss[k]) / wantLoss[k]
-				bound := early
-				if k >= earlySteps {
-					bound = late
-					worstLate = math.Max(worstLate, rel)
-				} else {
-					worstEarly = math.Max(worstEarly, rel)
+				defer e.Release()
+				// Bounds. float32 reproduces every Adam step at its own point to
+				// a few 1e-6 (TestTwinAdamTrajectory), but tiny_seed's trajectory
+				// is chaotic from its first steps (content weight 1e4 on a 3x2
+				// relu5_2, many units near zero): in float64, scaling x0 by
+				// (1 + 1e-7 u) changes ReLU decisions at step 1 and moves the
+				// step-3 loss by 7%, steps 0-9 by up to 22% and the final image
+				// by 0.36. float32 rounding follows it for three steps (which
+				// ones it departs at depends on the kernels' summation order);
+				// after that only a sanity band is meaningful, and the final
+				// image is compared with TestTwinAdamTrajectory's twin instead.
+				// tiny_blend_tv_avg has no such branch until step 15 (a relu3_2
+				// unit at +1e-8 of its peak): from there float32 may follow or
+				// leave it depending on the kernels' summation order (measured:
+				// steps 15-19 within 2e-6 or 7.6e-5, final image 7e-7 or 1.1e-3).
+				early, earlySteps, late, imgTol := 2e-5, 15, 2e-4, 2e-3
+				if name == "tiny_seed" {
+					early, earlySteps, late, imgTol = 2e-5, 3, 0.5, 0
 				}
-				t.Logf("step %2d: loss %.8g [content %.6g style %.6g tv %.4g], oracle %.8g, rel err %.3g", k, l[0], l[1], l[2], l[3], wantLoss[k], rel)
-				if rel > bound {
-					t.Errorf("step %d: loss rel err %.3g > %.3g", k, rel, bound)
+				wantLoss := tensor(t, f, "ref.adam.loss")
+				worstEarly, worstLate := 0.0, 0.0
+				for k := 0; k < o.Steps; k++ {
+					before := d.Counters()
+					if err := e.Step(); err != nil {
+						t.Fatal(err)
+					}
+					after := d.Counters()
+					if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks || after.Uploads != before.Uploads {
+						t.Fatalf("iteration %d: %d submissions, %d readbacks, %d uploads; want 1, 0, 0", k, after.Submits-before.Submits, after.Readbacks-before.Readbacks, after.Uploads-before.Uploads)
+					}
+					l, err := e.Losses() // the test reads every step; a run would not
+					if err != nil {
+						t.Fatal(err)
+					}
+					rel := math.Abs(float64(l[transfer.LossTotal])-wantLoss[k]) / wantLoss[k]
+					bound := early
+					if k >= earlySteps {
+						bound = late
+						worstLate = math.Max(worstLate, rel)
+					} else {
+						worstEarly = math.Max(worstEarly, rel)
+					}
+					t.Logf("step %2d: loss %.8g [content %.6g style %.6g tv %.4g], oracle %.8g, rel err %.3g", k, l[0], l[1], l[2], l[3], wantLoss[k], rel)
+					if rel > bound {
+						t.Errorf("step %d: loss rel err %.3g > %.3g", k, rel, bound)
+					}
 				}
-			}
-			t.Logf("%d Adam steps: worst loss rel err %.3g on steps 0-%d (bound %.0e), %.3g on %d-%d (bound %.0e)", o.Steps, worstEarly, earlySteps-1, early, worstLate, earlySteps, o.Steps-1, late)
-			got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
-			s := testgpu.Errors(got, tensor(t, f, "ref.adam.image"))
-			if imgTol == 0 {
-				t.Logf("final image: max abs err %.3g, norm rel %.3g (not bounded: chaotic, see above)", s.MaxAbs, s.NormRel)
-				return
-			}
-			t.Logf("final image: max abs err %.3g (bound %.0e), norm rel %.3g", s.MaxAbs, imgTol, s.NormRel)
-			if s.MaxAbs > imgTol {
-				t.Fatalf("final image max abs err %.3g > %.0e", s.MaxAbs, imgTol)
-			}
-		})
+				t.Logf("%d Adam steps: worst loss rel err %.3g on steps 0-%d (bound %.0e), %.3g on %d-%d (bound %.0e)", o.Steps, worstEarly, earlySteps-1, early, worstLate, earlySteps, o.Steps-1, late)
+				got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
+				s := testgpu.Errors(got, tensor(t, f, "ref.adam.image"))
+				if imgTol == 0 {
+					t.Logf("final image: max abs err %.3g, norm rel %.3g (not bounded: chaotic, see above)", s.MaxAbs, s.NormRel)
+					return
+				}
+				t.Logf("final image: max abs err %.3g (bound %.0e), norm rel %.3g", s.MaxAbs, imgTol, s.NormRel)
+				if s.MaxAbs > imgTol {
+					t.Fatalf("final image max abs err %.3g > %.0e", s.MaxAbs, imgTol)
+				}
+			})
+		}
 	}
 }
 
@@ -162,50 +165,53 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 // step's loss and the final iterate with PyTorch float64.
 func TestLBFGSTrajectoryMatchesOracle(t *testing.T) {
 	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
-		t.Run(name, func(t *testing.T) {
-			c, net, content, styles := oracleSetup(t, name)
-			d, f, o := net.D, c.File, c.Meta
-			cfg := oracleConfig(o, "lbfgs")
-			e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Release()
-			wantLoss := tensor(t, f, "ref.lbfgs.loss")
-			for k := 0; k < o.Steps; k++ {
-				before := d.Counters()
-				if err := e.Step(); err != nil {
-					t.Fatal(err)
-				}
-				after := d.Counters()
-				if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks {
-					t.Fatalf("iteration %d: %d submissions, %d readbacks", k, after.Submits-before.Submits, after.Readbacks-before.Readbacks)
-				}
-				l, err := e.Losses()
+		c, net, content, styles := oracleSetup(t, name)
+		d, f, o := net.D, c.File, c.Meta
+		for _, kc := range oracleKernels(t, net, oracleConfig(o, "lbfgs"), content, styles) {
+			t.Run(name+"/"+kc.name, func(t *testing.T) {
+				cfg := oracleConfig(o, "lbfgs")
+				cfg.Kernels = kc.kernels
+				e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
 				if err != nil {
 					t.Fatal(err)
 				}
-				rel := math.Abs(float64(l[0])-wantLoss[k]) / wantLoss[k]
-				// L-BFGS builds its curvature pairs from gradient
-				// differences, which amplify float32 rounding and the
-				// near-tie ReLU decisions that TestTwinAdamTrajectory
-				// traces; measured: <= 2.7e-4 on steps 0-9, <= 5.1e-3 after.
-				bound := 1e-3
-				if k >= 10 {
-					bound = 2e-2
+				defer e.Release()
+				wantLoss := tensor(t, f, "ref.lbfgs.loss")
+				for k := 0; k < o.Steps; k++ {
+					before := d.Counters()
+					if err := e.Step(); err != nil {
+						t.Fatal(err)
+					}
+					after := d.Counters()
+					if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks {
+						t.Fatalf("iteration %d: %d submissions, %d readbacks", k, after.Submits-before.Submits, after.Readbacks-before.Readbacks)
+					}
+					l, err := e.Losses()
+					if err != nil {
+						t.Fatal(err)
+					}
+					rel := math.Abs(float64(l[0])-wantLoss[k]) / wantLoss[k]
+					// L-BFGS builds its curvature pairs from gradient
+					// differences, which amplify float32 rounding and the
+					// near-tie ReLU decisions that TestTwinAdamTrajectory
+					// traces; measured: <= 2.7e-4 on steps 0-9, <= 5.1e-3 after.
+					bound := 1e-3
+					if k >= 10 {
+						bound = 2e-2
+					}
+					t.Logf("step %2d: loss %.8g, oracle %.8g, rel err %.3g (bound %.0e)", k, l[0], wantLoss[k], rel, bound)
+					if rel > bound {
+						t.Errorf("step %d: loss rel err %.3g > %.0e", k, rel, bound)
+					}
 				}
-				t.Logf("step %2d: loss %.8g, oracle %.8g, rel err %.3g (bound %.0e)", k, l[0], wantLoss[k], rel, bound)
-				if rel > bound {
-					t.Errorf("step %d: loss rel err %.3g > %.0e", k, rel, bound)
+				got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
+				s := testgpu.Errors(got, tensor(t, f, "ref.lbfgs.image"))
+				t.Logf("final iterate: max abs err %.3g (bound 0.05), norm rel %.3g", s.MaxAbs, s.NormRel)
+				if s.MaxAbs > 0.05 {
+					t.Fatalf("final iterate max abs err %.3g > 0.05", s.MaxAbs)
 				}
-			}
-			got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
-			s := testgpu.Errors(got, tensor(t, f, "ref.lbfgs.image"))
-			t.Logf("final iterate: max abs err %.3g (bound 0.05), norm rel %.3g", s.MaxAbs, s.NormRel)
-			if s.MaxAbs > 0.05 {
-				t.Fatalf("final iterate max abs err %.3g > 0.05", s.MaxAbs)
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -46,29 +46,45 @@ func ConvKey(c plan.ConvPass) string {
 // their passes would cost more compiles than it could ever save; where
 // one of them has an iteration pass's shape, it gets that pass's plan.
 func Shapes(plans ...*plan.Plan) []Shape {
-	seen := map[string]Shape{}
-	add := func(s Shape) { seen[s.Key()] = s }
+	var all []Shape
 	for _, p := range plans {
-		tp := p.Iterate
-		cin := 3
-		for i, l := range tp.Layers {
-			if vgg.Table[i].Pool {
-				continue
-			}
-			add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W}})
-			if tp.Grad {
-				add(Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W, Backward: true, Style: l.FuseStyle}})
-			}
-			cin = l.C
-		}
+		all = append(all, TrunkShapes(p.Iterate)...)
 		for _, l := range p.StyleLosses {
-			a := tp.Layers[l.Pos]
-			add(Shape{Gram: &GramShape{C: a.C, K: a.H * a.W}})
+			a := p.Iterate.Layers[l.Pos]
+			all = append(all, Shape{Gram: &GramShape{C: a.C, K: a.H * a.W}})
 		}
 	}
+	return distinct(all)
+}
+
+// TrunkShapes lists the conv passes of trunk tp: each conv's forward
+// and, where tp has a backward pass, its backward_input (with the fused
+// style gradient where tp fuses one).
+func TrunkShapes(tp vgg.TrunkPlan) []Shape {
 	var out []Shape
-	for _, s := range seen {
-		out = append(out, s)
+	cin := 3
+	for i, l := range tp.Layers {
+		if vgg.Table[i].Pool {
+			continue
+		}
+		out = append(out, Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W}})
+		if tp.Grad {
+			out = append(out, Shape{Conv: &plan.ConvPass{Cin: cin, Cout: l.C, H: l.H, W: l.W, Backward: true, Style: l.FuseStyle}})
+		}
+		cin = l.C
+	}
+	return distinct(out)
+}
+
+// distinct drops repeated shapes and sorts the rest by key.
+func distinct(shapes []Shape) []Shape {
+	seen := map[string]bool{}
+	var out []Shape
+	for _, s := range shapes {
+		if !seen[s.Key()] {
+			seen[s.Key()] = true
+			out = append(out, s)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out

@@ -1,9 +1,11 @@
 package vgg_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/stylize/stylize/gpu"
@@ -11,6 +13,7 @@ import (
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/plan"
+	"github.com/stylize/stylize/tune"
 	"github.com/stylize/stylize/vgg"
 	"github.com/stylize/stylize/weights"
 )
@@ -68,163 +71,232 @@ func copyOf(t *testing.T, d *gpu.Device, src *gpu.Buffer) *gpu.Buffer {
 // the trunk's backward at x0 = content, against the PyTorch float64 oracle.
 func TestTrunkMatchesOracle(t *testing.T) {
 	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg", "medium_seed"} {
-		t.Run(name, func(t *testing.T) {
-			d := testgpu.Device(t)
-			f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m meta
-			if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &m); err != nil {
-				t.Fatal(err)
-			}
-			w, err := weights.FromSafetensors(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pool, _ := ops.ParsePooling(m.Pooling)
-			net, err := vgg.New(d, w, pool, ops.Caffe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer net.Release()
-			all := append(append([]string{}, m.ContentLayers...), m.StyleLayers...)
-			deepest := all[0]
-			for _, l := range all {
-				a, _ := vgg.Index(l)
-				b, _ := vgg.Index(deepest)
-				if a > b {
-					deepest = l
-				}
-			}
-			H, W := m.ContentHW[0], m.ContentHW[1]
-			content := f64(t, f, "content")
-
-			// content targets
-			ct, err := newTrunk(net, H, W, deepest, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ct.Release()
-			if err := ct.X.Write(testgpu.F32(content)); err != nil {
-				t.Fatal(err)
-			}
-			testgpu.Run(t, d, ct.Forward())
-			P := map[string]*gpu.Buffer{}
-			for _, l := range m.ContentLayers {
-				a, _ := ct.Act(l)
-				P[l] = copyOf(t, d, a)
-				want := f64(t, f, "ref.content_target."+l)
-				s := testgpu.Errors(testgpu.F64(testgpu.Read(t, P[l])), want)
-				t.Logf("content target %s: norm rel %.3g, max abs %.3g", l, s.NormRel, s.MaxAbs)
-				if s.NormRel > 1e-4 {
-					t.Fatalf("content target %s: norm rel %.3g > 1e-4", l, s.NormRel)
-				}
-			}
-			// style targets, blended
-			A := map[string]*gpu.Buffer{}
-			for _, l := range m.StyleLayers {
-				a, _ := ct.Act(l)
-				A[l] = testgpu.Upload(t, d, "A."+l, nil, a.Shape[0], a.Shape[0])
-			}
-			for j, hw := range m.StyleHWs {
-				st, err := newTrunk(net, hw[0], hw[1], deepest, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer st.Release()
-				if err := st.X.Write(testgpu.F32(f64(t, f, fmt.Sprintf("style.%d", j)))); err != nil {
-					t.Fatal(err)
-				}
-				seq := ops.Seq{st.Forward()}
-				for _, l := range m.StyleLayers {
-					a, _ := st.Act(l)
-					g := testgpu.Upload(t, d, "G", nil, a.Shape[0], a.Shape[0])
-					gs, err := ops.NewGram(d, a, g)
-					if err != nil {
-						t.Fatal(err)
-					}
-					ax, err := ops.NewAxpy(d, m.StyleBlend[j], nil, 0, g, A[l])
-					if err != nil {
-						t.Fatal(err)
-					}
-					seq = append(seq, gs, ax)
-				}
-				testgpu.Run(t, d, seq)
-			}
-			for _, l := range m.StyleLayers {
-				want := f64(t, f, "ref.style_target."+l)
-				s := testgpu.Errors(testgpu.F64(testgpu.Read(t, A[l])), want)
-				t.Logf("style target %s: norm rel %.3g, max rel %.3g", l, s.NormRel, s.MaxRel)
-				if s.NormRel > 1e-4 {
-					t.Fatalf("style target %s: norm rel %.3g > 1e-4", l, s.NormRel)
-				}
-			}
-
-			// loss0 and grad0 at x0 = content
-			tr, err := newTrunk(net, H, W, deepest, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Release()
-			if err := tr.X.Write(testgpu.F32(content)); err != nil {
-				t.Fatal(err)
-			}
-			scal := testgpu.Upload(t, d, "scalars", nil, 4)
-			taps := map[string][]ops.Recorder{}
-			for _, l := range m.ContentLayers {
-				a, _ := tr.Act(l)
-				g, _ := tr.Grad(l)
-				cl, err := ops.NewContentLoss(d, a, P[l], g, scal, 1, m.ContentWeight/float64(len(m.ContentLayers)), true, true)
-				if err != nil {
-					t.Fatal(err)
-				}
-				taps[l] = append(taps[l], cl)
-			}
-			for _, l := range m.StyleLayers {
-				a, _ := tr.Act(l)
-				g, _ := tr.Grad(l)
-				sl, err := ops.NewStyleLoss(d, a, A[l], g, scal, 2, m.StyleWeight/float64(len(m.StyleLayers)), true, true)
-				if err != nil {
-					t.Fatal(err)
-				}
-				taps[l] = append(taps[l], sl)
-			}
-			bw, err := tr.Backward(taps, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tvg := testgpu.Upload(t, d, "tvgrad", nil, 3, H, W)
-			tv, err := ops.NewTVLoss(d, tr.X, tvg, scal, 3, m.TVWeight, false, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			addTV, _ := ops.NewAxpy(d, 1, nil, 0, tvg, tr.DX)
-			zero, _ := ops.NewFill(d, scal, 0)
-			total, _ := ops.NewScalar(d, scal, "s[0] = s[1] + s[2] + s[3];")
-			before := d.Counters()
-			testgpu.Run(t, d, ops.Seq{zero, tr.Forward(), bw, tv, addTV, total})
-			after := d.Counters()
-			if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks {
-				t.Fatalf("one iteration took %d submissions and %d readbacks", after.Submits-before.Submits, after.Readbacks-before.Readbacks)
-			}
-			t.Logf("one iteration: 1 submission, 0 readbacks, %d dispatches", after.Dispatch-before.Dispatch)
-			got := testgpu.F64(testgpu.Read(t, scal))
-			want := f64(t, f, "ref.loss0")
-			for i, n := range []string{"total", "content", "style", "tv"} {
-				rel := math.Abs(got[i]-want[i]) / math.Max(math.Abs(want[i]), 1e-30)
-				t.Logf("loss0 %-7s %.9g vs %.9g: rel err %.3g", n, got[i], want[i], rel)
-				if want[i] != 0 && rel > 1e-4 || want[i] == 0 && math.Abs(got[i]) > 1e-6 {
-					t.Fatalf("loss0 %s: rel err %.3g > 1e-4", n, rel)
-				}
-			}
-			s := testgpu.Errors(testgpu.F64(testgpu.Read(t, tr.DX)), f64(t, f, "ref.grad0"))
-			t.Logf("grad0: norm-wise rel err %.3g", s.NormRel)
-			if s.NormRel > 1e-3 {
-				t.Fatalf("grad0: norm-wise rel err %.3g > 1e-3", s.NormRel)
-			}
-		})
+		for _, kname := range []string{"heuristic", "winograd", "tuned"} {
+			t.Run(name+"/"+kname, func(t *testing.T) { trunkMatchesOracle(t, name, kname) })
+		}
 	}
+}
+
+// trunkMatchesOracle is TestTrunkMatchesOracle on case name with the
+// kernel plans kname names: the heuristic's, Winograd on every conv pass
+// it supports, or those package tune measures on this adapter for the
+// case's trunks.
+func trunkMatchesOracle(t *testing.T, name, kname string) {
+	d := testgpu.Device(t)
+	f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m meta
+	if err := json.Unmarshal([]byte(f.Metadata["oracle"]), &m); err != nil {
+		t.Fatal(err)
+	}
+	w, err := weights.FromSafetensors(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, _ := ops.ParsePooling(m.Pooling)
+	net, err := vgg.New(d, w, pool, ops.Caffe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Release()
+	all := append(append([]string{}, m.ContentLayers...), m.StyleLayers...)
+	deepest := all[0]
+	for _, l := range all {
+		a, _ := vgg.Index(l)
+		b, _ := vgg.Index(deepest)
+		if a > b {
+			deepest = l
+		}
+	}
+	H, W := m.ContentHW[0], m.ContentHW[1]
+	content := f64(t, f, "content")
+	var k plan.Kernels
+	switch kname {
+	case "winograd":
+		k = plan.Forced{Algo: ops.Winograd2}
+	case "tuned":
+		sizes := append([][]int{{H, W}}, m.StyleHWs...)
+		k = tunedTrunks(t, net, sizes, deepest)
+	}
+
+	// content targets
+	ct, err := newTrunkWith(net, k, H, W, deepest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ct.Release()
+	if err := ct.X.Write(testgpu.F32(content)); err != nil {
+		t.Fatal(err)
+	}
+	testgpu.Run(t, d, ct.Forward())
+	P := map[string]*gpu.Buffer{}
+	for _, l := range m.ContentLayers {
+		a, _ := ct.Act(l)
+		P[l] = copyOf(t, d, a)
+		want := f64(t, f, "ref.content_target."+l)
+		s := testgpu.Errors(testgpu.F64(testgpu.Read(t, P[l])), want)
+		t.Logf("content target %s: norm rel %.3g, max abs %.3g", l, s.NormRel, s.MaxAbs)
+		if s.NormRel > 1e-4 {
+			t.Fatalf("content target %s: norm rel %.3g > 1e-4", l, s.NormRel)
+		}
+	}
+	// style targets, blended
+	A := map[string]*gpu.Buffer{}
+	for _, l := range m.StyleLayers {
+		a, _ := ct.Act(l)
+		A[l] = testgpu.Upload(t, d, "A."+l, nil, a.Shape[0], a.Shape[0])
+	}
+	for j, hw := range m.StyleHWs {
+		st, err := newTrunkWith(net, k, hw[0], hw[1], deepest, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Release()
+		if err := st.X.Write(testgpu.F32(f64(t, f, fmt.Sprintf("style.%d", j)))); err != nil {
+			t.Fatal(err)
+		}
+		seq := ops.Seq{st.Forward()}
+		for _, l := range m.StyleLayers {
+			a, _ := st.Act(l)
+			g := testgpu.Upload(t, d, "G", nil, a.Shape[0], a.Shape[0])
+			gs, err := ops.NewGram(d, a, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ax, err := ops.NewAxpy(d, m.StyleBlend[j], nil, 0, g, A[l])
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq = append(seq, gs, ax)
+		}
+		testgpu.Run(t, d, seq)
+	}
+	for _, l := range m.StyleLayers {
+		want := f64(t, f, "ref.style_target."+l)
+		s := testgpu.Errors(testgpu.F64(testgpu.Read(t, A[l])), want)
+		t.Logf("style target %s: norm rel %.3g, max rel %.3g", l, s.NormRel, s.MaxRel)
+		if s.NormRel > 1e-4 {
+			t.Fatalf("style target %s: norm rel %.3g > 1e-4", l, s.NormRel)
+		}
+	}
+
+	// loss0 and grad0 at x0 = content
+	tr, err := newTrunkWith(net, k, H, W, deepest, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Release()
+	if err := tr.X.Write(testgpu.F32(content)); err != nil {
+		t.Fatal(err)
+	}
+	wino, convs := 0, 0
+	for i, l := range tr.Plan.Layers {
+		if !vgg.Table[i].Pool {
+			convs += 2
+			for _, p := range []ops.ConvPlan{l.Forward, l.Backward} {
+				if p.Algo == ops.Winograd2 {
+					wino++
+				}
+			}
+		}
+	}
+	t.Logf("kernels %s: %d of the %d conv passes run Winograd", kname, wino, convs)
+	if kname == "winograd" && wino < convs-2 { // the first conv (3 channels) may not fit the workspace limit
+		t.Fatalf("Winograd forced, yet only %d of %d conv passes run it", wino, convs)
+	}
+	scal := testgpu.Upload(t, d, "scalars", nil, 4)
+	taps := map[string][]ops.Recorder{}
+	for _, l := range m.ContentLayers {
+		a, _ := tr.Act(l)
+		g, _ := tr.Grad(l)
+		cl, err := ops.NewContentLoss(d, a, P[l], g, scal, 1, m.ContentWeight/float64(len(m.ContentLayers)), true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		taps[l] = append(taps[l], cl)
+	}
+	for _, l := range m.StyleLayers {
+		a, _ := tr.Act(l)
+		g, _ := tr.Grad(l)
+		sl, err := ops.NewStyleLoss(d, a, A[l], g, scal, 2, m.StyleWeight/float64(len(m.StyleLayers)), true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		taps[l] = append(taps[l], sl)
+	}
+	bw, err := tr.Backward(taps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tvg := testgpu.Upload(t, d, "tvgrad", nil, 3, H, W)
+	tv, err := ops.NewTVLoss(d, tr.X, tvg, scal, 3, m.TVWeight, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addTV, _ := ops.NewAxpy(d, 1, nil, 0, tvg, tr.DX)
+	zero, _ := ops.NewFill(d, scal, 0)
+	total, _ := ops.NewScalar(d, scal, "s[0] = s[1] + s[2] + s[3];")
+	before := d.Counters()
+	testgpu.Run(t, d, ops.Seq{zero, tr.Forward(), bw, tv, addTV, total})
+	after := d.Counters()
+	if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks {
+		t.Fatalf("one iteration took %d submissions and %d readbacks", after.Submits-before.Submits, after.Readbacks-before.Readbacks)
+	}
+	t.Logf("one iteration: 1 submission, 0 readbacks, %d dispatches", after.Dispatch-before.Dispatch)
+	got := testgpu.F64(testgpu.Read(t, scal))
+	want := f64(t, f, "ref.loss0")
+	for i, n := range []string{"total", "content", "style", "tv"} {
+		rel := math.Abs(got[i]-want[i]) / math.Max(math.Abs(want[i]), 1e-30)
+		t.Logf("loss0 %-7s %.9g vs %.9g: rel err %.3g", n, got[i], want[i], rel)
+		if want[i] != 0 && rel > 1e-4 || want[i] == 0 && math.Abs(got[i]) > 1e-6 {
+			t.Fatalf("loss0 %s: rel err %.3g > 1e-4", n, rel)
+		}
+	}
+	s := testgpu.Errors(testgpu.F64(testgpu.Read(t, tr.DX)), f64(t, f, "ref.grad0"))
+	t.Logf("grad0: norm-wise rel err %.3g", s.NormRel)
+	if s.NormRel > 1e-3 {
+		t.Fatalf("grad0: norm-wise rel err %.3g > 1e-3", s.NormRel)
+	}
+}
+
+// tunedTrunks measures, with package tune, the conv passes of net's
+// trunks to layer deepest at each size (h, w), the first with a backward
+// pass, into a cache of the test's own, and returns its kernels.
+func tunedTrunks(t *testing.T, net *vgg.Net, sizes [][]int, deepest string) plan.Kernels {
+	t.Helper()
+	c, err := tune.Load(filepath.Join(t.TempDir(), "tune.json"), tune.AdapterKey(net.D.Info))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shapes []tune.Shape
+	for i, hw := range sizes {
+		tp, err := plan.Trunk(plan.LimitsOf(net.D), net.Widths(), plan.Size{W: hw[1], H: hw[0]}, deepest, i == 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shapes = append(shapes, tune.TrunkShapes(tp)...)
+	}
+	r, err := tune.Tune(context.Background(), net.D, shapes, c, tune.Options{Reps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tuned %d passes", r.Tuned)
+	if r.Tuned == 0 || r.Skipped != 0 {
+		t.Fatalf("tuning: %+v", r)
+	}
+	return tune.Kernels{Cache: c}
+}
+
+// newTrunkWith builds net's trunk at h×w to layer deepest with k's kernel
+// plans (the heuristic's when nil).
+func newTrunkWith(net *vgg.Net, k plan.Kernels, h, w int, deepest string, grad bool) (*vgg.Trunk, error) {
+	tp, err := plan.TrunkWith(k, plan.LimitsOf(net.D), net.Widths(), plan.Size{W: w, H: h}, deepest, grad)
+	if err != nil {
+		return nil, err
+	}
+	return net.NewTrunk(tp)
 }
 
 // syntheticNet builds, on the test device, a max-pool, Caffe Net of
