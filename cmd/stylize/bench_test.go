@@ -92,7 +92,7 @@ func TestBenchFailOnRegression(t *testing.T) {
 func TestBenchFlags(t *testing.T) {
 	for _, bad := range [][]string{
 		{"-sizes", "8"}, {"-sizes", "x"}, {"-sizes", ","}, {"-only", "gpu"}, {"-reps", "0"}, {"-op-size", "4"},
-		{"-timing", "cpu"}, {"-fail-on-regression"}, {"extra"},
+		{"-timing", "cpu"}, {"-fail-on-regression"}, {"extra"}, {"-kernels", "fastest"},
 	} {
 		if _, err := benchFlags(bad, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v: no error", bad)

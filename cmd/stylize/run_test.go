@@ -246,6 +246,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"bad output format", []string{"-content", c.content, "-style", c.styles[0], "-out", filepath.Join(dir, "o.gif")}, "unsupported output"},
 		{"too large for the GPU", []string{"-content", c.content, "-style", c.styles[0], "-size", "8000"}, "use -size"},
 		{"too small for the layers", []string{"-content", c.content, "-style", c.styles[0], "-size", "8"}, "too small"},
+		{"unknown kernels", []string{"-content", c.content, "-style", c.styles[0], "-kernels", "fastest"}, "unknown -kernels"},
+		{"no time to tune", []string{"-content", c.content, "-style", c.styles[0], "-tune", "-tune-time", "0s"}, "-tune-time"},
 		{"bad weights file", []string{"-content", c.content, "-style", c.styles[0], "-weights", text}, "notes.png"},
 	}
 	for _, tc := range cases {
