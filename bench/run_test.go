@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/plan"
 )
 
 // runOn runs the bench with o on the tests' shared device and returns the
@@ -360,5 +362,45 @@ func TestBenchCanceled(t *testing.T) {
 		if !row.Skipped || !strings.Contains(row.Reason, "context canceled") {
 			t.Errorf("%s: skipped=%v reason %q", row.Name, row.Skipped, row.Reason)
 		}
+	}
+}
+
+// TestBenchKernelsRows benchmarks Winograd forced against the heuristic:
+// every iteration and every conv row whose plan differs appears twice,
+// the second labelled, and the report says which kernels the labels are.
+func TestBenchKernelsRows(t *testing.T) {
+	r, table, err := runQuick(t, func(o *Options) {
+		o.Parts, o.Sizes = []string{"ops", "iter"}, []int{32}
+		o.Kernels, o.KernelsLabel = plan.Forced{Algo: ops.Winograd2}, "winograd"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, r)
+	names := map[string]bool{}
+	for _, row := range r.Rows {
+		if !row.Skipped {
+			names[row.Name] = true
+		}
+	}
+	for _, n := range []string{"iteration/32", "iteration.winograd/32"} {
+		if !names[n] {
+			t.Errorf("no timed row %s", n)
+		}
+	}
+	labelled := 0
+	for n := range names {
+		if strings.HasPrefix(n, "conv3x3.forward.winograd/") || strings.HasPrefix(n, "conv3x3.backward_input.winograd/") {
+			labelled++
+			if !names[strings.Replace(n, ".winograd/", "/", 1)] {
+				t.Errorf("%s has no heuristic row beside it", n)
+			}
+		}
+	}
+	if labelled == 0 {
+		t.Errorf("no conv row with Winograd forced:\n%s", table)
+	}
+	if !strings.Contains(r.Config.Kernels, "winograd") {
+		t.Errorf("the report's kernels say %q", r.Config.Kernels)
 	}
 }
