@@ -106,11 +106,15 @@ func TestRunReproducesOracle(t *testing.T) {
 	// TestTwinAdamTrajectory), so float32 rounding can follow it for only
 	// three steps and its final image gets a band, not a bound; that test
 	// checks instead that every GPU step is right at the GPU's own iterate.
+	// The final images' bounds, and L-BFGS's loss bounds, are PyTorch's
+	// own float32 spread from its float64 (testdata/CASE.f32.json) times
+	// oracle.SpreadMargin; Adam's first steps, before any branch, are held
+	// to 2e-5 (ORACLE.md expects about 1e-5 to 1e-4).
 	cases := []oracleCLICase{
-		{"tiny_blend_tv_avg", "adam", 2e-3, "a relu3_2 unit at +1e-8 of its peak at step 15, which float32 may decide either way", 15, 2e-5},
-		{"tiny_seed", "adam", 0.4, "chaotic: a 1e-7 relative change of x0 moves the float64 result by 0.36", 3, 2e-5},
-		{"tiny_blend_tv_avg", "lbfgs", 0.05, "L-BFGS amplifies float32 differences through its curvature pairs", 5, 1e-3},
-		{"tiny_seed", "lbfgs", 0.05, "as above", 5, 1e-3},
+		{"tiny_blend_tv_avg", "adam", "a relu3_2 unit at +1e-8 of its peak at step 15, which float32 may decide either way", 15, 2e-5},
+		{"tiny_seed", "adam", "chaotic: a 1e-7 relative change of x0 moves the float64 result by 0.36", 3, 2e-5},
+		{"tiny_blend_tv_avg", "lbfgs", "L-BFGS amplifies float32 differences through its curvature pairs", 5, 0},
+		{"tiny_seed", "lbfgs", "as above", 5, 0},
 	}
 	// Each case runs with the heuristic's kernel plans, with Winograd on
 	// every conv pass it supports, and with the plans stylize run -tune
@@ -131,10 +135,9 @@ func TestRunReproducesOracle(t *testing.T) {
 // oracleCLICase is one case of TestRunReproducesOracle.
 type oracleCLICase struct {
 	file, optimizer string
-	bound           float64
 	why             string
 	lossSteps       int
-	lossBound       float64
+	lossBound       float64 // 0: PyTorch's float32 spread over those steps
 }
 
 // oracleRun runs case tc through the command line with kernels flag
@@ -143,6 +146,18 @@ type oracleCLICase struct {
 func oracleRun(t *testing.T, tc oracleCLICase, kflag, want string) {
 	c := prepareOracle(t, tc.file)
 	out := filepath.Join(c.dir, "out.png")
+	spread, err := oracle.LoadSpread(filepath.Join("..", "..", "testdata", tc.file+".safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := spread.Adam
+	if tc.optimizer == "lbfgs" {
+		sp = spread.LBFGS
+	}
+	bound, lossBound := sp.ImageBound(), tc.lossBound
+	if lossBound == 0 {
+		lossBound = sp.LossBound(0, tc.lossSteps)
+	}
 	var stdout, stderr bytes.Buffer
 	if err := runStyle(context.Background(), append([]string{kflag}, c.args(tc.optimizer, out)...), &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
@@ -172,14 +187,14 @@ func oracleRun(t *testing.T, tc oracleCLICase, kflag, want string) {
 		rel := math.Abs(ev["loss"].(float64)-wantLoss[k]) / wantLoss[k]
 		worst = math.Max(worst, rel)
 		checked++
-		if rel > tc.lossBound {
-			t.Errorf("step %d: loss %.8g, oracle %.8g, rel err %.3g > %.0e", k, ev["loss"], wantLoss[k], rel, tc.lossBound)
+		if rel > lossBound {
+			t.Errorf("step %d: loss %.8g, oracle %.8g, rel err %.3g > %.2g", k, ev["loss"], wantLoss[k], rel, lossBound)
 		}
 	}
 	if checked == 0 {
 		t.Errorf("no -json progress event within steps 0..%d", tc.lossSteps-1)
 	}
-	t.Logf("%s %s: losses of %d steps in 0..%d vs the oracle: worst rel err %.3g (bound %.0e)", tc.file, tc.optimizer, checked, tc.lossSteps-1, worst, tc.lossBound)
+	t.Logf("%s %s: losses of %d steps in 0..%d vs the oracle: worst rel err %.3g (bound %.2g)", tc.file, tc.optimizer, checked, tc.lossSteps-1, worst, lossBound)
 	got, err := imageio.Load(out, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -189,13 +204,13 @@ func oracleRun(t *testing.T, tc oracleCLICase, kflag, want string) {
 		ref[i] = math.Min(math.Max(ref[i], 0), 1) // the output is clamped to [0,1]
 	}
 	s := testgpu.Errors(testgpu.F64(got.Pix), ref)
-	t.Logf("%s %s via the CLI, kernels %s: final image max abs err %.3g, norm rel %.3g (bound %.0e: %s); %d JSON events",
-		tc.file, tc.optimizer, kernels, s.MaxAbs, s.NormRel, tc.bound, tc.why, events)
+	t.Logf("%s %s via the CLI, kernels %s: final image max abs err %.3g, norm rel %.3g (bound %.2g, PyTorch float32's %.2g times %d: %s); %d JSON events",
+		tc.file, tc.optimizer, kernels, s.MaxAbs, s.NormRel, bound, sp.ImageMax, oracle.SpreadMargin, tc.why, events)
 	if !strings.HasPrefix(kernels, want) {
 		t.Errorf("the run's kernels event says %q, want %s...", kernels, want)
 	}
-	if s.MaxAbs > tc.bound {
-		t.Fatalf("max abs err %.3g > %.0e", s.MaxAbs, tc.bound)
+	if s.MaxAbs > bound {
+		t.Fatalf("max abs err %.3g > %.2g", s.MaxAbs, bound)
 	}
 }
 

@@ -5,6 +5,8 @@ package oracle
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/stylize/stylize/weights"
 )
@@ -58,3 +60,56 @@ func (c *Case) F64(name string) ([]float64, error) {
 	}
 	return t.Float64s()
 }
+
+// Spread is how far PyTorch's own float32 runs of a case stand from its
+// float64 oracle (testdata/gen/f32_distance.py, written to
+// testdata/CASE.f32.json): per optimizer, the worst relative loss
+// distance at each step and the final image's max abs distance, over
+// Runs runs from x0 scaled by (1 + 1e-7 u). A float32 pipeline cannot be
+// held closer to the oracle than that on a chaotic case.
+type Spread struct {
+	Runs  int         `json:"runs"`
+	Adam  OptimSpread `json:"adam"`
+	LBFGS OptimSpread `json:"lbfgs"`
+}
+
+// OptimSpread is Spread for one optimizer.
+type OptimSpread struct {
+	LossRel  []float64 `json:"loss_rel_per_step"`
+	ImageMax float64   `json:"image_max_abs"`
+}
+
+// SpreadMargin is the factor between PyTorch's measured float32 spread
+// and a test's bound: the spread is the largest of a few runs, a sample
+// of the tail, and our kernels sum in other orders than PyTorch's.
+const SpreadMargin = 2
+
+// LoadSpread reads the spread of the case whose oracle is at path
+// (CASE.safetensors beside CASE.f32.json).
+func LoadSpread(path string) (*Spread, error) {
+	raw, err := os.ReadFile(strings.TrimSuffix(path, ".safetensors") + ".f32.json")
+	if err != nil {
+		return nil, fmt.Errorf("oracle: %w", err)
+	}
+	var s Spread
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("oracle: %s: %w", path, err)
+	}
+	if s.Runs < 1 || len(s.Adam.LossRel) == 0 || len(s.LBFGS.LossRel) == 0 {
+		return nil, fmt.Errorf("oracle: %s: no spread measured", path)
+	}
+	return &s, nil
+}
+
+// LossBound is SpreadMargin times the largest spread over steps
+// from..to-1: the bound of those steps' losses.
+func (o OptimSpread) LossBound(from, to int) float64 {
+	m := 0.0
+	for k := from; k < to && k < len(o.LossRel); k++ {
+		m = max(m, o.LossRel[k])
+	}
+	return SpreadMargin * m
+}
+
+// ImageBound is SpreadMargin times the final image's spread.
+func (o OptimSpread) ImageBound() float64 { return SpreadMargin * o.ImageMax }
