@@ -48,7 +48,7 @@ if [ ! -x bin/stylize ]; then
 	log "no bin/stylize and no Go to build it: build here and carry bin"
 	exit 1
 fi
-{ nvidia-smi -L 2>&1; bin/stylize devices 2>&1; } | tee "$OUT/devices.txt" >&2
+{ nvidia-smi -L 2>/dev/null; bin/stylize devices 2>&1; } | tee "$OUT/devices.txt" >&2
 
 # 3. Tuning: the passes of each size, within 150 s.
 export STYLIZE_CACHE="$OUT/cache"
@@ -56,8 +56,11 @@ timeout 170 bin/stylize tune -sizes "$SIZES" -budget 150s -reps 3 >"$OUT/tune.lo
 log "tune: exit $?, $(tail -n 1 "$OUT/tune.log")"
 
 # 4. PyTorch, strict fp32 and TF32.
-PY=python3
-[ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
+PY=
+for p in ${PYTHON:-} /opt/torch/.venv/bin/python3 python3 /usr/bin/python3; do
+	if "$p" -c 'import torch' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || log "no python3 with torch"
 timeout 120 "$PY" bench/pytorch_ref.py --device "${TORCH_DEVICE:-cuda}" --only peak,iter --sizes "$SIZES" --precision fp32,tf32 \
 	--reps 10 --row-time 10 --json -o "$OUT/torch.json" >/dev/null 2>"$OUT/torch.txt"
 log "pytorch_ref: exit $?"
