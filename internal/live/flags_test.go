@@ -39,6 +39,9 @@ func TestResolve(t *testing.T) {
 	if c := o.Config; c.Optimizer != "lbfgs" || c.StyleWeight != 7 || c.TVWeight != 1e-3 || o.Size != 64 || o.Init != "random" {
 		t.Errorf("neural-style preset with overrides: %+v", c)
 	}
+	if o, err = parse("-content", c, "-style", s, "-kernels", "winograd"); err != nil || o.Kernels != "winograd" {
+		t.Errorf("-kernels winograd: %v, %+v", err, o)
+	}
 	for _, bad := range [][]string{
 		{"-style", s},
 		{"-content", c},
@@ -50,6 +53,7 @@ func TestResolve(t *testing.T) {
 		{"-content", c, "-style", s, "-widths", "4,4,4,4,4"},
 		{"-content", c, "-style", s, "-lr", "-1"},
 		{"-content", filepath.Join(dir, "missing.png"), "-style", s},
+		{"-content", c, "-style", s, "-kernels", "fastest"},
 	} {
 		if _, err := parse(bad...); err == nil {
 			t.Errorf("%v: no error", bad)
