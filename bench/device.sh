@@ -52,7 +52,7 @@ fi
 
 # 3. Tuning: the passes of each size, within 150 s.
 export STYLIZE_CACHE="$OUT/cache"
-timeout 170 bin/stylize tune -sizes "$SIZES" -budget 150s -reps 3 >"$OUT/tune.log" 2>&1
+timeout -k 10 170 bin/stylize tune -sizes "$SIZES" -budget 150s -reps 3 >"$OUT/tune.log" 2>&1
 log "tune: exit $?, $(tail -n 1 "$OUT/tune.log")"
 
 # 4. PyTorch, strict fp32 and TF32.
@@ -61,14 +61,14 @@ for p in ${PYTHON:-} /opt/torch/.venv/bin/python3 python3 /usr/bin/python3; do
 	if "$p" -c 'import torch' 2>/dev/null; then PY=$p; break; fi
 done
 [ -n "$PY" ] || log "no python3 with torch"
-timeout 120 "$PY" bench/pytorch_ref.py --device "${TORCH_DEVICE:-cuda}" --only peak,iter --sizes "$SIZES" --precision fp32,tf32 \
+timeout -k 10 120 "$PY" bench/pytorch_ref.py --device "${TORCH_DEVICE:-cuda}" --only peak,iter --sizes "$SIZES" --precision fp32,tf32 \
 	--reps 10 --row-time 10 --json -o "$OUT/torch.json" >/dev/null 2>"$OUT/torch.txt"
 log "pytorch_ref: exit $?"
 
 # 5. stylize: heuristic and tuned rows, against PyTorch's.
 cmp=()
 [ -s "$OUT/torch.json" ] && cmp=(-compare "$OUT/torch.json")
-timeout 180 bin/stylize bench -only peak,iter -sizes "$SIZES" -reps 10 -kernels auto "${cmp[@]}" \
+timeout -k 10 180 bin/stylize bench -only peak,iter -sizes "$SIZES" -reps 10 -kernels auto "${cmp[@]}" \
 	-json -o "$OUT/stylize.json" >/dev/null 2>"$OUT/stylize.txt"
 log "stylize bench: exit $?"
 log "done in $(( $(date +%s) - start )) s; reports in $OUT"

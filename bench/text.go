@@ -89,6 +89,9 @@ func writeHeader(w io.Writer, r *Report, forcedWall bool, cmp *Comparison) {
 	fmt.Fprintf(w, "timing:   %s); median, min, max of up to %d samples after %d warm-up, a row stops sampling after %s\n", clock, c.Reps, c.Warmup, rowTime)
 	fmt.Fprintf(w, "weights:  SYNTHETIC VGG19 (He-initialised, seed %d) - not trained; timing does not depend on weight values\n", c.Seed)
 	fmt.Fprintf(w, "settings: the seed's: content relu5_2, style relu1_1..relu5_1, Keras Adam, max pool, fp32\n")
+	if c.Kernels != "" {
+		fmt.Fprintf(w, "kernels:  %s\n", c.Kernels)
+	}
 	if cmp != nil {
 		fmt.Fprintf(w, "compare:  %s (%s on %s); ratio = new time / old time for the same work, >%.2f flagged\n", cmp.File, cmp.Tool, cmp.Adapter, 1+cmp.Threshold)
 	}

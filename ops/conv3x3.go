@@ -78,6 +78,26 @@ func (p ConvPlan) ForK(k int) ConvPlan {
 	return ConvPlan{Algo: p.Algo, Tile: p.Tile, Split: ceilDiv(k, p.Chunk), Chunk: p.Chunk}
 }
 
+// Covers says whether p can run a pass of k summed values: a Winograd
+// plan needs a register tile and no split; a direct plan split in slices
+// of a multiple of its tile's K step that cover k exactly, or unsplit
+// (Split 0 or 1, completed by ForK).
+func (p ConvPlan) Covers(k int) error {
+	if p.Algo == Winograd2 {
+		if !p.Tile.Reg || p.Split > 1 {
+			return fmt.Errorf("ops: a Winograd plan needs an unsplit register tile, not %v", p)
+		}
+		return nil
+	}
+	if p.Split <= 1 {
+		p = p.ForK(k)
+	}
+	if p.Tile.TK <= 0 || p.Chunk <= 0 || p.Chunk%p.Tile.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
+		return fmt.Errorf("ops: plan %v does not split K = %d into slices of a multiple of TK", p, k)
+	}
+	return nil
+}
+
 // Split-K bounds: a slice keeps at least minSplitChunk values of K (so the
 // second pass stays small next to the first), and the partial sums at most
 // maxSplitBytes of scratch.
@@ -167,7 +187,7 @@ type regData struct {
 // NewConv3x3Forward computes y = conv3x3(x, w) + b, followed by ReLU when
 // relu is set (the fused epilogue), written with =, with the heuristic
 // plan (ChooseConvPlan). It is for tests and benchmarks; the engine builds
-// its convs with the plans of package plan (NewConv3x3ForwardPlan).
+// its convs with the plans of package plan (NewConv3x3ForwardWith).
 //
 //	x: (Cin,H,W)  y: (Cout,H,W)
 func NewConv3x3Forward(d *gpu.Device, cw *ConvWeights, x, y *gpu.Buffer, relu bool) (*Step, error) {
@@ -299,12 +319,10 @@ func convStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBufs) (
 	if data.STYLE {
 		k += data.GM
 	}
-	if p.Split <= 1 {
-		p = p.ForK(k)
+	if err := p.Covers(k); err != nil {
+		return nil, fmt.Errorf("ops: %s: %w", op, err)
 	}
-	if p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
-		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
-	}
+	p = p.ForK(k)
 	data.tileData = t.data(true, false)
 	data.S, data.KCHUNK = p.Split, p.Chunk
 	s := &Step{Name: op}

@@ -21,6 +21,20 @@ type GramPlan struct {
 // String renders the plan as its tile and split.
 func (p GramPlan) String() string { return fmt.Sprintf("%v split %dx%d", p.Tile, p.Split, p.Chunk) }
 
+// Covers says whether p can run a Gram over k values: a register tile
+// square (it computes the triangle), K split into slices of a multiple of
+// the tile's K step that cover k exactly.
+func (p GramPlan) Covers(k int) error {
+	t := p.Tile
+	if t.Reg && t.TM != t.TN {
+		return fmt.Errorf("ops: a register tile for the Gram's triangle must be square, not %v", t)
+	}
+	if p.Split < 1 || t.TK <= 0 || p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
+		return fmt.Errorf("ops: plan %v does not split K = %d into slices of a multiple of TK", p, k)
+	}
+	return nil
+}
+
 // ChooseGramPlan chooses the tile (within l, as ChooseTileFor does for
 // the conv) and the split-K of a C×C Gram matrix over k = h*w values. K
 // is split into slices of at most gramMaxChunk values, and further until
@@ -97,11 +111,8 @@ func NewGramPlan(d *gpu.Device, f, g *gpu.Buffer, p GramPlan) (*Step, error) {
 	if err := t.Check(LimitsOf(d)); err != nil {
 		return nil, fmt.Errorf("ops: %s: %w", op, err)
 	}
-	if t.Reg && t.TM != t.TN {
-		return nil, fmt.Errorf("ops: %s: a register tile for the Gram's triangle must be square, not %v", op, t)
-	}
-	if p.Split < 1 || p.Chunk <= 0 || p.Chunk%t.TK != 0 || ceilDiv(k, p.Chunk) != p.Split {
-		return nil, fmt.Errorf("ops: %s: plan %v does not split K = %d into slices of a multiple of TK", op, p, k)
+	if err := p.Covers(k); err != nil {
+		return nil, fmt.Errorf("ops: %s: %w", op, err)
 	}
 	data := gramData{tileData: t.data(true, true), Entry: "partial", C: c, K: k, S: p.Split, KCHUNK: p.Chunk, SCALE: 1 / float64(k),
 		Pairs: gramTiles(t, c)}

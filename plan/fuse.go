@@ -6,7 +6,7 @@ import (
 )
 
 // Fusion is which loss gradients at a tapped layer the backward pass of
-// the conv above it adds (ops.NewConv3x3BackwardFused), instead of the
+// the conv above it adds (ops.NewConv3x3Backward with ops.FusedGrads), instead of the
 // losses adding them with passes of their own: one pass fewer per loss,
 // and the layer's gradient written once instead of read and written again.
 //

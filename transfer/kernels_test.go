@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stylize/stylize/ops"
@@ -16,10 +15,10 @@ import (
 )
 
 // tuneDir holds the tuning cache of this test binary, made and removed
-// by TestMain, so that each shape is measured once for all the tests.
+// by TestMain, so that each shape is measured once for all the tests
+// (which do not run in parallel).
 var (
 	tuneDir string
-	tuneMu  sync.Mutex
 	tuned   *tune.Cache
 )
 
@@ -59,8 +58,6 @@ func oracleKernels(t *testing.T, net *vgg.Net, cfg transfer.Config, content tran
 // listed, so the time it takes falls on the test, not on a subtest.
 func tunedFor(t *testing.T, net *vgg.Net, cfg transfer.Config, content transfer.Image, styles []transfer.Image) plan.Kernels {
 	t.Helper()
-	tuneMu.Lock()
-	defer tuneMu.Unlock()
 	if tuned == nil {
 		c, err := tune.Load(filepath.Join(tuneDir, "tune.json"), tune.AdapterKey(net.D.Info))
 		if err != nil {
@@ -80,9 +77,19 @@ func tunedFor(t *testing.T, net *vgg.Net, cfg transfer.Config, content transfer.
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("tuned %d passes, %d cached", r.Tuned, r.Cached)
 	if r.Skipped != 0 || len(tuned.Choices) == 0 {
 		t.Fatalf("tuning left %d passes, holds %d", r.Skipped, len(tuned.Choices))
 	}
-	return tune.Kernels{Cache: tuned}
+	k := tune.Kernels{Cache: tuned}
+	cfg.Kernels = k
+	tp, err := plan.Make(cfg.Request(net.Widths(), transfer.SizeOf(content), sizes), plan.LimitsOf(net.D))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Else the tuned runs would only repeat the heuristic's.
+	if p.SameKernels(tp) {
+		t.Fatalf("the tuned plans are the heuristic's on every pass")
+	}
+	t.Logf("tuned %d passes, %d cached; the plan differs from the heuristic's", r.Tuned, r.Cached)
+	return k
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
@@ -107,9 +106,9 @@ func Load(path, adapter string) (*Cache, error) {
 		return c, fmt.Errorf("%w: %s holds choices for kernels %q, these are %q: retune", ErrStale, path, e.Kernels, ops.KernelVersion)
 	}
 	for k, v := range e.Choices {
-		if (v.Conv == nil) == (v.Gram == nil) {
+		if err := v.check(); err != nil {
 			return &Cache{Path: path, Adapter: adapter, Choices: map[string]Choice{}, file: f},
-				fmt.Errorf("%w: %s: choice %q names no single plan", ErrStale, path, k)
+				fmt.Errorf("%w: %s: choice %q %v", ErrStale, path, k, err)
 		}
 		c.Choices[k] = v
 	}
@@ -148,12 +147,21 @@ func (c *Cache) Save() error {
 	return nil
 }
 
-// Keys lists the cached shapes, sorted.
-func (c *Cache) Keys() []string {
-	var k []string
-	for s := range c.Choices {
-		k = append(k, s)
+// check says what makes a choice read from a file unusable: no single
+// plan, or a plan no pass could run (its fit to the pass's K and to the
+// adapter is checked where it is used, by Kernels).
+func (c Choice) check() error {
+	switch {
+	case (c.Conv == nil) == (c.Gram == nil):
+		return errors.New("names no single plan")
+	case c.Conv != nil && c.Conv.Algo != ops.Direct && c.Conv.Algo != ops.Winograd2:
+		return fmt.Errorf("names an unknown algorithm %d", c.Conv.Algo)
+	case c.Conv != nil && c.Conv.Algo == ops.Winograd2 && (!c.Conv.Tile.Reg || c.Conv.Split > 1):
+		return fmt.Errorf("names a Winograd plan that is split or has no register tile: %v", c.Conv)
+	case c.Conv != nil && (c.Conv.Split < 0 || c.Conv.Chunk < 0 || c.Conv.Tile.TK <= 0):
+		return fmt.Errorf("names an impossible plan %v", c.Conv)
+	case c.Gram != nil && (c.Gram.Split < 1 || c.Gram.Chunk <= 0 || c.Gram.Tile.TK <= 0 || c.Gram.Tile.Reg && c.Gram.Tile.TM != c.Gram.Tile.TN):
+		return fmt.Errorf("names an impossible Gram plan %v", c.Gram)
 	}
-	sort.Strings(k)
-	return k
+	return nil
 }

@@ -102,20 +102,29 @@ func (k Kernels) Name() string {
 	return fmt.Sprintf("tuned (%d measured passes in %s), heuristic for the others", len(k.Cache.Choices), k.Cache.Path)
 }
 
-// Conv is the cached plan of conv pass c, if any.
+// Conv is the cached plan of conv pass c where the cache holds one that
+// this adapter can run on the pass (a cache edited by hand may not), else
+// the heuristic's.
 func (k Kernels) Conv(l plan.Limits, c plan.ConvPass) ops.ConvPlan {
-	if ch, ok := k.Cache.Choices[ConvKey(c)]; ok && ch.Conv != nil && ch.Conv.Tile.Check(l.Tile) == nil {
-		if ch.Conv.Algo != ops.Winograd2 || plan.WinogradFits(l, c) {
-			return *ch.Conv
+	if ch, ok := k.Cache.Choices[ConvKey(c)]; ok && ch.Conv != nil {
+		p := *ch.Conv
+		m, kc := convMK(c)
+		kk := 9 * kc
+		if c.Style {
+			kk += m
+		}
+		if p.Tile.Check(l.Tile) == nil && p.Covers(kk) == nil && (p.Algo != ops.Winograd2 || plan.WinogradFits(l, c)) {
+			return p
 		}
 	}
 	return plan.Heuristic{}.Conv(l, c)
 }
 
-// Gram is the cached plan of a C×C Gram over k values, if any.
+// Gram is the cached plan of a C×C Gram over k values where the cache
+// holds one this adapter can run, else the heuristic's.
 func (k Kernels) Gram(l ops.TileLimits, c, kk int) ops.GramPlan {
 	s := Shape{Gram: &GramShape{C: c, K: kk}}
-	if ch, ok := k.Cache.Choices[s.Key()]; ok && ch.Gram != nil && ch.Gram.Tile.Check(l) == nil {
+	if ch, ok := k.Cache.Choices[s.Key()]; ok && ch.Gram != nil && ch.Gram.Tile.Check(l) == nil && ch.Gram.Covers(kk) == nil {
 		return *ch.Gram
 	}
 	return plan.Heuristic{}.Gram(l, c, kk)

@@ -1,7 +1,7 @@
 package tune
 
 import (
-	"fmt"
+	"math"
 	"math/rand"
 	"sort"
 	"time"
@@ -147,6 +147,12 @@ func (t *gpuTrial) run(c Choice) ([]float32, float64, error) {
 		return nil, 0, err
 	}
 	defer st.Release()
+	// NaN first, so that a candidate that leaves outputs unwritten
+	// disagrees with the reference instead of agreeing through what the
+	// one before it wrote.
+	if err := t.dst.Write(t.nans()); err != nil {
+		return nil, 0, err
+	}
 	if err := t.d.Record("tune", st.Record); err != nil {
 		return nil, 0, err
 	}
@@ -167,6 +173,15 @@ func (t *gpuTrial) run(c Choice) ([]float32, float64, error) {
 	}
 	sort.Float64s(ms)
 	return out, ms[len(ms)/2], nil
+}
+
+// nans is a NaN for every output.
+func (t *gpuTrial) nans() []float32 {
+	v := make([]float32, t.dst.Len())
+	for i := range v {
+		v[i] = float32(math.NaN())
+	}
+	return v
 }
 
 func (t *gpuTrial) release() {
@@ -293,6 +308,3 @@ func splitGram(t ops.Tile, g GramShape, s int) ops.GramPlan {
 	chunk = (chunk + t.TK - 1) / t.TK * t.TK
 	return ops.GramPlan{Tile: t, Split: (g.K + chunk - 1) / chunk, Chunk: chunk}
 }
-
-// String renders a shape for messages.
-func (s Shape) String() string { return fmt.Sprint(s.Key()) }

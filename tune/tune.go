@@ -35,24 +35,31 @@ type trial interface {
 
 // Options are a tuning run's settings.
 type Options struct {
-	// Budget bounds the whole run; shapes not reached keep the heuristic
-	// (0: none).
+	// Budget bounds the whole run (0: none): no candidate starts after it,
+	// and a shape not finished by then keeps the heuristic. A candidate
+	// under way runs to its end: one build and 1+Reps runs.
 	Budget time.Duration
 	// Reps is the timed runs per candidate (the median counts).
 	Reps int
 	// Log receives a line per shape (nil: none).
 	Log io.Writer
+	// Force measures again the shapes the cache holds, replacing each
+	// choice only once its shape is measured.
+	Force bool
 }
 
 // Result is what a tuning run did.
 type Result struct {
-	Tuned, Cached, Skipped int // shapes measured now, found in the cache, left for lack of time
+	// Shapes measured now, found in the cache, and left to the heuristic
+	// because the budget ran out or ctx was cancelled first.
+	Tuned, Cached, Skipped int
 }
 
 // Tune measures the candidates of every shape the cache does not hold yet,
 // on d, and records each shape's fastest candidate that agrees with the
 // heuristic plan's output within Tolerance. Shapes already cached are not
-// timed again. It saves the cache after each shape it measures.
+// timed again (unless o.Force). It saves the cache after each shape it
+// measures; cancelling ctx stops it between candidates, keeping them.
 func Tune(ctx context.Context, d *gpu.Device, shapes []Shape, c *Cache, o Options) (Result, error) {
 	l := plan.LimitsOf(d)
 	return tuneWith(ctx, shapes, c, o, func(s Shape) (trial, error) { return newGPUTrial(d, l, s, o.Reps) })
@@ -61,7 +68,13 @@ func Tune(ctx context.Context, d *gpu.Device, shapes []Shape, c *Cache, o Option
 // tuneWith is Tune over trials that newTrial makes (tests inject theirs).
 func tuneWith(ctx context.Context, shapes []Shape, c *Cache, o Options, newTrial func(Shape) (trial, error)) (Result, error) {
 	var r Result
-	start := time.Now()
+	var stop func() bool
+	if o.Budget > 0 {
+		deadline := time.Now().Add(o.Budget)
+		stop = func() bool { return ctx.Err() != nil || time.Now().After(deadline) }
+	} else {
+		stop = func() bool { return ctx.Err() != nil }
+	}
 	logf := func(format string, a ...any) {
 		if o.Log != nil {
 			fmt.Fprintf(o.Log, format, a...)
@@ -69,11 +82,11 @@ func tuneWith(ctx context.Context, shapes []Shape, c *Cache, o Options, newTrial
 	}
 	for _, s := range shapes {
 		key := s.Key()
-		if _, ok := c.Choices[key]; ok {
+		if _, ok := c.Choices[key]; ok && !o.Force {
 			r.Cached++
 			continue
 		}
-		if err := ctx.Err(); err != nil || (o.Budget > 0 && time.Since(start) > o.Budget) {
+		if stop() {
 			r.Skipped++
 			continue
 		}
@@ -81,12 +94,16 @@ func tuneWith(ctx context.Context, shapes []Shape, c *Cache, o Options, newTrial
 		if err != nil {
 			return r, fmt.Errorf("tune: %s: %w", key, err)
 		}
-		ch, err := choose(t, func(format string, a ...any) { logf("  "+key+": "+format, a...) })
+		ch, done, err := choose(t, stop, func(format string, a ...any) { logf("  "+key+": "+format, a...) })
 		if rel, ok := t.(interface{ release() }); ok {
 			rel.release()
 		}
 		if err != nil {
 			return r, fmt.Errorf("tune: %s: %w", key, err)
+		}
+		if !done {
+			r.Skipped++
+			continue
 		}
 		c.Choices[key] = ch
 		r.Tuned++
@@ -101,21 +118,27 @@ func tuneWith(ctx context.Context, shapes []Shape, c *Cache, o Options, newTrial
 }
 
 // choose runs t's candidates and returns the fastest whose output agrees
-// with the heuristic's (the first candidate), which is the reference.
-func choose(t trial, logf func(string, ...any)) (Choice, error) {
+// with the heuristic's (the first candidate), which is the reference. It
+// stops between candidates once stop says so, and then returns done
+// false: a shape measured in part gets no choice.
+func choose(t trial, stop func() bool, logf func(string, ...any)) (best Choice, done bool, err error) {
 	cands := t.candidates()
 	if len(cands) == 0 {
-		return Choice{}, errors.New("no candidates")
+		return Choice{}, false, errors.New("no candidates")
 	}
 	ref, refMS, err := t.run(cands[0])
 	if err != nil {
-		return Choice{}, fmt.Errorf("the heuristic plan %s: %w", choiceString(cands[0]), err)
+		return Choice{}, false, fmt.Errorf("the heuristic plan %s: %w", choiceString(cands[0]), err)
 	}
-	best := cands[0]
+	best = cands[0]
 	best.MS, best.HeuristicMS, best.Candidates = refMS, refMS, 1
 	tried := map[string]bool{choiceString(cands[0]): true}
+	stopped := false
 	try := func(cs []Choice) {
 		for _, c := range cs {
+			if stopped = stopped || stop(); stopped {
+				return
+			}
 			if tried[choiceString(c)] {
 				continue
 			}
@@ -136,8 +159,10 @@ func choose(t trial, logf func(string, ...any)) (Choice, error) {
 		}
 	}
 	try(cands[1:])
-	try(t.refine(best))
-	return best, nil
+	if !stopped {
+		try(t.refine(best))
+	}
+	return best, !stopped, nil
 }
 
 // normRel is ‖a − b‖/‖b‖ (NaN for different lengths).

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/ops"
@@ -142,7 +143,10 @@ func TestTuneCacheDamagedOrStale(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tune.json")
 	for _, content := range []string{"{not json", `{"schema":"other/1","adapters":{}}`,
-		`{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"` + ops.KernelVersion + `","choices":{"x":{"ms":1}}}}}`} {
+		`{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"` + ops.KernelVersion + `","choices":{"x":{"ms":1}}}}}`,
+		`{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"` + ops.KernelVersion + `","choices":{"x":{"conv":{"Algo":1,"Tile":{"TM":16,"TN":16,"TK":8,"TX":8,"TY":2,"Reg":true},"Split":4,"Chunk":16}}}}}}`,
+		`{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"` + ops.KernelVersion + `","choices":{"x":{"conv":{"Algo":7,"Tile":{"TM":16,"TN":16,"TK":8,"TX":8,"TY":2,"Reg":true},"Split":1,"Chunk":16}}}}}}`,
+		`{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"` + ops.KernelVersion + `","choices":{"x":{"gram":{"Tile":{"TM":16,"TN":32,"TK":8,"TX":8,"TY":2,"Reg":true},"Split":1,"Chunk":16}}}}}}`} {
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +156,7 @@ func TestTuneCacheDamagedOrStale(t *testing.T) {
 		}
 		t.Log(err)
 	}
-	stale := `{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"old","choices":{"x":{"ms":1,"conv":{"Algo":0,"Tile":{"TM":64,"TN":64,"TK":16,"TX":16,"TY":16,"Reg":false},"Split":1,"Chunk":16}}}},"b":{"kernels":"` + ops.KernelVersion + `","choices":{}}}}`
+	stale := `{"schema":"stylize-tune/1","adapters":{"a":{"kernels":"old","choices":{"x":{"ms":1,"conv":{"Algo":0,"Tile":{"TM":64,"TN":64,"TK":16,"TX":16,"TY":16,"Reg":false},"Split":1,"Chunk":16}}}},"b":{"kernels":"` + ops.KernelVersion + `","choices":{"z":{"ms":1,"conv":{"Algo":0,"Tile":{"TM":64,"TN":64,"TK":16,"TX":16,"TY":16,"Reg":false},"Split":1,"Chunk":16}}}}}}`
 	if err := os.WriteFile(path, []byte(stale), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +171,7 @@ func TestTuneCacheDamagedOrStale(t *testing.T) {
 	if c2, err := Load(path, "a"); err != nil || len(c2.Choices) != 1 {
 		t.Fatalf("after Save: %v, %d choices", err, len(c2.Choices))
 	}
-	if b, err := Load(path, "b"); err != nil || b.Choices == nil {
+	if b, err := Load(path, "b"); err != nil || len(b.Choices) != 1 {
 		t.Fatalf("the other adapter's entry was lost: %v", err)
 	}
 }
@@ -208,4 +212,72 @@ func TestTuneOnGPU(t *testing.T) {
 	if got, want := k.Conv(l, other), (plan.Heuristic{}).Conv(l, other); got != want {
 		t.Errorf("an uncached pass: %v, want the heuristic's %v", got, want)
 	}
+}
+
+// The budget and a cancel stop the run between candidates: a shape
+// measured in part gets no choice and counts as skipped, as do the shapes
+// after it, and what was measured before is kept.
+func TestTuneStopsBetweenCandidates(t *testing.T) {
+	out := []float32{1, 2, 3, 4}
+	shapes := []Shape{shape, {Conv: &plan.ConvPass{Cin: 8, Cout: 8, H: 4, W: 4}}, {Gram: &GramShape{C: 8, K: 16}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runs := 0
+	newTrial := func(s Shape) (trial, error) {
+		return &cancellingTrial{fakeTrial: fakeTrial{
+			cands: []Choice{conv(1), conv(2), conv(3), conv(4)},
+			outs:  [][]float32{out, out, out, out},
+			ms:    []float64{4, 3, 2, 1},
+			runs:  &runs,
+		}, cancelAt: map[bool]int{true: 2}[s.Key() == shapes[1].Key()], cancel: cancel}, nil
+	}
+	c := newCache(t)
+	r, err := tuneWith(ctx, shapes, c, Options{}, newTrial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shape 0 in full (4 runs), shape 1 until the cancel after its second
+	// run, shape 2 not started.
+	if r.Tuned != 1 || r.Skipped != 2 || runs != 6 || len(c.Choices) != 1 {
+		t.Fatalf("result %+v after %d runs, %d choices; want 1 tuned, 2 skipped, 6 runs, 1 choice", r, runs, len(c.Choices))
+	}
+	if _, ok := c.Choices[shapes[0].Key()]; !ok {
+		t.Errorf("the finished shape's choice was not kept")
+	}
+	// A budget already spent starts nothing.
+	runs = 0
+	r, err = tuneWith(context.Background(), shapes[1:], c, Options{Budget: time.Nanosecond}, func(Shape) (trial, error) {
+		time.Sleep(time.Millisecond)
+		return &fakeTrial{cands: []Choice{conv(1), conv(2)}, outs: [][]float32{out, out}, ms: []float64{2, 1}, runs: &runs}, nil
+	})
+	if err != nil || r.Tuned != 0 || r.Skipped != 2 || runs > 1 {
+		t.Fatalf("spent budget: %+v, %d runs, %v; want both skipped, at most the heuristic run", r, runs, err)
+	}
+	// -force measures a cached shape again and replaces its choice.
+	runs = 0
+	before := c.Choices[shapes[0].Key()]
+	r, err = tuneWith(context.Background(), shapes[:1], c, Options{Force: true}, func(Shape) (trial, error) {
+		return &fakeTrial{cands: []Choice{conv(1), conv(8)}, outs: [][]float32{out, out}, ms: []float64{2, 1}, runs: &runs}, nil
+	})
+	if err != nil || r.Tuned != 1 || r.Cached != 0 || runs != 2 {
+		t.Fatalf("-force: %+v, %d runs, %v", r, runs, err)
+	}
+	if got := c.Choices[shapes[0].Key()]; got.Conv == nil || *got.Conv != *conv(8).Conv || *before.Conv == *got.Conv {
+		t.Errorf("-force kept %s, want %s", choiceString(got), choiceString(conv(8)))
+	}
+}
+
+// cancellingTrial cancels its context after cancelAt runs (0: never).
+type cancellingTrial struct {
+	fakeTrial
+	cancelAt, n int
+	cancel      context.CancelFunc
+}
+
+func (c *cancellingTrial) run(ch Choice) ([]float32, float64, error) {
+	c.n++
+	if c.n == c.cancelAt {
+		defer c.cancel()
+	}
+	return c.fakeTrial.run(ch)
 }

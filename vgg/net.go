@@ -8,7 +8,9 @@ import (
 	"github.com/stylize/stylize/weights"
 )
 
-// Net is VGG19's frozen conv weights on the GPU, uploaded once.
+// Net is VGG19's frozen conv weights on the GPU, each layout a plan
+// reads uploaded when first acquired (Acquire) and freed when no engine
+// uses it any more.
 type Net struct {
 	D          *gpu.Device
 	Convs      []*ops.ConvWeights
@@ -19,7 +21,8 @@ type Net struct {
 	Source     string
 }
 
-// New uploads w's convs (in both GEMM layouts) to d.
+// New prepares w's convs for d; their GPU layouts are uploaded as plans
+// acquire them (Acquire, or a trunk's first use).
 func New(d *gpu.Device, w *weights.VGG19, pool ops.Pooling, pre ops.Preprocess) (*Net, error) {
 	if err := w.Check(w.Source); err != nil {
 		return nil, err
@@ -60,18 +63,25 @@ func (n *Net) Acquire(ls Layouts) error {
 	if n.refs == nil {
 		n.refs = map[int]map[ops.LayoutKey]int{}
 	}
+	done := Layouts{} // what this call counted, undone if a later one fails
 	for i, keys := range ls {
 		if i < 0 || i >= len(n.Convs) {
+			n.Unacquire(done)
 			return fmt.Errorf("vgg: no conv %d (the weights hold %d)", i, len(n.Convs))
 		}
 		for k := range keys {
 			if _, err := n.Convs[i].Buffer(k); err != nil {
+				n.Unacquire(done)
 				return fmt.Errorf("vgg: %w", err)
 			}
 			if n.refs[i] == nil {
 				n.refs[i] = map[ops.LayoutKey]int{}
 			}
 			n.refs[i][k]++
+			if done[i] == nil {
+				done[i] = map[ops.LayoutKey]bool{}
+			}
+			done[i][k] = true
 		}
 	}
 	return nil

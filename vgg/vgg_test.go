@@ -282,11 +282,20 @@ func tunedTrunks(t *testing.T, net *vgg.Net, sizes [][]int, deepest string) plan
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("tuned %d passes", r.Tuned)
 	if r.Tuned == 0 || r.Skipped != 0 {
 		t.Fatalf("tuning: %+v", r)
 	}
-	return tune.Kernels{Cache: c}
+	k, l, differ := tune.Kernels{Cache: c}, plan.LimitsOf(net.D), 0
+	for _, s := range shapes {
+		if k.Conv(l, *s.Conv) != (plan.Heuristic{}).Conv(l, *s.Conv) {
+			differ++
+		}
+	}
+	t.Logf("tuned %d passes; %d plans differ from the heuristic's", r.Tuned, differ)
+	if differ == 0 { // else the tuned run would only repeat the heuristic's
+		t.Fatalf("the tuned plans are the heuristic's on every pass")
+	}
+	return k
 }
 
 // newTrunkWith builds net's trunk at h×w to layer deepest with k's kernel

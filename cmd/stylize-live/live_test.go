@@ -48,6 +48,9 @@ func TestMain(m *testing.M) {
 			return m.Run()
 		}
 		defer os.RemoveAll(tmp)
+		// The tuning cache of the tests' own (empty: the heuristic's
+		// plans), never the user's.
+		os.Setenv("STYLIZE_CACHE", filepath.Join(tmp, "cache"))
 		if os.Getenv("XDG_RUNTIME_DIR") == "" { // lavapipe's WSI warns without one
 			dir := filepath.Join(tmp, "xdg")
 			if err := os.Mkdir(dir, 0o700); err == nil {

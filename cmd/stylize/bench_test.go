@@ -50,7 +50,8 @@ func TestBenchQuickJSON(t *testing.T) {
 	if r == nil || r.Schema != "stylize-bench/1" || r.Tool != "stylize" || !r.Config.Quick || len(r.Rows) != 3 {
 		t.Fatalf("stdout holds no -quick report: %+v", r)
 	}
-	if !strings.HasPrefix(table, "stylize bench\n") || !strings.Contains(table, "SYNTHETIC") || !strings.Contains(table, "peak.fma") {
+	// The table follows the line saying which kernels were loaded.
+	if !strings.HasPrefix(table, "kernels: heuristic") || !strings.Contains(table, "\nstylize bench\n") || !strings.Contains(table, "SYNTHETIC") || !strings.Contains(table, "peak.fma") {
 		t.Errorf("the table did not go to stderr:\n%s", table)
 	}
 	if data, err := os.ReadFile(file); err != nil {

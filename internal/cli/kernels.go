@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -53,11 +52,9 @@ func LoadKernels(mode string, d *gpu.Device, w io.Writer) (plan.Kernels, *tune.C
 		fmt.Fprintf(w, "kernels: heuristic (%v)\n", err)
 		return nil, nil, nil
 	}
+	// Load's errors all mean an empty cache to warn about (tune.ErrStale).
 	c, err := tune.Load(path, tune.AdapterKey(d.Info))
 	if err != nil {
-		if !errors.Is(err, tune.ErrStale) {
-			return nil, nil, err
-		}
 		fmt.Fprintf(w, "warning: %v\n", err)
 	}
 	if len(c.Choices) == 0 {
@@ -79,7 +76,7 @@ func TuneFirst(ctx context.Context, d *gpu.Device, plans []*plan.Plan, c *tune.C
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "tuned %d passes now, %d were cached, %d left to the heuristic for lack of time; cache %s\n", r.Tuned, r.Cached, r.Skipped, c.Path)
+	fmt.Fprintf(w, "tuned %d passes now, %d were cached, %d left to the heuristic (out of time or interrupted); cache %s\n", r.Tuned, r.Cached, r.Skipped, c.Path)
 	if len(c.Choices) == 0 {
 		return nil, nil
 	}

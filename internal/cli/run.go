@@ -107,6 +107,9 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 	if c.Tune && c.TuneTime <= 0 {
 		return nil, fmt.Errorf("-tune-time must be positive, got %v", c.TuneTime)
 	}
+	if c.Tune && s.Kernels != "auto" {
+		return nil, fmt.Errorf("-tune measures plans for -kernels auto to use, not with -kernels %s", s.Kernels)
+	}
 	j := &Job{Settings: s, Scales: c.Scales, DryRun: c.DryRun, Tune: c.Tune, TuneTime: c.TuneTime, Options: transfer.Options{Config: s.Config,
 		Seed: c.Seed, EMA: c.EMA, PrintEvery: c.PrintEvery, SaveEvery: c.SaveEvery, StyleScale: 1}}
 	for _, n := range iters {

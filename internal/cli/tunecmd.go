@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/stylize/stylize/bench"
@@ -31,6 +32,7 @@ run's own passes first and caches them too.
 Examples:
   stylize tune                      the shapes of 512x512
   stylize tune -sizes 256,512,1024 -budget 20m
+  stylize tune -match gram -force   the Grams of 512x512 again
 
 Environment: STYLIZE_CACHE is the cache directory (default: the user cache
 directory's stylize); the file is tune.json.
@@ -44,9 +46,10 @@ func Tune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sizes := fs.String("sizes", "512", "image sides whose passes to measure, comma-separated")
-	budget := fs.Duration("budget", 10*time.Minute, "the most the whole run may take; passes not reached keep the heuristic's plans (0: no limit)")
+	budget := fs.Duration("budget", 10*time.Minute, "no candidate starts after this much time; passes not finished keep the heuristic's plans (0: no limit)")
 	reps := fs.Int("reps", 3, "timed runs per candidate (the median counts)")
-	force := fs.Bool("force", false, "measure again the passes the cache already holds")
+	force := fs.Bool("force", false, "measure again the passes the cache already holds (each choice is replaced once its pass is measured)")
+	match := fs.String("match", "", "measure only the passes whose name holds this text (\"gram\", \"backward_input 64>64\")")
 	device := fs.String("device", "", "adapter index or name substring (default: STYLIZE_DEVICE, else the fastest)")
 	fs.Usage = func() { io.WriteString(fs.Output(), tuneUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -72,11 +75,9 @@ func Tune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer d.Close()
 	fmt.Fprintf(stderr, "adapter: %s\n", tune.AdapterKey(d.Info))
+	// Load's errors all mean an empty cache to warn about (tune.ErrStale).
 	c, err := tune.Load(path, tune.AdapterKey(d.Info))
 	if err != nil {
-		if !errors.Is(err, tune.ErrStale) {
-			return err
-		}
 		fmt.Fprintf(stderr, "warning: %v\n", err)
 	}
 	l := plan.LimitsOf(d)
@@ -89,14 +90,21 @@ func Tune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		plans = append(plans, p)
 	}
 	shapes := tune.Shapes(plans...)
-	if *force {
+	if *match != "" {
+		var only []tune.Shape
 		for _, s := range shapes {
-			delete(c.Choices, s.Key())
+			if strings.Contains(s.Key(), *match) {
+				only = append(only, s)
+			}
 		}
+		if len(only) == 0 {
+			return fmt.Errorf("tune: no pass at %v matches -match %q", ss, *match)
+		}
+		shapes = only
 	}
 	fmt.Fprintf(stderr, "%d passes at %v (within %v; cached ones are not timed again)\n", len(shapes), ss, *budget)
-	r, err := tune.Tune(ctx, d, shapes, c, tune.Options{Budget: *budget, Reps: *reps, Log: stdout})
-	fmt.Fprintf(stderr, "tuned %d passes now, %d were cached, %d left to the heuristic; cache %s\n", r.Tuned, r.Cached, r.Skipped, c.Path)
+	r, err := tune.Tune(ctx, d, shapes, c, tune.Options{Budget: *budget, Reps: *reps, Log: stdout, Force: *force})
+	fmt.Fprintf(stderr, "tuned %d passes now, %d were cached, %d left to the heuristic (out of time or interrupted); cache %s\n", r.Tuned, r.Cached, r.Skipped, c.Path)
 	if err == nil && ctx.Err() != nil {
 		return ErrInterrupted
 	}

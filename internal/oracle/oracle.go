@@ -75,8 +75,9 @@ type Spread struct {
 
 // OptimSpread is Spread for one optimizer.
 type OptimSpread struct {
-	LossRel  []float64 `json:"loss_rel_per_step"`
-	ImageMax float64   `json:"image_max_abs"`
+	LossRel      []float64 `json:"loss_rel_per_step"`
+	ImageMax     float64   `json:"image_max_abs"`
+	ImageNormRel float64   `json:"image_norm_rel"`
 }
 
 // SpreadMargin is the factor between PyTorch's measured float32 spread
@@ -95,21 +96,30 @@ func LoadSpread(path string) (*Spread, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("oracle: %s: %w", path, err)
 	}
-	if s.Runs < 1 || len(s.Adam.LossRel) == 0 || len(s.LBFGS.LossRel) == 0 {
+	if s.Runs < 1 || len(s.Adam.LossRel) == 0 || len(s.LBFGS.LossRel) == 0 || s.Adam.ImageNormRel <= 0 || s.LBFGS.ImageNormRel <= 0 {
 		return nil, fmt.Errorf("oracle: %s: no spread measured", path)
 	}
 	return &s, nil
 }
 
-// LossBound is SpreadMargin times the largest spread over steps
-// from..to-1: the bound of those steps' losses.
-func (o OptimSpread) LossBound(from, to int) float64 {
+// SpreadFloor is the least loss bound: the relative accuracy float32
+// reaches on the steps before any branch (ORACLE.md expects 1e-5 to
+// 1e-4), where PyTorch's own spread can be smaller still.
+const SpreadFloor = 2e-5
+
+// LossBound is the bound of step k's loss: SpreadMargin times the largest
+// spread over steps 0..k (a float32 run that departs at one step stays
+// departed), and at least SpreadFloor.
+func (o OptimSpread) LossBound(k int) float64 {
 	m := 0.0
-	for k := from; k < to && k < len(o.LossRel); k++ {
-		m = max(m, o.LossRel[k])
+	for i := 0; i <= k && i < len(o.LossRel); i++ {
+		m = max(m, o.LossRel[i])
 	}
-	return SpreadMargin * m
+	return max(SpreadFloor, SpreadMargin*m)
 }
 
-// ImageBound is SpreadMargin times the final image's spread.
-func (o OptimSpread) ImageBound() float64 { return SpreadMargin * o.ImageMax }
+// ImageBounds are SpreadMargin times the final image's spread: max abs
+// and norm-wise relative.
+func (o OptimSpread) ImageBounds() (maxAbs, normRel float64) {
+	return SpreadMargin * o.ImageMax, SpreadMargin * o.ImageNormRel
+}
