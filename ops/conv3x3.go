@@ -42,26 +42,39 @@ const (
 	// pre-transformed weights (Tile is theirs; no split), and an output
 	// transform with the epilogue: 2.25× fewer multiplications.
 	Winograd2
+	// Winograd4 is F(4×4,3×3), as Winograd2 with 36 GEMMs over tiles of
+	// 4×4 outputs: 4× fewer multiplications, transforms that cost more and
+	// round more.
+	Winograd4
 )
 
 func (a Algo) String() string {
-	if a == Winograd2 {
+	switch a {
+	case Winograd2:
 		return "winograd F(2x2,3x3)"
+	case Winograd4:
+		return "winograd F(4x4,3x3)"
 	}
 	return "direct"
 }
 
+// Winograd says whether a is one of the Winograd algorithms.
+func (a Algo) Winograd() bool { return a == Winograd2 || a == Winograd4 }
+
 // Layout is the weight layout the plan's passes read.
 func (p ConvPlan) Layout() Layout {
-	if p.Algo == Winograd2 {
+	switch p.Algo {
+	case Winograd2:
 		return LayoutWinograd2
+	case Winograd4:
+		return LayoutWinograd4
 	}
 	return LayoutDirect
 }
 
 // String renders the plan as its algorithm, tile and split.
 func (p ConvPlan) String() string {
-	if p.Algo == Winograd2 {
+	if p.Algo.Winograd() {
 		return fmt.Sprintf("%v %v", p.Algo, p.Tile)
 	}
 	return fmt.Sprintf("%v split %dx%d", p.Tile, p.Split, p.Chunk)
@@ -83,7 +96,7 @@ func (p ConvPlan) ForK(k int) ConvPlan {
 // of a multiple of its tile's K step that cover k exactly, or unsplit
 // (Split 0 or 1, completed by ForK).
 func (p ConvPlan) Covers(k int) error {
-	if p.Algo == Winograd2 {
+	if p.Algo.Winograd() {
 		if !p.Tile.Reg || p.Split > 1 {
 			return fmt.Errorf("ops: a Winograd plan needs an unsplit register tile, not %v", p)
 		}
@@ -147,7 +160,7 @@ func SplitConvPlan(t Tile, kc, s int) ConvPlan { return splitPlan(t, 9*kc, max(s
 // (A Winograd pass works in its trunk's shared Workspace.)
 func ConvScratch(p ConvPlan, m, n int, style bool) []gpu.Spec {
 	var s []gpu.Spec
-	if p.Algo == Winograd2 {
+	if p.Algo.Winograd() {
 		s = append(s, gpu.ParamsSpec("winograd.input.wp", winoParams{}), gpu.ParamsSpec("winograd.output.wp", winoParams{}),
 			gpu.ParamsSpec("winograd.gemm.gp", gemmParams{}))
 		if style {
@@ -236,7 +249,7 @@ func NewConv3x3ForwardWith(d *gpu.Device, cw *ConvWeights, f ConvForward, p Conv
 	}
 	data := convData{Entry: "forward", GM: cw.Cout, KC: cw.Cin, H: h, W: w, RELU: f.ReLU, BIAS: true}
 	b := convBufs{src: f.X, wa: wa, bias: cw.Bias, dst: f.Y}
-	if p.Algo == Winograd2 {
+	if p.Algo.Winograd() {
 		return winogradStep(d, op, data, p, b, f.Work)
 	}
 	return convStep(d, op, data, p, b)
@@ -515,7 +528,7 @@ func NewConv3x3Backward(d *gpu.Device, cw *ConvWeights, b ConvBackward, p ConvPl
 		return nil, err
 	}
 	cb := convBufs{src: b.DY, wa: wa, mask: b.Mask, dst: b.DX, omask: b.OutMask, FusedGrads: g}
-	if p.Algo == Winograd2 {
+	if p.Algo.Winograd() {
 		return winogradStep(d, op, data, p, cb, b.Work)
 	}
 	return convStep(d, op, data, p, cb)

@@ -19,13 +19,27 @@ const (
 	// (Lavin & Gray 2015), 16 matrices:
 	//	forward: (16, Cout, Cin)  backward_input: (16, Cin, Cout), of the flipped weights
 	LayoutWinograd2
+	// LayoutWinograd4 is F(4×4,3×3)'s, 36 matrices:
+	//	forward: (36, Cout, Cin)  backward_input: (36, Cin, Cout)
+	LayoutWinograd4
 )
 
 func (l Layout) String() string {
-	if l == LayoutWinograd2 {
+	switch l {
+	case LayoutWinograd2:
 		return "winograd2"
+	case LayoutWinograd4:
+		return "winograd4"
 	}
 	return "direct"
+}
+
+// algo is the Winograd algorithm whose weights layout l holds.
+func (l Layout) algo() Algo {
+	if l == LayoutWinograd4 {
+		return Winograd4
+	}
+	return Winograd2
 }
 
 // LayoutKey names one uploaded layout: its form and its pass.
@@ -86,8 +100,8 @@ func LayoutSpec(name string, k LayoutKey, cout, cin int) gpu.Spec {
 	if k.Backward {
 		pass = "bwd"
 	}
-	if k.Layout == LayoutWinograd2 {
-		return gpu.F32Spec(fmt.Sprintf("%s.%s.%s", name, k.Layout, pass), 16, m, kc)
+	if k.Layout != LayoutDirect {
+		return gpu.F32Spec(fmt.Sprintf("%s.%s.%s", name, k.Layout, pass), winogradOf(k.Layout.algo()).points(), m, kc)
 	}
 	return gpu.F32Spec(name+"."+pass, m, 9*kc)
 }
@@ -105,8 +119,8 @@ func (c *ConvWeights) Buffer(k LayoutKey) (*gpu.Buffer, error) {
 		if k.Backward {
 			v = bwd
 		}
-	case LayoutWinograd2:
-		fwd, bwd := WinogradLayouts(c.w, c.Cout, c.Cin)
+	case LayoutWinograd2, LayoutWinograd4:
+		fwd, bwd := WinogradLayouts(k.Layout.algo(), c.w, c.Cout, c.Cin)
 		v = fwd
 		if k.Backward {
 			v = bwd
@@ -151,34 +165,16 @@ func ConvLayouts(w []float32, cout, cin int) (fwd, bwd []float32) {
 	return fwd, bwd
 }
 
-// WinogradLayouts returns Winograd F(2×2,3×3)'s weights U = G g Gᵀ of
-// w: (cout,cin,3,3), in float64 and rounded once, for the forward pass
-// (16, cout, cin) and for backward_input (16, cin, cout), the latter of the
-// flipped weights g'[ci][co][ky][kx] = g[co][ci][2−ky][2−kx]; point p =
-// 4·row + column of the 4×4 U. G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] (Lavin &
-// Gray 2015).
-func WinogradLayouts(w []float32, cout, cin int) (fwd, bwd []float32) {
-	fwd = make([]float32, 16*cout*cin)
-	bwd = make([]float32, 16*cin*cout)
-	G := [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
-	transform := func(g [3][3]float64) (u [4][4]float64) {
-		var t [4][3]float64 // G g
-		for i := 0; i < 4; i++ {
-			for j := 0; j < 3; j++ {
-				for k := 0; k < 3; k++ {
-					t[i][j] += G[i][k] * g[k][j]
-				}
-			}
-		}
-		for i := 0; i < 4; i++ { // (G g) Gᵀ
-			for j := 0; j < 4; j++ {
-				for k := 0; k < 3; k++ {
-					u[i][j] += t[i][k] * G[j][k]
-				}
-			}
-		}
-		return u
-	}
+// WinogradLayouts returns Winograd algorithm a's weights U = G g Gᵀ of
+// w: (cout,cin,3,3) (winogradAlg.filter), in float64 and rounded once,
+// for the forward pass (n², cout, cin) and for backward_input (n², cin,
+// cout), the latter of the flipped weights g'[ci][co][ky][kx] =
+// g[co][ci][2−ky][2−kx]; point p = n·row + column of the n×n U.
+func WinogradLayouts(a Algo, w []float32, cout, cin int) (fwd, bwd []float32) {
+	alg := winogradOf(a)
+	np := alg.points()
+	fwd = make([]float32, np*cout*cin)
+	bwd = make([]float32, np*cin*cout)
 	for co := 0; co < cout; co++ {
 		for c := 0; c < cin; c++ {
 			var g, gf [3][3]float64
@@ -189,10 +185,10 @@ func WinogradLayouts(w []float32, cout, cin int) (fwd, bwd []float32) {
 					gf[2-ky][2-kx] = v
 				}
 			}
-			u, uf := transform(g), transform(gf)
-			for p := 0; p < 16; p++ {
-				fwd[(p*cout+co)*cin+c] = float32(u[p/4][p%4])
-				bwd[(p*cin+c)*cout+co] = float32(uf[p/4][p%4])
+			u, uf := alg.filter(g), alg.filter(gf)
+			for p := 0; p < np; p++ {
+				fwd[(p*cout+co)*cin+c] = float32(u[p])
+				bwd[(p*cin+c)*cout+co] = float32(uf[p])
 			}
 		}
 	}

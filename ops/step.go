@@ -154,4 +154,4 @@ func (s Seq) Record(e *gpu.Encoder) error {
 // KernelVersion names the kernels' code and the meaning of their plans.
 // Change it whenever either changes: kernel choices measured with other
 // kernels (package tune's cache) are then ignored, and retaken.
-const KernelVersion = "2026-12-02.2"
+const KernelVersion = "2026-12-02.3"

@@ -2,32 +2,58 @@ package ops
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/stylize/stylize/gpu"
 )
 
-// Workspace is where a Winograd pass keeps its transforms, V: (16, KC, T)
-// and M: (16, GM, T) with T its 2×2 output tiles: scratch that the passes
+// Workspace is where a Winograd pass keeps its transforms, V: (n², KC, T)
+// and M: (n², GM, T) with T its m×m output tiles: scratch that the passes
 // of a trunk share, since they run one after another, sized for the
 // largest (WinogradScratch).
 type Workspace struct{ V, M *gpu.Buffer }
 
-// winogradTiles is the number of 2×2 output tiles of an h×w image.
-func winogradTiles(h, w int) int { return ceilDiv(h, 2) * ceilDiv(w, 2) }
-
-// WinogradScratch is the workspace a Winograd pass with kc input and gm
-// output channels at h×w needs.
-func WinogradScratch(kc, gm, h, w int) []gpu.Spec {
-	t := winogradTiles(h, w)
-	return []gpu.Spec{gpu.F32Spec("winograd.v", 16, kc, t), gpu.F32Spec("winograd.m", 16, gm, t)}
+// WinogradScratch is the workspace a pass of Winograd algorithm a with
+// kc input and gm output channels at h×w needs.
+func WinogradScratch(a Algo, kc, gm, h, w int) []gpu.Spec {
+	alg := winogradOf(a)
+	t, np := alg.tiles(h, w), alg.points()
+	return []gpu.Spec{gpu.F32Spec("winograd.v", np, kc, t), gpu.F32Spec("winograd.m", np, gm, t)}
 }
 
 // winoData is what winograd.wgsl's template reads; winoParams its
-// shapes (C is the input transform's KC, the output's GM).
+// shapes (C is the input transform's KC, the output's GM). Load and Code
+// are the statements winogradAlg generates.
 type winoData struct {
 	decl
 	Entry                                   string
+	M                                       int
+	Load, Code                              string
 	MASK, BIAS, RELU, CONTENT, OMASK, ACCUM bool
+}
+
+// input fills d's Load and Code with alg's input transform.
+func (d *winoData) input(alg winogradAlg) {
+	var b strings.Builder
+	for r := 0; r < alg.n; r++ {
+		for s := 0; s < alg.n; s++ {
+			fmt.Fprintf(&b, "  let d%d_%d = at(c, y0 + %d, x0 + %d);\n", r, s, r, s)
+		}
+	}
+	d.M, d.Load = alg.m, b.String()
+	d.Code = alg.inputCode(func(p int, v string) string { return fmt.Sprintf("  v[%du * KC * T + o] = %s;\n", p, v) })
+}
+
+// output fills d's Load and Code with alg's output transform.
+func (d *winoData) output(alg winogradAlg) {
+	var b strings.Builder
+	for p := 0; p < alg.points(); p++ {
+		fmt.Fprintf(&b, "  let m%d = mm[%du * GM * T + i];\n", p, p)
+	}
+	d.M, d.Load = alg.m, b.String()
+	d.Code = alg.outputCode(func(i, j int, v string) string {
+		return fmt.Sprintf("  put(m, %du * ty + %du, %du * tx + %du, %s);\n", alg.m, i, alg.m, j, v)
+	})
 }
 
 type winoParams struct {
@@ -49,9 +75,9 @@ type gemmParams struct {
 	_, _              uint32
 }
 
-// winogradStep builds a conv pass as Winograd F(2×2,3×3) (Lavin & Gray
-// 2015): the input transform, 16 register-blocked GEMMs with the weights
-// in LayoutWinograd2 (b.wa) and tile p.Tile, and the output transform,
+// winogradStep builds a conv pass as Winograd F(m×m,3×3) (Lavin & Gray
+// 2015), p.Algo's: the input transform, n² register-blocked GEMMs with the
+// weights in p.Layout() (b.wa) and tile p.Tile, and the output transform,
 // which applies the pass's epilogue (data's flags, as conv3x3.wgsl's). The
 // transforms go to ws, or to a workspace the step allocates when ws.V is
 // nil.
@@ -66,8 +92,10 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 	if p.Split > 1 {
 		return nil, fmt.Errorf("ops: %s: a Winograd plan does not split K", op)
 	}
-	tiles := winogradTiles(data.H, data.W)
-	sc := WinogradScratch(data.KC, data.GM, data.H, data.W)
+	alg := winogradOf(p.Algo)
+	np := alg.points()
+	tiles := alg.tiles(data.H, data.W)
+	sc := WinogradScratch(p.Algo, data.KC, data.GM, data.H, data.W)
 	s := &Step{Name: op + ".winograd"}
 	if ws.V == nil || ws.M == nil {
 		var err error
@@ -97,7 +125,7 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 		}
 		return b, err
 	}
-	wp := winoParams{H: uint32(data.H), W: uint32(data.W), TW: uint32(ceilDiv(data.W, 2)), T: uint32(tiles), C: uint32(data.KC)}
+	wp := winoParams{H: uint32(data.H), W: uint32(data.W), TW: uint32(ceilDiv(data.W, alg.m)), T: uint32(tiles), C: uint32(data.KC)}
 	wpIn, err := params(op+".winograd.input.wp", wp)
 	if err != nil {
 		return fail(err)
@@ -109,28 +137,29 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 	}
 	// The input transform.
 	in := winoData{Entry: "input", MASK: data.MASK}
+	in.input(alg)
 	sl := slots{ro("src", b.src, "(KC,H,W)")}
 	if data.MASK {
 		sl = append(sl, ro("mask", b.mask, "(KC,H,W)"))
 	}
-	bi, err := bindSlots(d, op+".winograd.input", "winograd.wgsl", "input", &in, append(sl, rw("v", ws.V, "V: (16,KC,T)"), uni("wp", wpIn, winoParams{})))
+	bi, err := bindSlots(d, op+".winograd.input", "winograd.wgsl", "input", &in, append(sl, rw("v", ws.V, "V: (n²,KC,T)"), uni("wp", wpIn, winoParams{})))
 	if err != nil {
 		return fail(err)
 	}
 	s.add1D(bi, data.KC*tiles)
-	// The 16 GEMMs M[p] = U[p]·V[p].
-	gp, err := params(op+".winograd.gemm.gp", gemmParams{Batch: 16, GM: uint32(data.GM), KC: uint32(data.KC), GN: uint32(tiles),
+	// The n² GEMMs M[p] = U[p]·V[p].
+	gp, err := params(op+".winograd.gemm.gp", gemmParams{Batch: uint32(np), GM: uint32(data.GM), KC: uint32(data.KC), GN: uint32(tiles),
 		TilesM: uint32(ceilDiv(data.GM, t.TM)), TilesN: uint32(ceilDiv(tiles, t.TN))})
 	if err != nil {
 		return fail(err)
 	}
 	g := gemmRegData{RM: t.TM / t.TY, RN: t.TN / t.TX, TX: t.TX, TY: t.TY}
 	bg, err := bindSlots(d, op+".winograd.gemm", "gemm_reg.wgsl", "gemm", &g, slots{
-		ro("am", b.wa, "U: (16,GM,KC)"), ro("bm", ws.V, "V: (16,KC,T)"), rw("cm", ws.M, "M: (16,GM,T)"), uni("gp", gp, gemmParams{})})
+		ro("am", b.wa, "U: (n²,GM,KC)"), ro("bm", ws.V, "V: (n²,KC,T)"), rw("cm", ws.M, "M: (n²,GM,T)"), uni("gp", gp, gemmParams{})})
 	if err != nil {
 		return fail(err)
 	}
-	if err := s.addGrid(d, bg, 16*t.tiles(data.GM, tiles)); err != nil {
+	if err := s.addGrid(d, bg, np*t.tiles(data.GM, tiles)); err != nil {
 		bg.Release()
 		return fail(fmt.Errorf("ops: %s: %w", op, err))
 	}
@@ -138,7 +167,8 @@ func winogradStep(d *gpu.Device, op string, data convData, p ConvPlan, b convBuf
 	// output mask waits for it.
 	out := winoData{Entry: "output", BIAS: data.BIAS, RELU: data.RELU,
 		CONTENT: data.CONTENT, OMASK: data.OMASK && !data.STYLE, ACCUM: data.ACCUM}
-	os := slots{ro("mm", ws.M, "M: (16,GM,T)")}
+	out.output(alg)
+	os := slots{ro("mm", ws.M, "M: (n²,GM,T)")}
 	if data.BIAS {
 		os = append(os, ro("bias", b.bias, "(GM)"))
 	}

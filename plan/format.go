@@ -136,6 +136,8 @@ func convPlan(c ops.ConvPlan) string {
 	switch {
 	case c.Algo == ops.Winograd2:
 		return fmt.Sprintf("winograd %v", c.Tile)
+	case c.Algo == ops.Winograd4:
+		return fmt.Sprintf("winograd4 %v", c.Tile)
 	case c.Split <= 1:
 		return fmt.Sprintf("direct %v", c.Tile)
 	}

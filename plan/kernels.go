@@ -41,15 +41,18 @@ type Kernels interface {
 }
 
 // Heuristic is the Kernels that needs no measurement. On a CPU adapter
-// (ops.TileLimits.Registers) a conv pass at 16×16 or more, with at least
-// 16 channels in and out, runs as Winograd F(2×2,3×3) with register-
-// blocked GEMMs (a fused style term then in a GEMM pass of its own after
-// the output transform), where its workspace fits the binding limit:
-// measured on lavapipe at VGG19's shapes 1.2–1.7× faster than the direct
-// register conv from 16×16 up, slower at 8×8. Every other pass is direct, with the
-// largest tile that fits the limits and gives the GPU enough workgroups,
-// and split-K where it does not (ops.ChooseConvPlan, ops.ChooseGramPlan,
-// ops.ChooseTileFor).
+// (ops.TileLimits.Registers) a conv pass with at least 16 channels in and
+// out runs as Winograd with register-blocked GEMMs (a fused style term
+// then in a GEMM pass of its own after the output transform), where its
+// workspace fits the binding limit: F(4×4,3×3) at 32×32 or more, F(2×2,3×3)
+// at 16×16 or more. Measured on lavapipe at VGG19's shapes, F(2×2,3×3) is
+// 1.2–1.7× faster than the direct register conv from 16×16 up and slower
+// at 8×8; F(4×4,3×3) is 1.15–1.8× faster again than F(2×2,3×3) from 32×32
+// up and 1.8× slower at 16×16, where 16 tiles leave its GEMMs too narrow
+// (stylize bench -only ops -op-size 128 -kernels winograd4). Every other
+// pass is direct, with the largest tile that fits the limits and gives
+// the GPU enough workgroups, and split-K where it does not
+// (ops.ChooseConvPlan, ops.ChooseGramPlan, ops.ChooseTileFor).
 type Heuristic struct{}
 
 // Name is "heuristic".
@@ -58,30 +61,39 @@ func (Heuristic) Name() string { return "heuristic" }
 // Conv is the pass's plan, as Heuristic says.
 func (Heuristic) Conv(l Limits, c ConvPass) ops.ConvPlan {
 	m, kc := c.gemm()
-	if l.Tile.Registers && c.H >= 16 && c.W >= 16 && m >= 16 && kc >= 16 && WinogradFits(l, c) {
-		return ops.ConvPlan{Algo: ops.Winograd2, Tile: ops.RegTile(16, 16, 8, 2)}
+	if l.Tile.Registers && m >= 16 && kc >= 16 {
+		if c.H >= 32 && c.W >= 32 && WinogradFits(l, c, ops.Winograd4) {
+			return ops.ConvPlan{Algo: ops.Winograd4, Tile: ops.RegTile(16, 16, 8, 2)}
+		}
+		if c.H >= 16 && c.W >= 16 && WinogradFits(l, c, ops.Winograd2) {
+			return ops.ConvPlan{Algo: ops.Winograd2, Tile: ops.RegTile(16, 16, 8, 2)}
+		}
 	}
 	return Direct(l, c)
 }
 
 // Forced is the Heuristic with every conv pass's algorithm fixed: Direct
-// everywhere, or Winograd F(2×2,3×3) on every pass whose workspace fits
-// the binding limit, whatever its size (stylize -kernels direct|winograd,
-// and the tests that check each algorithm against the oracle).
+// everywhere, or a Winograd algorithm on every pass whose workspace fits
+// the binding limit, whatever its size (stylize -kernels
+// direct|winograd|winograd4, and the tests that check each algorithm
+// against the oracle).
 type Forced struct{ Algo ops.Algo }
 
-// Name is "direct" or "winograd", as -kernels spells them.
+// Name is the algorithm as -kernels spells it.
 func (f Forced) Name() string {
-	if f.Algo == ops.Winograd2 {
+	switch f.Algo {
+	case ops.Winograd2:
 		return "winograd"
+	case ops.Winograd4:
+		return "winograd4"
 	}
 	return "direct"
 }
 
 // Conv is the pass's plan with f's algorithm.
 func (f Forced) Conv(l Limits, c ConvPass) ops.ConvPlan {
-	if f.Algo == ops.Winograd2 && WinogradFits(l, c) {
-		return ops.ConvPlan{Algo: ops.Winograd2, Tile: ops.RegTile(16, 16, 8, 2)}
+	if f.Algo.Winograd() && WinogradFits(l, c, f.Algo) {
+		return ops.ConvPlan{Algo: f.Algo, Tile: ops.RegTile(16, 16, 8, 2)}
 	}
 	return Direct(l, c)
 }
@@ -105,11 +117,11 @@ func Direct(l Limits, c ConvPass) ops.ConvPlan {
 	return p
 }
 
-// WinogradFits reports whether a Winograd pass's workspace fits the
-// adapter's binding limit.
-func WinogradFits(l Limits, c ConvPass) bool {
+// WinogradFits reports whether the workspace of conv pass c with
+// Winograd algorithm a fits the adapter's binding limit.
+func WinogradFits(l Limits, c ConvPass, a ops.Algo) bool {
 	m, kc := c.gemm()
-	for _, s := range ops.WinogradScratch(kc, m, c.H, c.W) {
+	for _, s := range ops.WinogradScratch(a, kc, m, c.H, c.W) {
 		if l.MaxBinding > 0 && s.Bytes() > min(l.MaxBinding, l.MaxBuffer) {
 			return false
 		}

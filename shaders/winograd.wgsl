@@ -1,23 +1,26 @@
-// winograd.wgsl: the transforms of Winograd's minimal filtering F(2×2,3×3)
-// (Lavin & Gray 2015) for a 3x3 convolution, stride 1, padding 1:
+// winograd.wgsl: the transforms of Winograd's minimal filtering F(m×m,3×3)
+// (Lavin & Gray 2015) for a 3x3 convolution, stride 1, padding 1, with
+// m = 2 (16 points) or 4 (36 points):
 //   Y = Aᵀ [ U ⊙ V ] A,  U = G g Gᵀ (the weights, transformed once on the
 //   host: ops.WinogradLayouts),  V = Bᵀ d B,
-// over 2×2 output tiles t = ty·TW + tx, whose 4×4 input patch d starts at
-// row 2ty−1, column 2tx−1 (zeros outside the image). The 16 elementwise
-// products of a tile, summed over the input channels, are 16 GEMMs
-// M[p] = U[p]·V[p] (gemm_reg.wgsl), between these two passes:
+// over m×m output tiles t = ty·TW + tx, whose n×n input patch d (n = m+2)
+// starts at row m·ty−1, column m·tx−1 (zeros outside the image). The n²
+// elementwise products of a tile, summed over the input channels, are n²
+// GEMMs M[p] = U[p]·V[p] (gemm_reg.wgsl), between these two passes:
 //   input:  V[p][c][t] = (Bᵀ d B)[p] for channel c's patch of tile t, with
 //           d = src (times mask > 0 with MASK: the ReLU mask of a backward's
-//           dy);  V: (16, KC, T)
-//   output: Y = Aᵀ M[·][m][t] A, the 2×2 outputs of tile t in channel m,
+//           dy);  V: (n², KC, T)
+//   output: Y = Aᵀ M[·][m][t] A, the m×m outputs of tile t in channel m,
 //           with the conv's epilogue: + bias, ReLU (forward); + the content
 //           loss's gradient cparams.grad·(F − P), times omask > 0, += with
-//           ACCUM (backward_input), as conv3x3.wgsl's.  M: (16, GM, T)
-//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  Aᵀ = [1 1 1 0; 0 1 −1 −1].
-// The shapes are in the uniform wp: the image's H and W, TW = ⌈W/2⌉ tiles
-// a row, T tiles in all, and C channels (the input transform's KC, the
-// output's GM), so that one compiled kernel serves every shape.
-// Template: Entry, MASK, BIAS, RELU, CONTENT, OMASK, ACCUM; the Bindings.
+//           ACCUM (backward_input), as conv3x3.wgsl's.  M: (n², GM, T)
+// The transforms' statements (Code) are generated from the matrices in Go
+// (ops/winograd_transforms.go), the patch loads (Load) too. The shapes are
+// in the uniform wp: the image's H and W, TW = ⌈W/m⌉ tiles a row, T tiles
+// in all, and C channels (the input transform's KC, the output's GM), so
+// that one compiled kernel serves every shape.
+// Template: Entry, M, Load, Code, MASK, BIAS, RELU, CONTENT, OMASK, ACCUM;
+// the Bindings.
 const WG = 256u;
 {{.Bindings}}
 fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -43,21 +46,10 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let c = i / T;
   let t = i - c * T;
   let ty = t / TW;
-  let y0 = i32(2u * ty) - 1;
-  let x0 = i32(2u * (t - ty * TW)) - 1;
-{{range $r := seq 4}}{{range $s := seq 4}}  let d{{$r}}{{$s}} = at(c, y0 + {{$r}}, x0 + {{$s}});
-{{end}}{{end}}  // Bᵀ d: rows
-{{range $s := seq 4}}  let a0{{$s}} = d0{{$s}} - d2{{$s}};
-  let a1{{$s}} = d1{{$s}} + d2{{$s}};
-  let a2{{$s}} = d2{{$s}} - d1{{$s}};
-  let a3{{$s}} = d1{{$s}} - d3{{$s}};
-{{end}}  // (Bᵀ d) B: columns, stored point by point
+  let y0 = i32({{.M}}u * ty) - 1;
+  let x0 = i32({{.M}}u * (t - ty * TW)) - 1;
   let o = c * T + t;
-{{range $r := seq 4}}  v[({{$r}}u * 4u + 0u) * KC * T + o] = a{{$r}}0 - a{{$r}}2;
-  v[({{$r}}u * 4u + 1u) * KC * T + o] = a{{$r}}1 + a{{$r}}2;
-  v[({{$r}}u * 4u + 2u) * KC * T + o] = a{{$r}}2 - a{{$r}}1;
-  v[({{$r}}u * 4u + 3u) * KC * T + o] = a{{$r}}1 - a{{$r}}3;
-{{end}}}
+{{.Load}}{{.Code}}}
 {{else}}
 fn put(m: u32, y: u32, x: u32, v: f32) {
   let H = wp.h;
@@ -84,14 +76,5 @@ fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let t = i - m * T;
   let ty = t / TW;
   let tx = t - ty * TW;
-{{range $p := seq 16}}  let m{{$p}} = mm[{{$p}}u * GM * T + i];
-{{end}}  // Aᵀ M: rows
-{{range $s := seq 4}}  let u0{{$s}} = m{{$s}} + m{{add 4 $s}} + m{{add 8 $s}};
-  let u1{{$s}} = m{{add 4 $s}} - m{{add 8 $s}} - m{{add 12 $s}};
-{{end}}  // (Aᵀ M) A: columns
-  put(m, 2u * ty, 2u * tx, u00 + u01 + u02);
-  put(m, 2u * ty, 2u * tx + 1u, u01 - u02 - u03);
-  put(m, 2u * ty + 1u, 2u * tx, u10 + u11 + u12);
-  put(m, 2u * ty + 1u, 2u * tx + 1u, u11 - u12 - u13);
-}
+{{.Load}}{{.Code}}}
 {{end}}

@@ -41,7 +41,8 @@ type kernelsCase struct {
 }
 
 // oracleKernels are the kernel plans each transfer oracle test runs
-// with: the heuristic's, Winograd on every conv pass it supports, and the
+// with: the heuristic's, Winograd F(2×2,3×3) and F(4×4,3×3) on every conv
+// pass they support, and the
 // plans package tune measures on this adapter for cfg's iteration on
 // these images (into this binary's cache; stylize run -tune does the
 // same).
@@ -49,6 +50,7 @@ func oracleKernels(t *testing.T, net *vgg.Net, cfg transfer.Config, content tran
 	return []kernelsCase{
 		{"heuristic", nil},
 		{"winograd", plan.Forced{Algo: ops.Winograd2}},
+		{"winograd4", plan.Forced{Algo: ops.Winograd4}},
 		{"tuned", tunedFor(t, net, cfg, content, styles)},
 	}
 }

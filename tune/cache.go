@@ -154,9 +154,9 @@ func (c Choice) check() error {
 	switch {
 	case (c.Conv == nil) == (c.Gram == nil):
 		return errors.New("names no single plan")
-	case c.Conv != nil && c.Conv.Algo != ops.Direct && c.Conv.Algo != ops.Winograd2:
+	case c.Conv != nil && c.Conv.Algo != ops.Direct && !c.Conv.Algo.Winograd():
 		return fmt.Errorf("names an unknown algorithm %d", c.Conv.Algo)
-	case c.Conv != nil && c.Conv.Algo == ops.Winograd2 && (!c.Conv.Tile.Reg || c.Conv.Split > 1):
+	case c.Conv != nil && c.Conv.Algo.Winograd() && (!c.Conv.Tile.Reg || c.Conv.Split > 1):
 		return fmt.Errorf("names a Winograd plan that is split or has no register tile: %v", c.Conv)
 	case c.Conv != nil && (c.Conv.Split < 0 || c.Conv.Chunk < 0 || c.Conv.Tile.TK <= 0):
 		return fmt.Errorf("names an impossible plan %v", c.Conv)

@@ -113,7 +113,7 @@ func (k Kernels) Conv(l plan.Limits, c plan.ConvPass) ops.ConvPlan {
 		if c.Style {
 			kk += m
 		}
-		if p.Tile.Check(l.Tile) == nil && p.Covers(kk) == nil && (p.Algo != ops.Winograd2 || plan.WinogradFits(l, c)) {
+		if p.Tile.Check(l.Tile) == nil && p.Covers(kk) == nil && (!p.Algo.Winograd() || plan.WinogradFits(l, c, p.Algo)) {
 			return p
 		}
 	}

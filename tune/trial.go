@@ -217,7 +217,7 @@ func convCandidates(l plan.Limits, c plan.ConvPass) []Choice {
 		for _, r := range [][4]int{{16, 16, 8, 2}, {16, 8, 8, 2}, {8, 16, 8, 2}, {16, 4, 4, 2}, {32, 8, 8, 1}} {
 			tiles = append(tiles, ops.RegTile(min(r[0], m), r[1], r[2], r[3]))
 		}
-		wino = tiles[:3]
+		wino = tiles[:2]
 	} else {
 		tiles = []ops.Tile{ops.Tile128x128, ops.Tile64x128, ops.Tile128x64, ops.Tile64x64, ops.TileN16, ops.TileN4,
 			ops.RegTile(8, 8, 8, 8), ops.RegTile(4, 4, 16, 16)}
@@ -226,9 +226,11 @@ func convCandidates(l plan.Limits, c plan.ConvPass) []Choice {
 	for _, t := range tiles {
 		add(splitConv(t, c, 1))
 	}
-	if m >= 4 && kc >= 4 && plan.WinogradFits(l, c) {
-		for _, t := range wino {
-			add(ops.ConvPlan{Algo: ops.Winograd2, Tile: t})
+	for _, a := range []ops.Algo{ops.Winograd2, ops.Winograd4} {
+		if m >= 4 && kc >= 4 && plan.WinogradFits(l, c, a) {
+			for _, t := range wino {
+				add(ops.ConvPlan{Algo: a, Tile: t})
+			}
 		}
 	}
 	return out

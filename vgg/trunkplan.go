@@ -88,8 +88,8 @@ func (tp TrunkPlan) passes(f func(i int, backward bool, p ops.ConvPlan, m, kc, h
 func (tp TrunkPlan) Workspace() []gpu.Spec {
 	var v, m int
 	tp.passes(func(_ int, _ bool, p ops.ConvPlan, gm, kc, h, w int) {
-		if p.Algo == ops.Winograd2 {
-			s := ops.WinogradScratch(kc, gm, h, w)
+		if p.Algo.Winograd() {
+			s := ops.WinogradScratch(p.Algo, kc, gm, h, w)
 			v, m = max(v, gpu.Numel(s[0].Shape)), max(m, gpu.Numel(s[1].Shape))
 		}
 	})

@@ -71,16 +71,16 @@ func copyOf(t *testing.T, d *gpu.Device, src *gpu.Buffer) *gpu.Buffer {
 // the trunk's backward at x0 = content, against the PyTorch float64 oracle.
 func TestTrunkMatchesOracle(t *testing.T) {
 	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg", "medium_seed"} {
-		for _, kname := range []string{"heuristic", "winograd", "tuned"} {
+		for _, kname := range []string{"heuristic", "winograd", "winograd4", "tuned"} {
 			t.Run(name+"/"+kname, func(t *testing.T) { trunkMatchesOracle(t, name, kname) })
 		}
 	}
 }
 
 // trunkMatchesOracle is TestTrunkMatchesOracle on case name with the
-// kernel plans kname names: the heuristic's, Winograd on every conv pass
-// it supports, or those package tune measures on this adapter for the
-// case's trunks.
+// kernel plans kname names: the heuristic's, each Winograd algorithm on
+// every conv pass it supports, or those package tune measures on this
+// adapter for the case's trunks.
 func trunkMatchesOracle(t *testing.T, name, kname string) {
 	d := testgpu.Device(t)
 	f, err := weights.ReadSafetensors("../testdata/" + name + ".safetensors")
@@ -116,6 +116,8 @@ func trunkMatchesOracle(t *testing.T, name, kname string) {
 	switch kname {
 	case "winograd":
 		k = plan.Forced{Algo: ops.Winograd2}
+	case "winograd4":
+		k = plan.Forced{Algo: ops.Winograd4}
 	case "tuned":
 		sizes := append([][]int{{H, W}}, m.StyleHWs...)
 		k = tunedTrunks(t, net, sizes, deepest)
@@ -191,20 +193,18 @@ func trunkMatchesOracle(t *testing.T, name, kname string) {
 	if err := tr.X.Write(testgpu.F32(content)); err != nil {
 		t.Fatal(err)
 	}
-	wino, convs := 0, 0
+	forced := map[string]ops.Algo{"winograd": ops.Winograd2, "winograd4": ops.Winograd4}
+	algos, convs := map[ops.Algo]int{}, 0
 	for i, l := range tr.Plan.Layers {
 		if !vgg.Table[i].Pool {
 			convs += 2
-			for _, p := range []ops.ConvPlan{l.Forward, l.Backward} {
-				if p.Algo == ops.Winograd2 {
-					wino++
-				}
-			}
+			algos[l.Forward.Algo]++
+			algos[l.Backward.Algo]++
 		}
 	}
-	t.Logf("kernels %s: %d of the %d conv passes run Winograd", kname, wino, convs)
-	if kname == "winograd" && wino < convs-2 { // the first conv (3 channels) may not fit the workspace limit
-		t.Fatalf("Winograd forced, yet only %d of %d conv passes run it", wino, convs)
+	t.Logf("kernels %s: of the %d conv passes, %v", kname, convs, algos)
+	if a, ok := forced[kname]; ok && algos[a] < convs-2 { // the first conv (3 channels) may not fit the workspace limit
+		t.Fatalf("%v forced, yet only %d of %d conv passes run it", a, algos[a], convs)
 	}
 	scal := testgpu.Upload(t, d, "scalars", nil, 4)
 	taps := map[string][]ops.Recorder{}

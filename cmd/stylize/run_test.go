@@ -116,13 +116,15 @@ func TestRunReproducesOracle(t *testing.T) {
 		{"tiny_blend_tv_avg", "lbfgs", "L-BFGS amplifies float32 differences through its curvature pairs", 5, 0},
 		{"tiny_seed", "lbfgs", "as above", 5, 0},
 	}
-	// Each case runs with the heuristic's kernel plans, with Winograd on
-	// every conv pass it supports, and with the plans stylize run -tune
-	// measures on this adapter first (into a cache of the test's own).
+	// Each case runs with the heuristic's kernel plans, with each Winograd
+	// algorithm on every conv pass it supports, and with the plans stylize
+	// run -tune measures on this adapter first (into a cache of the test's
+	// own).
 	t.Setenv("STYLIZE_CACHE", t.TempDir())
 	kernels := []struct{ name, flag, want string }{
 		{"heuristic", "-kernels=heuristic", "heuristic"},
 		{"winograd", "-kernels=winograd", "winograd"},
+		{"winograd4", "-kernels=winograd4", "winograd4"},
 		{"tuned", "-tune", "tuned"},
 	}
 	for _, tc := range cases {

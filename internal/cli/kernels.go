@@ -16,7 +16,7 @@ import (
 // KernelModes are -kernels' values: the tuning cache's measured plans
 // where it has them (auto), the heuristic's, or one conv algorithm on
 // every pass it supports (plan.Forced).
-var KernelModes = []string{"auto", "heuristic", "direct", "winograd"}
+var KernelModes = []string{"auto", "heuristic", "direct", "winograd", "winograd4"}
 
 // CheckKernels checks -kernels.
 func CheckKernels(mode string) error {
@@ -31,7 +31,7 @@ func CheckKernels(mode string) error {
 // LoadKernels returns the kernel plans a command runs with on d: with
 // -kernels auto, the tuning cache's measured choices for this adapter
 // where it has any (tune.Kernels), else the heuristic (nil); with
-// direct or winograd, that algorithm wherever it applies. It says
+// direct, winograd or winograd4, that algorithm wherever it applies. It says
 // which on w, and warns there of a cache it had to ignore (damaged, or
 // measured with other kernels).
 func LoadKernels(mode string, d *gpu.Device, w io.Writer) (plan.Kernels, *tune.Cache, error) {
@@ -39,10 +39,13 @@ func LoadKernels(mode string, d *gpu.Device, w io.Writer) (plan.Kernels, *tune.C
 	case "heuristic":
 		fmt.Fprintln(w, "kernels: heuristic (-kernels heuristic)")
 		return nil, nil, nil
-	case "direct", "winograd":
+	case "direct", "winograd", "winograd4":
 		k := plan.Forced{Algo: ops.Direct}
-		if mode == "winograd" {
+		switch mode {
+		case "winograd":
 			k.Algo = ops.Winograd2
+		case "winograd4":
+			k.Algo = ops.Winograd4
 		}
 		fmt.Fprintf(w, "kernels: %s on every conv pass it supports (-kernels %s)\n", mode, mode)
 		return k, nil, nil
