@@ -82,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(exitError, err)
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
 
 	var win *window.Window

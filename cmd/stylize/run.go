@@ -13,8 +13,17 @@ import (
 	"github.com/stylize/stylize/internal/cli"
 )
 
+// stopSignals end a run as Ctrl-C does, keeping the work done so far:
+// SIGTERM (timeout, docker stop) and SIGHUP (a closed terminal) too.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// signalContext is cancelled by the first of stopSignals.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), stopSignals...)
+}
+
 func runCommand(args []string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	err := runStyle(ctx, args, os.Stdout, os.Stderr)
 	if errors.Is(err, cli.ErrInterrupted) {

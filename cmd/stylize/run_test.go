@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/internal/cli"
@@ -248,6 +250,11 @@ func TestRunRejectsBadInput(t *testing.T) {
 	huge := filepath.Join(dir, "huge.png")
 	writePNGHeader(t, huge, 100000, 100000)
 	out := filepath.Join(dir, "o.png")
+	pngDir := filepath.Join(dir, "dir.png")
+	if err := os.Mkdir(pngDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	roDir := "/proc" // a directory no one can create files in, root included (CI runs as root)
 	base := []string{"-weights", c.weights, "-iters", "2", "-out", out}
 	cases := []struct {
 		name string
@@ -269,6 +276,15 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unknown kernels", []string{"-content", c.content, "-style", c.styles[0], "-kernels", "fastest"}, "unknown -kernels"},
 		{"tune with forced kernels", []string{"-content", c.content, "-style", c.styles[0], "-tune", "-kernels", "winograd"}, "-kernels auto"},
 		{"no time to tune", []string{"-content", c.content, "-style", c.styles[0], "-tune", "-tune-time", "0s"}, "-tune-time"},
+		{"out in a missing directory", []string{"-content", c.content, "-style", c.styles[0], "-out", filepath.Join(dir, "nope", "o.png")}, "does not exist"},
+		{"out is a directory", []string{"-content", c.content, "-style", c.styles[0], "-out", pngDir}, "is a directory"},
+		{"out in a read-only directory", []string{"-content", c.content, "-style", c.styles[0], "-out", filepath.Join(roDir, "o.png")}, "cannot be written"},
+		{"out is the content", []string{"-content", c.content, "-style", c.styles[0], "-out", c.content}, "is the input"},
+		{"out is a style", []string{"-content", c.content, "-style", c.styles[0], "-out", c.styles[0]}, "is the input"},
+		{"zero eps", []string{"-content", c.content, "-style", c.styles[0], "-eps", "0"}, "-eps must be > 0"},
+		{"lr past float32", []string{"-content", c.content, "-style", c.styles[0], "-lr", "1e39"}, "float32"},
+		{"zero blend", []string{"-content", c.content, "-style", c.styles[0] + "," + c.styles[0], "-style-blend", "0,0"}, "sum to 0"},
+		{"negative blend", []string{"-content", c.content, "-style", c.styles[0] + "," + c.styles[0], "-style-blend", "1,-1"}, "style-blend"},
 		{"bad weights file", []string{"-content", c.content, "-style", c.styles[0], "-weights", text}, "notes.png"},
 	}
 	for _, tc := range cases {
@@ -458,5 +474,23 @@ func TestRunPresetsReduceLoss(t *testing.T) {
 			}
 			t.Logf("%s: losses reported %v", p.preset, losses)
 		})
+	}
+}
+
+// TestStopSignalsCancel sends each stop signal to the test process: each
+// cancels the context a run works under (which then writes the image so
+// far, TestRunCtrlCWritesImage), instead of killing the process.
+func TestStopSignalsCancel(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		ctx, stop := signalContext()
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+			t.Errorf("%v did not cancel the run's context", sig)
+		}
+		stop()
 	}
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"flag"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -63,5 +65,32 @@ func TestListFlag(t *testing.T) {
 	}
 	if want := (ListFlag{"a.png", "b.png", "c.png"}); !reflect.DeepEqual(l, want) || l.String() != "a.png,b.png,c.png" {
 		t.Errorf("%q (%s), want %q", l, l.String(), want)
+	}
+}
+
+// -style-blend is normalised, as jcjohnson/neural-style does: "1,3" is
+// "0.25,0.75".
+func TestBlendNormalised(t *testing.T) {
+	f := &RunFlags{Styles: []string{"a.png", "b.png"}, Blend: "1,3"}
+	b, err := f.blend()
+	if err != nil || len(b) != 2 || b[0] != 0.25 || b[1] != 0.75 {
+		t.Fatalf("blend 1,3: %v, %v; want [0.25 0.75]", b, err)
+	}
+}
+
+// -overwrite-input lets -out name an input, which the check refuses
+// otherwise.
+func TestOverwriteInput(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "c.png")
+	if err := os.WriteFile(in, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &RunFlags{Content: in, Out: in, OutDepth: 8}
+	if err := f.checkOut(); err == nil || !strings.Contains(err.Error(), "is the input") {
+		t.Fatalf("-out = -content: %v", err)
+	}
+	f.OverwriteInput = true
+	if err := f.checkOut(); err != nil {
+		t.Fatalf("with -overwrite-input: %v", err)
 	}
 }

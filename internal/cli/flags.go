@@ -31,6 +31,7 @@ type RunFlags struct {
 	Device                     string
 	JSON                       bool
 	OutDepth                   int
+	OverwriteInput             bool // -out may name an input
 	MaxPixels                  int
 	Kernels                    string // one of KernelModes
 
@@ -104,6 +105,7 @@ func Register(fs *flag.FlagSet, c Command) *RunFlags {
 	str(&f.Device, "device", "", "GPU adapter: index or name substring (see stylize devices)")
 	fs.BoolVar(&f.JSON, "json", false, use("json", "write progress as JSON lines on stdout"))
 	num(&f.OutDepth, "out-depth", 8, "bits per channel of a PNG output: 8 or 16")
+	fs.BoolVar(&f.OverwriteInput, "overwrite-input", false, "let -out name the content or a style image, which it then replaces")
 	num(&f.MaxPixels, "max-pixels", 64<<20, "refuse input images with more pixels than this")
 	str(&f.Kernels, "kernels", "auto", "kernel plans: auto (those stylize tune measured on this GPU where it has, else the heuristic's), heuristic, or direct, winograd (F(2x2,3x3)) or winograd4 (F(4x4,3x3)) on every conv pass that supports it")
 	return f

@@ -71,6 +71,10 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 			return nil, err
 		}
 	}
+	// Adam divides by √v + ε, which a zero gradient makes 0/0 when ε is 0.
+	if f.Eps == 0 {
+		return nil, errors.New("-eps must be > 0: Adam divides by sqrt(v) + eps, which is 0 where the gradient is")
+	}
 	if !(f.Beta1 >= 0 && f.Beta1 < 1) || !(f.Beta2 >= 0 && f.Beta2 < 1) {
 		return nil, fmt.Errorf("-beta1 and -beta2 must be in [0,1), got %v and %v", f.Beta1, f.Beta2)
 	}
@@ -138,10 +142,19 @@ func (f *RunFlags) blend() ([]float64, error) {
 	if len(b) != len(f.Styles) {
 		return nil, fmt.Errorf("-style-blend has %d weights for %d style images", len(b), len(f.Styles))
 	}
+	sum := 0.0
 	for _, v := range b {
 		if err := finiteNonNeg("style-blend", v); err != nil {
 			return nil, err
 		}
+		sum += v
+	}
+	// Normalised, as jcjohnson/neural-style does: "1,1" is "0.5,0.5".
+	if sum == 0 {
+		return nil, errors.New("-style-blend: the weights sum to 0, which leaves no style")
+	}
+	for i := range b {
+		b[i] /= sum
 	}
 	return b, nil
 }
@@ -160,14 +173,46 @@ func (f *RunFlags) checkOut() error {
 	default:
 		return fmt.Errorf("-out %s: unsupported output format (want .png, .jpg or .jpeg)", f.Out)
 	}
+	return f.checkOutWritable()
+}
+
+// checkOutWritable checks, before any GPU work, that -out can be written
+// where the run will write it (imageio.Save: a temporary file in its
+// directory renamed over it), and that it is none of the inputs unless
+// -overwrite-input says so: a run should not lose its work, or an input,
+// at the final save.
+func (f *RunFlags) checkOutWritable() error {
+	dir := filepath.Dir(f.Out)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("-out %s: its directory %s does not exist", f.Out, dir)
+	}
+	if st, err := os.Stat(f.Out); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("-out %s is a directory", f.Out)
+		}
+		if !f.OverwriteInput {
+			for _, in := range append([]string{f.Content}, f.Styles...) {
+				if is, err := os.Stat(in); err == nil && os.SameFile(st, is) {
+					return fmt.Errorf("-out %s is the input %s: give another -out, or -overwrite-input to replace it", f.Out, in)
+				}
+			}
+		}
+	}
+	tmp, err := os.CreateTemp(dir, ".stylize-check-*")
+	if err != nil {
+		return fmt.Errorf("-out %s: its directory cannot be written: %w", f.Out, err)
+	}
+	tmp.Close()
+	os.Remove(tmp.Name())
 	return nil
 }
 
 // finiteNonNeg refuses a value of the flag called name that is not a
 // finite number >= 0.
 func finiteNonNeg(name string, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return fmt.Errorf("-%s must be a finite number >= 0, got %v", name, v)
+	// The GPU computes in float32: a value past its range would be +Inf.
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > math.MaxFloat32 {
+		return fmt.Errorf("-%s must be a number in [0, %.4g] (float32's range), got %v", name, math.MaxFloat32, v)
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ Examples:
 		opts.Progress = nil
 	}
 	// Ctrl-C stops the download cleanly, keeping the .part for next time.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	p, err := weights.Fetch(ctx, name, opts)
 	if err != nil {
