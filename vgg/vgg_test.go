@@ -256,8 +256,8 @@ func trunkMatchesOracle(t *testing.T, name, kname string) {
 	}
 	s := testgpu.Errors(testgpu.F64(testgpu.Read(t, tr.DX)), f64(t, f, "ref.grad0"))
 	t.Logf("grad0: norm-wise rel err %.3g", s.NormRel)
-	if s.NormRel > 1e-3 {
-		t.Fatalf("grad0: norm-wise rel err %.3g > 1e-3", s.NormRel)
+	if s.NormRel > 1e-4 {
+		t.Fatalf("grad0: norm-wise rel err %.3g > 1e-4 (ORACLE.md: about 1e-4 is reachable)", s.NormRel)
 	}
 }
 
