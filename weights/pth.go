@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/big"
 	"os"
@@ -227,7 +228,9 @@ func pathSplit(p string) (dir, base string) {
 }
 
 // zipRead returns the bytes of one zip entry of at most max bytes, without
-// copying when the entry is stored uncompressed.
+// copying when the entry is stored uncompressed, once they match the
+// entry's CRC-32 (archive/zip checks it when it decompresses; a stored
+// entry read in place is checked here).
 func (r *pthReader) zipRead(f *zip.File, max uint64) ([]byte, error) {
 	if f.UncompressedSize64 > max {
 		return nil, r.bad("zip entry %s is %d bytes, more than the %d expected", f.Name, f.UncompressedSize64, max)
@@ -235,7 +238,11 @@ func (r *pthReader) zipRead(f *zip.File, max uint64) ([]byte, error) {
 	if f.Method == zip.Store && f.CompressedSize64 == f.UncompressedSize64 && r.zipData != nil {
 		if off, err := f.DataOffset(); err == nil && off >= 0 && uint64(off) <= uint64(len(r.zipData)) &&
 			f.UncompressedSize64 <= uint64(len(r.zipData))-uint64(off) {
-			return r.zipData[off : uint64(off)+f.UncompressedSize64], nil
+			b := r.zipData[off : uint64(off)+f.UncompressedSize64]
+			if sum := crc32.ChecksumIEEE(b); sum != f.CRC32 {
+				return nil, r.bad("zip entry %s fails its CRC-32 check (%08x, the zip says %08x): the file is damaged", f.Name, sum, f.CRC32)
+			}
+			return b, nil
 		}
 		return nil, r.bad("zip entry %s runs past the end of the file (truncated)", f.Name)
 	}

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"math/rand"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -196,6 +197,50 @@ func TestPthBadLayers(t *testing.T) {
 			wantFormatError(t, err, path, tc.msgs...)
 			t.Log(err)
 		})
+	}
+}
+
+// A stored zip entry whose bytes were overwritten fails its CRC-32: the
+// weights are refused, not read changed.
+func TestPthDamagedCRC(t *testing.T) {
+	good := mustRead(t, "../testdata/tiny_vgg19.pth")
+	want, err := ParsePth("good.pth", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(good), int64(len(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := 0
+	for _, f := range zr.File {
+		if !strings.Contains(f.Name, "/data/") || f.Method != zip.Store || f.UncompressedSize64 < 64 {
+			continue
+		}
+		off, err := f.DataOffset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := append([]byte(nil), good...)
+		for i := int64(0); i < 20; i++ {
+			bad[off+16+i] ^= 0x5a
+		}
+		v, err := ParsePth("damaged.pth", bad)
+		switch {
+		case err != nil && strings.Contains(err.Error(), "CRC-32"):
+			damaged++
+			if damaged == 1 {
+				t.Log(err)
+			}
+		case err != nil:
+			t.Fatalf("%s with 20 bytes overwritten: %v, want a CRC-32 error", f.Name, err)
+		case !reflect.DeepEqual(v.Convs, want.Convs):
+			t.Fatalf("%s with 20 bytes overwritten was read, with changed weights", f.Name)
+		}
+		// Otherwise the record is one the reader does not use.
+	}
+	if damaged == 0 {
+		t.Fatal("no stored data record in tiny_vgg19.pth to damage")
 	}
 }
 
