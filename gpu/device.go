@@ -193,6 +193,7 @@ func enumerate(backend string) (*wgpu.Instance, []*wgpu.Adapter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	ensureRuntimeDir()
 	inst := wgpu.CreateInstance(&wgpu.InstanceDescriptor{Backends: flags})
 	if inst == nil {
 		return nil, nil, errors.New("gpu: could not create a WebGPU instance")
