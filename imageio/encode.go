@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -9,8 +10,10 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -73,14 +76,16 @@ func writeAtomic(path string, enc func(io.Writer) error) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	mode := fs.FileMode(0o644)
+	// A new file gets 0666 less the umask, as any program's would; a
+	// file replaced keeps its mode.
+	keep := fs.FileMode(0)
 	if fi, err := os.Stat(path); err == nil {
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("imageio: save %s: exists and is not a regular file", path)
 		}
-		mode = fi.Mode().Perm()
+		keep = fi.Mode().Perm()
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	f, err := createTemp(dir, "."+base+".tmp")
 	if err != nil {
 		return fmt.Errorf("imageio: save %s: %w", path, err)
 	}
@@ -98,8 +103,10 @@ func writeAtomic(path string, enc func(io.Writer) error) (err error) {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("imageio: save %s: %w", path, err)
 	}
-	if err := f.Chmod(mode); err != nil {
-		return fmt.Errorf("imageio: save %s: %w", path, err)
+	if keep != 0 {
+		if err := f.Chmod(keep); err != nil {
+			return fmt.Errorf("imageio: save %s: %w", path, err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("imageio: save %s: %w", path, err)
@@ -163,4 +170,17 @@ func toNRGBA64(img Image) *image.NRGBA64 {
 		p[6], p[7] = 0xff, 0xff
 	}
 	return m
+}
+
+// createTemp creates a new file prefix+random in dir with mode 0666 less
+// the umask (os.CreateTemp's is 0600, which the rename would keep).
+func createTemp(dir, prefix string) (*os.File, error) {
+	for i := 0; ; i++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) && i < 100 {
+			continue
+		}
+		return f, err
+	}
 }
