@@ -66,6 +66,12 @@ func check(img Image) error {
 	if len(img.Pix) != 3*img.W*img.H {
 		return fmt.Errorf("image %dx%d has %d samples, want %d", img.W, img.H, len(img.Pix), 3*img.W*img.H)
 	}
+	// A NaN would be written as black without a word: refuse it instead.
+	for i, v := range img.Pix {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("the image holds a non-finite value (%v at sample %d): nothing written", v, i)
+		}
+	}
 	return nil
 }
 

@@ -14,6 +14,18 @@ import (
 	"github.com/stylize/stylize/vgg"
 )
 
+// NonFiniteError says that a run stopped because its loss became NaN or
+// infinite: the optimisation diverged (too large a learning rate, a
+// weight past float32's range), and its image is no longer worth writing.
+type NonFiniteError struct {
+	Iter int // the iteration (over all scales) whose loss it was
+	Loss [4]float32
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("transfer: the loss became non-finite at iteration %d (total, content, style, tv = %v): the optimisation diverged, or a loss weight is too large: try a smaller -lr or weights", e.Iter, e.Loss)
+}
+
 // Progress is what a run reports every PrintEvery iterations. The losses
 // are those of the image at iteration Iter, read back asynchronously, so
 // they may arrive an iteration or two after it.
@@ -298,13 +310,17 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 	}
 	defer img.Release()
 	pendingIter := -1
+	var diverged error
 	report := func(raw []byte, iter int) {
-		if o.OnProgress == nil {
-			return
-		}
 		var p Progress
 		for i := range p.Loss {
 			p.Loss[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			if v := float64(p.Loss[i]); (math.IsNaN(v) || math.IsInf(v, 0)) && diverged == nil {
+				diverged = &NonFiniteError{Iter: done + iter, Loss: p.Loss}
+			}
+		}
+		if o.OnProgress == nil {
+			return
 		}
 		p.Scale, p.Scales = si+1, len(o.Sizes)
 		p.Iter, p.Iters = iter, o.Iters[si]
@@ -323,6 +339,9 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		if err := ctx.Err(); err != nil {
 			runErr = err
 			break
+		}
+		if diverged != nil {
+			return res, diverged
 		}
 		wantPrint := rb != nil && (k%o.PrintEvery == 0 || k == 1 || k == n)
 		if wantPrint && k == n && rb.Busy() {
@@ -387,6 +406,9 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			return res, err
 		}
 		report(raw, pendingIter)
+	}
+	if diverged != nil {
+		return res, diverged
 	}
 	if res.out, err = readImage(img, out, w, h); err != nil {
 		return res, err

@@ -482,3 +482,37 @@ func TestStopSignalsCancel(t *testing.T) {
 		stop()
 	}
 }
+
+// A run whose loss or image becomes non-finite ends with a clear error
+// and writes no image (it would be black or garbage), rather than
+// finishing as if nothing happened (issue 13, D8). A loss past float32's
+// range stops the run at the report that sees it (transfer.NonFiniteError);
+// an image gone NaN can keep a finite loss (ReLU's max drops NaN), and
+// is refused when it would be written.
+func TestRunStopsOnNonFinite(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_seed")
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"loss overflows", []string{"-content-weight", "3e38", "-style-weight", "3e38"}, "the loss became non-finite at iteration 0"},
+		{"image diverges", []string{"-optimizer", "lbfgs", "-lr", "1e30"}, "non-finite value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(c.dir, "diverged.png")
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
+				"-iters", "20", "-print-every", "1", "-out", out}, tc.flags...)
+			err := runStyle(context.Background(), args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error saying %q, got %v\n%s", tc.want, err, stderr.String())
+			}
+			t.Log(err)
+			if _, serr := os.Stat(out); serr == nil {
+				t.Errorf("the diverged image was written")
+			}
+		})
+	}
+}
