@@ -91,8 +91,8 @@ func Register(fs *flag.FlagSet, c Command) *RunFlags {
 		fs.Float64Var(v.p, f.fills(v.name), v.def, use(v.name, v.help))
 	}
 	num(&f.LBFGSHistory, "lbfgs-history", 100, "L-BFGS history size")
-	str(&f.ContentLayers, f.fills("content-layers"), seed.ContentLayers, "content layers, comma list")
-	str(&f.StyleLayers, f.fills("style-layers"), seed.StyleLayers, "style layers, comma list")
+	str(&f.ContentLayers, f.fills("content-layers"), seed.ContentLayers, "content layers, comma list, each named relu4_2, conv4_2, block4_conv2 or by torchvision index (features.22 or 22)")
+	str(&f.StyleLayers, f.fills("style-layers"), seed.StyleLayers, "style layers, comma list, named as -content-layers")
 	str(&f.Pooling, f.fills("pooling"), seed.Pooling, "max or avg")
 	str(&f.Init, f.fills("init"), seed.Init, "content, random, style, or the path of an image")
 	str(&f.Preset, "preset", PresetNames[0], strings.Join(PresetNames, " or "))

@@ -55,7 +55,7 @@ type RunCommand struct {
 // NewRunCommand registers stylize run's flags on fs, and its help.
 func NewRunCommand(fs *flag.FlagSet) *RunCommand {
 	c := &RunCommand{RunFlags: Register(fs, Command{Name: "stylize run", PrintEvery: 50})}
-	fs.StringVar(&c.Iters, c.fills("iters"), Presets[PresetNames[0]].Iters, "iterations, or a comma list with one count per scale")
+	fs.StringVar(&c.Iters, c.fills("iters"), Presets[PresetNames[0]].Iters, "iterations, or a comma list with one count per scale (-scales 3 -iters 300,200,100)")
 	fs.IntVar(&c.Scales, "scales", 1, "number of scales, coarse to fine, growing by about √2")
 	fs.Float64Var(&c.EMA, "ema", 0, "return the exponential moving average of the iterates with this decay (e.g. 0.95); 0 disables")
 	fs.BoolVar(&c.Tune, "tune", false, "first measure the kernel plans of this run's passes on this GPU (stylize tune), within -tune-time, and use them")
