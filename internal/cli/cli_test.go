@@ -40,7 +40,7 @@ func TestPrintDefaultsShowsPresetValues(t *testing.T) {
 		"learning rate (Adam) or step length (L-BFGS) (seed: 0.02, neural-style: 1)",
 		"content loss weight (seed: 10000, neural-style: 5)",
 		"total-variation loss weight (seed: 0, neural-style: 0.001)",
-		`content layers, comma list (seed: "relu5_2", neural-style: "relu4_2")`,
+		`or by torchvision index (features.22 or 22) (seed: "relu5_2", neural-style: "relu4_2")`,
 		"0 keeps the content's size (default 512)",
 		"Adam beta2 (default 0.999)",
 		`(default "keras")`, "(default 50)",
