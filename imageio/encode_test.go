@@ -135,7 +135,7 @@ func TestSaveJPEGRoundTrip(t *testing.T) {
 
 func TestSaveClamps(t *testing.T) {
 	img := Image{H: 1, W: 5, Pix: []float32{
-		-0.5, 1.5, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
+		-0.5, 1.5, -3, 2, -1e-9,
 		0.5, 0.5 / 255, 1.5 / 255, 1, 0,
 		0, 0, 0, 0, 0,
 	}}
@@ -149,6 +149,24 @@ func TestSaveClamps(t *testing.T) {
 		if got.Pix[i] != w {
 			t.Errorf("sample %d (%v): got %v, want %v", i, img.Pix[i], got.Pix[i], w)
 		}
+	}
+}
+
+// A non-finite sample (a diverged run's) is refused, not written as
+// black or white, and an existing file stays as it was.
+func TestSaveRefusesNonFinite(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "n.png")
+	if err := os.WriteFile(p, []byte("before"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		img := Image{H: 1, W: 2, Pix: []float32{0, 0.5, 1, 0, float32(v), 0}}
+		if err := Save(p, img, 8); err == nil || !strings.Contains(err.Error(), "non-finite") {
+			t.Errorf("%v: %v, want a non-finite error", v, err)
+		}
+	}
+	if b, _ := os.ReadFile(p); string(b) != "before" {
+		t.Errorf("the existing file was replaced")
 	}
 }
 

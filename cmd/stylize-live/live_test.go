@@ -1129,8 +1129,8 @@ quit
 		want string
 	}{{[]string{"-scales", "2"}, "one scale"}, {[]string{"-ema", "0.9"}, "-ema"}, {[]string{"-adam-form", "sgd"}, "adam-form"}} {
 		bad := runLive(t, append(baseArgs("$DIR"), c.flag...), "quit\n")
-		if bad.code == 0 || !strings.Contains(bad.stderr, c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want a failure that mentions %q", c.flag, bad.code, bad.stderr, c.want)
+		if bad.code != 1 || !strings.Contains(bad.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 (as stylize run's) and a message that mentions %q", c.flag, bad.code, bad.stderr, c.want)
 		}
 	}
 }

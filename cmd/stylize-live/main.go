@@ -30,11 +30,11 @@ import (
 // GLFW wants its calls on the main thread.
 func init() { runtime.LockOSThread() }
 
-// Exit statuses (and cli.ExitInterrupted after Ctrl-C).
+// Exit statuses (and cli.ExitInterrupted after Ctrl-C): a bad flag is an
+// error like any other, 1, as stylize run's.
 const (
 	exitOK    = 0
 	exitError = 1
-	exitUsage = 2
 )
 
 func main() {
@@ -49,18 +49,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		return exitUsage
+		return exitError
 	}
 	fail := func(code int, err error) int {
 		fmt.Fprintln(stderr, "stylize-live:", err)
 		return code
 	}
 	if fs.NArg() > 0 {
-		return fail(exitUsage, fmt.Errorf("unexpected argument %q (flags come before; see stylize-live -h)", fs.Arg(0)))
+		return fail(exitError, fmt.Errorf("unexpected argument %q (flags come before; see stylize-live -h)", fs.Arg(0)))
 	}
 	cfg, err := f.Resolve(fs)
 	if err != nil {
-		return fail(exitUsage, err)
+		return fail(exitError, err)
 	}
 	if cfg.CaptureDir != "" {
 		if err := os.MkdirAll(cfg.CaptureDir, 0o755); err != nil {
