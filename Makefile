@@ -39,7 +39,7 @@ build: deps
 # live opens the realtime window on the bundled samples (needs a display).
 LIVE_FLAGS ?= -size 256
 live: build
-	@w=$$(./bin/stylize weights fetch vgg19-caffe) || exit 1; \
+	@w="$(WEIGHTS)"; [ -n "$$w" ] || w=$$(./bin/stylize weights fetch vgg19-keras) || exit 1; \
 	./bin/stylize-live -content samples/chelsea.png -style samples/hubble_deep_field.jpg \
 	  -weights "$$w" -out out/live.png $(LIVE_FLAGS)
 
@@ -79,15 +79,31 @@ bench-go: deps
 devices: build
 	./bin/stylize devices
 
-# demo fetches the Caffe-derived VGG19 weights once (about 550 MB, cached
-# in the user's cache directory), then stylises the bundled cat with the
-# Hubble deep field. On a software GPU, use e.g. DEMO_FLAGS="-size 128 -iters 50".
-DEMO_FLAGS ?= -size 384 -iters 300
+# demo stylises the bundled cat with the Hubble deep field. Its weights are
+# WEIGHTS, a VGG19 file already on disk, or else Keras's VGG19 (the original
+# Caffe weights, about 80 MB), fetched once into the user's cache directory.
+# Without a network it says where to put the file by hand. DEMO_FLAGS
+# defaults to a size that finishes in minutes: 384 px and 300 iterations on
+# a hardware GPU, 192 px and 150 iterations on a software one (lavapipe,
+# about 1 s an iteration on 2 cores).
+WEIGHTS ?=
+DEMO_FLAGS ?=
 demo: build
 	@mkdir -p out
-	@w=$$(./bin/stylize weights fetch vgg19-caffe) || exit 1; \
+	@w="$(WEIGHTS)"; \
+	if [ -z "$$w" ]; then \
+	  w=$$(./bin/stylize weights fetch vgg19-keras) || { \
+	    echo "Or run the demo with weights you have: make demo WEIGHTS=FILE (any VGG19 .h5, .pth or .safetensors)," >&2; \
+	    echo "or point STYLIZE_WEIGHTS_BASEURL at a mirror of the file." >&2; exit 1; }; \
+	fi; \
+	flags="$(DEMO_FLAGS)"; \
+	if [ -z "$$flags" ]; then \
+	  if ./bin/stylize devices 2>/dev/null | grep -q 'CPU, driver'; then \
+	    flags="-size 192 -iters 150"; echo "a software GPU: the demo runs at $$flags (set DEMO_FLAGS to change it)"; \
+	  else flags="-size 384 -iters 300"; fi; \
+	fi; \
 	./bin/stylize run -content samples/chelsea.png -style samples/hubble_deep_field.jpg \
-	  -weights "$$w" -out out/demo.png $(DEMO_FLAGS) && \
+	  -weights "$$w" -out out/demo.png $$flags && \
 	echo "result: $$(pwd)/out/demo.png"
 
 clean:

@@ -26,7 +26,7 @@ func LoadWeights(path string, widths []int, stderr io.Writer) (*weights.VGG19, e
 		p, name, ok := weights.FindCached()
 		if !ok {
 			dir, _ := weights.CacheDir()
-			return nil, fmt.Errorf("no VGG19 weights: run `stylize weights fetch vgg19-caffe` (or place the file in %s), or pass -weights FILE", dir)
+			return nil, fmt.Errorf("no VGG19 weights: run `./bin/stylize weights fetch vgg19-keras` (80 MB; or place the file in %s), or pass -weights FILE", dir)
 		}
 		fmt.Fprintf(stderr, "weights: %s (%s)\n", p, name)
 		path = p
