@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # lavapipe's window-system layer warns when this is unset; give it a private dir.
 export XDG_RUNTIME_DIR ?= /tmp/stylize-xdg-$(shell id -u)
 
-.PHONY: all build deps test vet fmt-check bench bench-cpu bench-go devices demo live clean
+.PHONY: all build deps test vet fmt-check bench bench-cpu bench-go devices demo live fuzz clean
 
 all: build
 
@@ -105,6 +105,17 @@ demo: build
 	./bin/stylize run -content samples/chelsea.png -style samples/hubble_deep_field.jpg \
 	  -weights "$$w" -out out/demo.png $$flags && \
 	echo "result: $$(pwd)/out/demo.png"
+
+# fuzz runs each fuzz target of the parsers for FUZZTIME. Go minimises a
+# large seed input for up to a minute by default, which left the Keras and
+# .pth targets 15 and 8 inputs in 60 s; -fuzzminimizetime 3s lets them run
+# tens of thousands.
+FUZZTIME ?= 60s
+fuzz:
+	@set -e; for t in weights:FuzzReadKerasH5 weights:FuzzParsePth weights:FuzzParseSafetensors imageio:FuzzExifOrientation; do \
+	  echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+	  $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s; \
+	done
 
 clean:
 	rm -rf bin out
