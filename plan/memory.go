@@ -160,8 +160,10 @@ func (p *Plan) buffers() {
 		add(OwnEMA, it, it, gpu.F32Spec("ema", x.Shape...))
 	}
 	if p.LossReadback {
-		add(OwnLossReadback, it, it, gpu.F32Spec("losses", NumScalars))
-		p.Buffers[len(p.Buffers)-1].Readback = true
+		for i := 0; i < LossReadbacks; i++ {
+			add(OwnLossReadback, it, it, gpu.F32Spec(fmt.Sprintf("losses %d", i), NumScalars))
+			p.Buffers[len(p.Buffers)-1].Readback = true
+		}
 	}
 	if p.ImageReadback {
 		add(OwnImageReadback, it, it, gpu.F32Spec("image readback", x.Shape...))
@@ -172,6 +174,12 @@ func (p *Plan) buffers() {
 // NumScalars is the length of the engine's loss scalars: total, content,
 // style and TV.
 const NumScalars = 4
+
+// LossReadbacks is how many reads of the losses a run keeps in flight, a
+// ring of staging buffers, so that -print-every 1 reports every
+// iteration without waiting: the GPU runs an iteration ahead of the CPU,
+// and a read's mapping arrives within a couple more.
+const LossReadbacks = 4
 
 // named prefixes specs' names with a layer's.
 func named(layer string, specs []gpu.Spec) []gpu.Spec {

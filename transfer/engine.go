@@ -266,9 +266,42 @@ func (e *Engine) take(owner string, lo, hi int) ([]*gpu.Buffer, error) {
 // readback makes the staging buffer of the plan's owner (a loss or image
 // readback, one each).
 func (e *Engine) readback(owner string) (*gpu.Readback, error) {
-	spec := e.Plan.BuffersOf(owner)
-	if len(spec) != 1 || !spec[0].Readback {
+	rbs, err := e.readbacks(owner)
+	if err != nil {
+		return nil, err
+	}
+	if len(rbs) != 1 {
+		releaseAll(rbs)
+		return nil, fmt.Errorf("transfer: the plan has %d %s buffers, want 1", len(rbs), owner)
+	}
+	return rbs[0], nil
+}
+
+// readbacks makes the staging buffers the plan lists for owner.
+func (e *Engine) readbacks(owner string) ([]*gpu.Readback, error) {
+	specs := e.Plan.BuffersOf(owner)
+	if len(specs) == 0 {
 		return nil, fmt.Errorf("transfer: the plan has no %s", owner)
 	}
-	return e.D.NewReadback(spec[0].Name, spec[0].Bytes())
+	var rbs []*gpu.Readback
+	for _, s := range specs {
+		if !s.Readback {
+			releaseAll(rbs)
+			return nil, fmt.Errorf("transfer: the plan's %s %s is no read-back buffer", owner, s.Name)
+		}
+		rb, err := e.D.NewReadback(s.Name, s.Bytes())
+		if err != nil {
+			releaseAll(rbs)
+			return nil, err
+		}
+		rbs = append(rbs, rb)
+	}
+	return rbs, nil
+}
+
+// releaseAll releases read-backs.
+func releaseAll(rbs []*gpu.Readback) {
+	for _, rb := range rbs {
+		rb.Release()
+	}
 }

@@ -295,21 +295,28 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		ema = ops.Seq{sc, ax}
 		out = avg
 	}
-	// The staging buffers of the loss values and of the images read back.
-	var rb *gpu.Readback
+	// The staging buffers of the loss values (a ring: plan.LossReadbacks)
+	// and of the images read back.
+	var ring []*gpu.Readback
 	if e.Plan.LossReadback {
 		var err error
-		if rb, err = e.readback(plan.OwnLossReadback); err != nil {
+		if ring, err = e.readbacks(plan.OwnLossReadback); err != nil {
 			return res, err
 		}
-		defer rb.Release()
+		defer releaseAll(ring)
 	}
 	img, err := e.readback(plan.OwnImageReadback)
 	if err != nil {
 		return res, err
 	}
 	defer img.Release()
-	pendingIter := -1
+	// The reads in flight, oldest first, each with the iteration whose
+	// losses it holds; they are reported in that order.
+	type read struct {
+		rb   *gpu.Readback
+		iter int
+	}
+	var queue []read
 	var diverged error
 	report := func(raw []byte, iter int) {
 		var p Progress
@@ -334,6 +341,49 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 	}
 	n := o.Iters[si]
 	var runErr error
+	// collect reports the reads that have arrived, oldest first; with
+	// wait, it waits for every one.
+	collect := func(wait bool) error {
+		for len(queue) > 0 {
+			q := queue[0]
+			var raw []byte
+			if wait {
+				var err error
+				if raw, err = q.rb.Wait(); err != nil {
+					return err
+				}
+			} else {
+				var ok bool
+				var err error
+				if raw, ok, err = q.rb.Collect(); err != nil {
+					return err
+				} else if !ok {
+					return nil
+				}
+			}
+			report(raw, q.iter)
+			queue = queue[1:]
+		}
+		return nil
+	}
+	// slot is a staging buffer free for the next read: one no read holds,
+	// else the oldest's, once its data is reported (a wait only when the
+	// ring's reads are all still in flight).
+	slot := func() (*gpu.Readback, error) {
+		for _, rb := range ring {
+			if !rb.Busy() {
+				return rb, nil
+			}
+		}
+		q := queue[0]
+		raw, err := q.rb.Wait()
+		if err != nil {
+			return nil, err
+		}
+		report(raw, q.iter)
+		queue = queue[1:]
+		return q.rb, nil
+	}
 
 	for k := 1; k <= n; k++ {
 		if err := ctx.Err(); err != nil {
@@ -343,18 +393,13 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		if diverged != nil {
 			return res, diverged
 		}
-		wantPrint := rb != nil && (k%o.PrintEvery == 0 || k == 1 || k == n)
-		if wantPrint && k == n && rb.Busy() {
-			// The last iteration's losses must not be lost: collect the
-			// pending read first (a wait only at the end of the scale).
-			raw, err := rb.Wait()
-			if err != nil {
+		var rb *gpu.Readback
+		if len(ring) > 0 && (k%o.PrintEvery == 0 || k == 1 || k == n) {
+			var err error
+			if rb, err = slot(); err != nil {
 				return res, err
 			}
-			report(raw, pendingIter)
-			pendingIter = -1
 		}
-		wantPrint = wantPrint && !rb.Busy()
 		// Keep one iteration queued behind the running one, no more.
 		prev := d.Mark()
 		err := d.Record(fmt.Sprintf("iteration %d", e.Iter+1), func(enc *gpu.Encoder) error {
@@ -364,7 +409,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			if err := ema.Record(enc); err != nil {
 				return err
 			}
-			if wantPrint {
+			if rb != nil {
 				return enc.Read(rb, e.Scalars)
 			}
 			return nil
@@ -377,18 +422,11 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		}
 		e.Iter++
 		res.iters++
-		if wantPrint {
-			pendingIter = k - 1 // the losses are those of the image before step k
+		if rb != nil {
+			queue = append(queue, read{rb, k - 1}) // the losses of the image before step k
 		}
-		if pendingIter >= 0 {
-			raw, ok, err := rb.Collect()
-			if err != nil {
-				return res, err
-			}
-			if ok {
-				report(raw, pendingIter)
-				pendingIter = -1
-			}
+		if err := collect(false); err != nil {
+			return res, err
 		}
 		if o.SaveEvery > 0 && o.OnSave != nil && k%o.SaveEvery == 0 && k != n {
 			img, err := readImage(img, out, w, h)
@@ -400,12 +438,8 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			}
 		}
 	}
-	if pendingIter >= 0 {
-		raw, err := rb.Wait()
-		if err != nil {
-			return res, err
-		}
-		report(raw, pendingIter)
+	if err := collect(true); err != nil {
+		return res, err
 	}
 	if diverged != nil {
 		return res, diverged

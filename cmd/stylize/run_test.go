@@ -516,3 +516,35 @@ func TestRunStopsOnNonFinite(t *testing.T) {
 		})
 	}
 }
+
+// -print-every 1 reports every iteration, in order, and -print-every 3
+// the first and every third (issue 13: every other one used to be lost
+// while the previous read was in flight).
+func TestRunPrintsEveryIteration(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_seed")
+	for _, tc := range []struct {
+		every string
+		want  string
+	}{{"1", "[0 1 2 3 4 5 6 7 8 9 10 11]"}, {"3", "[0 2 5 8 11]"}} {
+		var stdout, stderr bytes.Buffer
+		args := []string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
+			"-iters", "12", "-print-every", tc.every, "-json", "-out", filepath.Join(c.dir, "every.png")}
+		if err := runStyle(context.Background(), args, &stdout, &stderr); err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
+		}
+		var iters []int
+		for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev["event"] == "progress" {
+				iters = append(iters, int(ev["iter"].(float64)))
+			}
+		}
+		if got := fmt.Sprint(iters); got != tc.want {
+			t.Errorf("-print-every %s: progress at iterations %s, want %s", tc.every, got, tc.want)
+		}
+	}
+}
