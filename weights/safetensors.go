@@ -157,7 +157,15 @@ func ParseSafetensors(name string, b []byte) (*File, error) {
 		Shape   []int    `json:"shape"`
 		Offsets []uint64 `json:"data_offsets"`
 	}
-	for k, v := range raw {
+	// In name order, so that a damaged file always gets the same message
+	// (a map's order changes from run to run).
+	names := make([]string, 0, len(raw))
+	for k := range raw {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := raw[k]
 		if k == "__metadata__" {
 			if err := json.Unmarshal(v, &f.Metadata); err != nil {
 				return nil, bad("__metadata__ is not a string map: %v", err)
