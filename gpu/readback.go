@@ -198,6 +198,15 @@ func (r *Readback) take() ([]byte, error) {
 
 // Release frees the staging buffer.
 func (r *Readback) Release() {
+	// A mapping still pending would call back into the destroyed buffer,
+	// and wgpu-native 0.17 aborts the process in the next Poll ("Buffer
+	// does not exist"): let it finish first (a run stopped early releases
+	// reads still in flight). A lost device ends the wait.
+	if r.staging != nil && r.state.Load() == 2 {
+		if err := r.d.spin(func() bool { s := r.state.Load(); return s == 3 || s == 4 }); err != nil {
+			r.abandon(err)
+		}
+	}
 	if r.staging != nil {
 		r.staging.Destroy()
 		r.staging.Release()

@@ -498,7 +498,7 @@ func TestRunStopsOnNonFinite(t *testing.T) {
 		want  string
 	}{
 		{"loss overflows", []string{"-content-weight", "3e38", "-style-weight", "3e38"}, "the loss became non-finite at iteration 0"},
-		{"image diverges", []string{"-optimizer", "lbfgs", "-lr", "1e30"}, "non-finite value"},
+		{"image diverges", []string{"-optimizer", "lbfgs", "-lr", "1e30"}, "non-finite"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(c.dir, "diverged.png")
