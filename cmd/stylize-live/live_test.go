@@ -968,9 +968,10 @@ func TestInterrupt(t *testing.T) {
 // never panics.
 func TestNoDisplay(t *testing.T) {
 	need(t)
-	for _, c := range []struct{ display, want string }{
-		{"", "DISPLAY is not set"},
-		{":987", `cannot open a window on display ":987"`},
+	for _, c := range []struct{ display, wayland, want string }{
+		{"", "", "DISPLAY is not set"},
+		{"", "wayland-0", "xvfb-run -a stylize-live"}, // Wayland alone: the hint too
+		{":987", "", `cannot open a window on display ":987"`},
 	} {
 		dir := t.TempDir()
 		cmd := exec.Command(liveBin, baseArgs(dir)...)
@@ -981,6 +982,9 @@ func TestNoDisplay(t *testing.T) {
 			}
 		}
 		cmd.Env = append(env, "DISPLAY="+c.display)
+		if c.wayland != "" {
+			cmd.Env = append(cmd.Env, "WAYLAND_DISPLAY="+c.wayland)
+		}
 		out, err := cmd.CombinedOutput()
 		ee, ok := err.(*exec.ExitError)
 		if !ok || ee.ExitCode() != 1 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +54,7 @@ type benchCLI struct {
 	opts                                  bench.Options
 	jsonOut, failOnRegress                bool
 	sizes, only, outFile, compare, device string
-	kernels                               string
+	kernels, plot                         string
 }
 
 // benchFlags parses the command line over bench.DefaultOptions and, with
@@ -80,6 +82,7 @@ func benchFlags(args []string, stderr io.Writer) (c *benchCLI, err error) {
 		fs.StringVar(&c.device, "device", "", "adapter index or name substring (default: STYLIZE_DEVICE, else the fastest)")
 		fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON on stdout (schema stylize-bench/1); the table goes to stderr")
 		fs.StringVar(&c.outFile, "o", "", "also write the JSON report to this file")
+		fs.StringVar(&c.plot, "plot", "", "draw the roofline and every op row to this .png or .svg (needs -only peak,ops)")
 		fs.StringVar(&c.compare, "compare", "", "compare with an earlier -json report (or pytorch_ref.py's): ratio per row, matched by name")
 		fs.BoolVar(&c.failOnRegress, "fail-on-regression", false, "with -compare, exit non-zero if a row is slower than the threshold")
 		fs.StringVar(&c.kernels, "kernels", "auto", "kernel plans to time against the heuristic's, in rows of their own (NAME.tuned/...) where they differ: auto (those stylize tune measured on this GPU, if any), heuristic (none), direct, winograd (F(2x2,3x3)) or winograd4 (F(4x4,3x3)): that algorithm on every conv pass")
@@ -100,6 +103,13 @@ func benchFlags(args []string, stderr io.Writer) (c *benchCLI, err error) {
 	}
 	if err == nil {
 		err = cli.CheckKernels(c.kernels)
+	}
+	if err == nil && c.plot != "" {
+		if ext := strings.ToLower(filepath.Ext(c.plot)); ext != ".png" && ext != ".svg" {
+			err = fmt.Errorf("bench: -plot %s: want a .png or .svg file", c.plot)
+		} else if !slices.Contains(c.opts.Parts, "peak") || !slices.Contains(c.opts.Parts, "ops") {
+			err = fmt.Errorf("bench: -plot draws the roofline and the op rows: run with -only peak,ops (or more)")
+		}
 	}
 	if err == nil && c.failOnRegress && c.compare == "" {
 		err = fmt.Errorf("bench: -fail-on-regression needs -compare OLD.json")
@@ -169,6 +179,12 @@ func runBench(args []string, env benchEnv) error {
 		if jerr != nil {
 			return jerr
 		}
+	}
+	if c.plot != "" && err == nil {
+		if perr := bench.PlotRoofline(rep, c.plot); perr != nil {
+			return perr
+		}
+		fmt.Fprintf(env.stderr, "roofline plot: %s\n", c.plot)
 	}
 	if err != nil || !c.failOnRegress {
 		return err // nil, or the device was lost

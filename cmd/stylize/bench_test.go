@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,6 +127,45 @@ func TestBenchFlags(t *testing.T) {
 	for _, want := range []string{"Usage: stylize bench [flags]", "-fail-on-regression", `(default "256,512,1024,2048")`, `(default "peak,ops,iter")`, "(default 10)"} {
 		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), want) {
 			t.Errorf("-h: %v, no %q in\n%s", err, want, help.String())
+		}
+	}
+}
+
+// stylize bench -quick -only peak,ops -plot r.png draws the roofline: a
+// PNG of the plot's size that is not blank, and more than two colours
+// (the roof's line and the points' labels on white).
+func TestBenchPlot(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "r.png")
+	if _, _, err := benchInProcess(t, "-quick", "-only", "peak,ops", "-json", "-plot", file); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	colours, dark := map[color.RGBA]bool{}, 0
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colours[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}] = true
+			if r+g+bl < 3*0x8000 {
+				dark++
+			}
+		}
+	}
+	t.Logf("%s: %dx%d, %d colours, %d dark samples", file, b.Dx(), b.Dy(), len(colours), dark)
+	if b.Dx() < 500 || b.Dy() < 300 || len(colours) < 3 || dark < 500 {
+		t.Errorf("the plot looks blank: %dx%d, %d colours, %d dark samples", b.Dx(), b.Dy(), len(colours), dark)
+	}
+	for _, bad := range [][]string{{"-plot", "r.gif"}, {"-only", "iter", "-plot", "r.png"}} {
+		if _, err := benchFlags(bad, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v: no error", bad)
 		}
 	}
 }

@@ -213,9 +213,15 @@ var errNoWindow = errors.New("cannot open a window")
 // why, so a missing display never crashes the program.
 func openWindow(w, h int, title string) (win *glfw.Window, err error) {
 	display := os.Getenv("DISPLAY")
-	if display == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		return nil, fmt.Errorf("%w: no display (DISPLAY is not set). Run it in a desktop session, "+
-			"or on a virtual display: xvfb-run -a stylize-live ... (apt-get install xvfb)", errNoWindow)
+	if display == "" {
+		// GLFW is built for X11 here: a Wayland session serves it through
+		// XWayland, which sets DISPLAY.
+		wayland := ""
+		if os.Getenv("WAYLAND_DISPLAY") != "" {
+			wayland = " Under Wayland, run it where XWayland sets DISPLAY."
+		}
+		return nil, fmt.Errorf("%w: no display (DISPLAY is not set).%s Run it in a desktop session, "+
+			"or on a virtual display: xvfb-run -a stylize-live ... (apt-get install xvfb)", errNoWindow, wayland)
 	}
 	var logged bytes.Buffer
 	flags := log.Flags()
