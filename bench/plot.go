@@ -3,10 +3,12 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"path/filepath"
 	"strings"
 
+	"github.com/stylize/stylize/imageio"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -81,10 +83,15 @@ func PlotRoofline(r *Report, path string) error {
 	}
 	p.Add(lb)
 	p.Legend.Top, p.Legend.Left = true, true
-	if err := p.Save(10*vg.Inch, 7*vg.Inch, path); err != nil {
+	wt, err := p.WriterTo(10*vg.Inch, 7*vg.Inch, strings.TrimPrefix(ext, "."))
+	if err != nil {
 		return fmt.Errorf("bench: -plot: %w", err)
 	}
-	return nil
+	// Written atomically, as every output is.
+	return imageio.WriteAtomic(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
 }
 
 // shortName is a row's name without its size: "conv3x3.forward/relu2_2".

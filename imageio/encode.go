@@ -55,7 +55,7 @@ func Save(path string, img Image, depth int) error {
 	default:
 		return fmt.Errorf("imageio: save %s: unsupported extension %q (supported: .png, .jpg, .jpeg)", path, ext)
 	}
-	return writeAtomic(path, enc)
+	return WriteAtomic(path, enc)
 }
 
 // check reports whether img is well formed.
@@ -75,9 +75,9 @@ func check(img Image) error {
 	return nil
 }
 
-// writeAtomic writes through enc to a temporary file beside path and
+// WriteAtomic writes through enc to a temporary file beside path and
 // renames it over path, removing the temporary file on any error.
-func writeAtomic(path string, enc func(io.Writer) error) (err error) {
+func WriteAtomic(path string, enc func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

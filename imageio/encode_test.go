@@ -259,7 +259,7 @@ func TestSaveAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 		boom := errors.New("boom")
-		err := writeAtomic(p, func(w io.Writer) error {
+		err := WriteAtomic(p, func(w io.Writer) error {
 			w.Write(bytes.Repeat([]byte{1}, 200000)) // past the buffer: the temp file has data
 			return boom
 		})

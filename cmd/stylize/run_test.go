@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -545,6 +546,49 @@ func TestRunPrintsEveryIteration(t *testing.T) {
 		}
 		if got := fmt.Sprint(iters); got != tc.want {
 			t.Errorf("-print-every %s: progress at iterations %s, want %s", tc.every, got, tc.want)
+		}
+	}
+}
+
+// stylize run -plot loss.png draws the loss terms over the iterations: a
+// PNG that is not blank; a -plot that is no .png or .svg, or one with no
+// losses to draw (-print-every 0), is refused before any GPU work.
+func TestRunPlot(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_blend_tv_avg")
+	plotFile := filepath.Join(c.dir, "loss.png")
+	base := []string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
+		"-iters", "10", "-out", filepath.Join(c.dir, "o.png")}
+	var stdout, stderr bytes.Buffer
+	if err := runStyle(context.Background(), append(base, "-print-every", "1", "-plot", plotFile), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	f, err := os.Open(plotFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, dark := img.Bounds(), 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r+g+bl < 3*0x8000 {
+				dark++
+			}
+		}
+	}
+	t.Logf("%s: %dx%d, %d dark pixels", plotFile, b.Dx(), b.Dy(), dark)
+	if b.Dx() < 400 || dark < 1000 {
+		t.Errorf("the loss plot looks blank: %dx%d, %d dark pixels", b.Dx(), b.Dy(), dark)
+	}
+	for _, bad := range [][]string{{"-plot", filepath.Join(c.dir, "l.gif")}, {"-print-every", "0", "-plot", plotFile}} {
+		if err := runStyle(context.Background(), append(append([]string{}, base...), bad...), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v: no error", bad)
+		} else {
+			t.Log(err)
 		}
 	}
 }

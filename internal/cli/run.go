@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ type RunCommand struct {
 	Scales int
 	EMA    float64
 	DryRun bool
+	Plot   string // draw the losses to this .png or .svg
 	// Tune measures the run's kernel plans first (stylize tune), within
 	// TuneTime.
 	Tune     bool
@@ -60,6 +62,7 @@ func NewRunCommand(fs *flag.FlagSet) *RunCommand {
 	fs.Float64Var(&c.EMA, "ema", 0, "return the exponential moving average of the iterates with this decay (e.g. 0.95); 0 disables")
 	fs.BoolVar(&c.Tune, "tune", false, "first measure the kernel plans of this run's passes on this GPU (stylize tune), within -tune-time, and use them")
 	fs.DurationVar(&c.TuneTime, "tune-time", 5*time.Minute, "the most -tune may take; passes it does not reach keep the heuristic's plans")
+	fs.StringVar(&c.Plot, "plot", "", "draw the loss terms over the iterations to this .png or .svg (every -print-every iterations)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "print the plan (each layer's kernels and fusions, every GPU buffer with its size and lifetime) and the predicted peak GPU memory, then exit without running")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
@@ -74,6 +77,7 @@ type Job struct {
 	Scales   int
 	Options  transfer.Options // all but what the images decide: the sizes, the init image, the callbacks
 	DryRun   bool             // print the plans and stop
+	Plot     string           // draw the losses to this file
 	Tune     bool             // measure the kernel plans first
 	TuneTime time.Duration
 }
@@ -107,10 +111,18 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 	if c.Tune && c.TuneTime <= 0 {
 		return nil, fmt.Errorf("-tune-time must be positive, got %v", c.TuneTime)
 	}
+	if c.Plot != "" {
+		if err := checkPlotPath(c.Plot); err != nil {
+			return nil, err
+		}
+		if c.PrintEvery <= 0 {
+			return nil, errors.New("-plot draws the losses read every -print-every iterations: give -print-every > 0")
+		}
+	}
 	if c.Tune && s.Kernels != "auto" {
 		return nil, fmt.Errorf("-tune measures plans for -kernels auto to use, not with -kernels %s", s.Kernels)
 	}
-	j := &Job{Settings: s, Scales: c.Scales, DryRun: c.DryRun, Tune: c.Tune, TuneTime: c.TuneTime, Options: transfer.Options{Config: s.Config,
+	j := &Job{Settings: s, Scales: c.Scales, DryRun: c.DryRun, Plot: c.Plot, Tune: c.Tune, TuneTime: c.TuneTime, Options: transfer.Options{Config: s.Config,
 		Seed: c.Seed, EMA: c.EMA, PrintEvery: c.PrintEvery, SaveEvery: c.SaveEvery, StyleScale: 1}}
 	for _, n := range iters {
 		if n < 1 || n != math.Trunc(n) || n > 1e7 {
@@ -204,6 +216,13 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		prog.event(map[string]any{"event": "kernels", "kernels": plans[0].KernelsName()})
 	}
 	o.OnProgress = prog.report
+	var losses lossLog
+	if j.Plot != "" {
+		o.OnProgress = func(p transfer.Progress) {
+			losses.add(p)
+			prog.report(p)
+		}
+	}
 	o.Resize = func(img transfer.Image, w, h int) transfer.Image {
 		return ToTransfer(imageio.Resize(FromTransfer(img), w, h))
 	}
@@ -231,6 +250,11 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	if err := imageio.Save(j.Out, out, j.OutDepth); err != nil {
 		return err
+	}
+	if j.Plot != "" {
+		if err := losses.plot(j.Plot, fmt.Sprintf("stylize run: %s, %dx%d", filepath.Base(j.Out), out.W, out.H)); err != nil {
+			return err
+		}
 	}
 	prog.done()
 	_, peak := d.MemoryBytes() // the device is this run's: weights and buffers

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/transfer"
+)
+
+// lossLog keeps the losses a run reports (stylize run -plot), by
+// iteration over all scales.
+type lossLog struct {
+	iters []float64
+	terms [4][]float64 // total, content, style, tv
+}
+
+// add records one progress report.
+func (l *lossLog) add(p transfer.Progress) {
+	l.iters = append(l.iters, float64(p.Done))
+	for i, v := range p.Loss {
+		l.terms[i] = append(l.terms[i], float64(v))
+	}
+}
+
+// checkPlotPath checks -plot's file name.
+func checkPlotPath(path string) error {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".png" && ext != ".svg" {
+		return fmt.Errorf("-plot %s: want a .png or .svg file", path)
+	}
+	return nil
+}
+
+// plot draws the loss terms over the iterations to path (.png or .svg),
+// on a log scale; a term that is zero throughout (no TV weight, say) is
+// left out.
+func (l *lossLog) plot(path, title string) error {
+	if len(l.iters) == 0 {
+		return fmt.Errorf("-plot %s: no losses were reported (-print-every 0?)", path)
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "iteration"
+	p.Y.Label.Text = "loss"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	for i, name := range []string{"total", "content", "style", "tv"} {
+		var xy plotter.XYs
+		for k, v := range l.terms[i] {
+			if v > 0 && !math.IsInf(v, 0) { // a log axis shows positive values only
+				xy = append(xy, plotter.XY{X: l.iters[k], Y: v})
+			}
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		line, err := plotter.NewLine(xy)
+		if err != nil {
+			return fmt.Errorf("-plot: %w", err)
+		}
+		line.Color = plotColors[i]
+		line.Width = vg.Points(1.5)
+		p.Add(line)
+		p.Legend.Add(name, line)
+	}
+	p.Legend.Top = true
+	return savePlot(p, 8*vg.Inch, 5*vg.Inch, path)
+}
+
+// savePlot writes p to path, a .png or .svg, atomically (imageio.WriteAtomic).
+func savePlot(p *plot.Plot, w, h vg.Length, path string) error {
+	wt, err := p.WriterTo(w, h, strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), "."))
+	if err != nil {
+		return fmt.Errorf("-plot: %w", err)
+	}
+	return imageio.WriteAtomic(path, func(out io.Writer) error {
+		_, err := wt.WriteTo(out)
+		return err
+	})
+}
+
+// plotColors tell the loss terms apart.
+var plotColors = [4]color.Color{
+	color.RGBA{A: 255},
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 255},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 255},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 255},
+}
