@@ -7,6 +7,7 @@ package imageio
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -43,6 +44,49 @@ const MaxSide = 65535
 // DefaultMaxPixels is the pixel limit Load applies when given maxPixels <= 0
 // (64 Mi pixels: a 48-megapixel phone photo passes).
 const DefaultMaxPixels = 64 << 20
+
+// MaxStreamBytes is the most Load reads from an input it cannot seek (a
+// pipe, a FIFO, standard input), which it reads into memory first.
+const MaxStreamBytes = 512 << 20
+
+// Stdin is the path that names standard input.
+const Stdin = "-"
+
+// openInput opens path for decoding, which seeks: a regular file as it
+// is; standard input ("-"), a pipe or a FIFO read into memory, within
+// MaxStreamBytes.
+func openInput(path string) (io.ReadSeeker, func() error, error) {
+	var f *os.File
+	if path == Stdin {
+		f = os.Stdin
+	} else {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, nil, fmt.Errorf("imageio: cannot read image: %w", err)
+		}
+	}
+	closeF := f.Close
+	if path == Stdin {
+		closeF = func() error { return nil }
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.IsDir() {
+		closeF()
+		return nil, nil, fmt.Errorf("imageio: %s is a directory, not an image", path)
+	}
+	if err == nil && fi.Mode().IsRegular() {
+		return f, closeF, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxStreamBytes+1))
+	closeF()
+	if err != nil {
+		return nil, nil, fmt.Errorf("imageio: cannot read %s: %w", path, err)
+	}
+	if len(data) > MaxStreamBytes {
+		return nil, nil, fmt.Errorf("imageio: %s holds more than %d MiB, the limit of an input read from a pipe", path, MaxStreamBytes>>20)
+	}
+	return bytes.NewReader(data), func() error { return nil }, nil
+}
 
 // SupportedFormats are the names of the formats Load decodes, as the image
 // package names them.
@@ -124,6 +168,10 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // viewer shows it (the width and height are then those shown). Lossy WebP
 // is converted from its limited-range BT.601 YCbCr, as libwebp does.
 //
+// path may be "-" (Stdin), a FIFO or a pipe such as /dev/stdin or a
+// shell's <(...): what cannot seek is read into memory first, within
+// MaxStreamBytes.
+//
 // Before decoding, the header's size is checked: more than maxPixels pixels
 // (DefaultMaxPixels when maxPixels <= 0) or a side over MaxSide gives a
 // *TooLargeError without reading the pixels. A missing or unreadable file
@@ -134,14 +182,11 @@ func Load(path string, maxPixels int) (Image, error) {
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxPixels
 	}
-	f, err := os.Open(path)
+	f, closeF, err := openInput(path)
 	if err != nil {
-		return Image{}, fmt.Errorf("imageio: cannot read image: %w", err)
+		return Image{}, err
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return Image{}, fmt.Errorf("imageio: %s is a directory, not an image", path)
-	}
+	defer closeF()
 
 	cfg, format, err := decodeConfig(f)
 	if err != nil {

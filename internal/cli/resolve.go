@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
@@ -44,6 +45,9 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 		return nil, fmt.Errorf("%d style images: %s", n, f.cmd.MaxStylesWhy)
 	}
 	for _, p := range append([]string{f.Content}, f.Styles...) {
+		if p == imageio.Stdin {
+			continue // read when the images are loaded
+		}
 		if st, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("cannot read %s: %w", p, err)
 		} else if st.IsDir() {
