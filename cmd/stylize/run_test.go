@@ -238,6 +238,12 @@ func TestRunRejectsBadInput(t *testing.T) {
 	os.WriteFile(text, []byte("this is not an image at all"), 0o644)
 	huge := filepath.Join(dir, "huge.png")
 	writePNGHeader(t, huge, 100000, 100000)
+	// A style image whose first block, 3000x3000 at the tiny net's 8
+	// channels (275 MiB), is over lavapipe's 128 MiB binding limit.
+	bigStyle := filepath.Join(dir, "big_style.png")
+	if err := imageio.Save(bigStyle, imageio.Image{W: 3000, H: 3000, Pix: make([]float32, 3*3000*3000)}, 8); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "o.png")
 	pngDir := filepath.Join(dir, "dir.png")
 	if err := os.Mkdir(pngDir, 0o755); err != nil {
@@ -261,6 +267,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"NaN weight", []string{"-content", c.content, "-style", c.styles[0], "-content-weight", "NaN"}, "content-weight"},
 		{"bad output format", []string{"-content", c.content, "-style", c.styles[0], "-out", filepath.Join(dir, "o.gif")}, "unsupported output"},
 		{"too large for the GPU", []string{"-content", c.content, "-style", c.styles[0], "-size", "8000"}, "use -size"},
+		{"style too large for the GPU", []string{"-content", c.content, "-style", bigStyle, "-style-size", "0"}, "use -style-size"},
 		{"too small for the layers", []string{"-content", c.content, "-style", c.styles[0], "-size", "8"}, "too small"},
 		{"unknown kernels", []string{"-content", c.content, "-style", c.styles[0], "-kernels", "fastest"}, "unknown -kernels"},
 		{"tune with forced kernels", []string{"-content", c.content, "-style", c.styles[0], "-tune", "-kernels", "winograd"}, "-kernels auto"},
