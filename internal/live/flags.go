@@ -39,7 +39,7 @@ type Config struct {
 }
 
 // Hidden are the flags the help does not show.
-var Hidden = []string{"widths", "fps", "headless", "wallclock"}
+var Hidden = []string{"widths", "fps", "wallclock"}
 
 const usage = `Usage: stylize-live -content IMG -style IMG [-style IMG2 ...] [flags]
 
@@ -78,7 +78,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.captureDir, "capture-dir", "", "directory for the script's capture files (default: the current directory)")
 	fs.StringVar(&f.widths, "widths", "", "block widths of -weights synthetic (hidden, for tests)")
 	fs.Float64Var(&f.fps, "fps", 60, "frame-rate cap (hidden)")
-	fs.IntVar(&f.headless, "headless", 0, "no window: run N iterations at the same settings and print it/s (hidden, for measurements)")
+	fs.IntVar(&f.headless, "headless", 0, "no window: run N iterations at the same settings, print it/s and exit (to compare the window's cost; the README's live table)")
 	fs.BoolVar(&f.wallclock, "wallclock", false, "pace with wall-clock time even where GPU timestamps exist (hidden)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
