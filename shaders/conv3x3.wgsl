@@ -41,6 +41,7 @@ const KCHUNK = {{.KCHUNK}}u;
 const TILES_M = {{cdiv .GM .TM}}u;
 
 {{.Bindings}}
+{{if or (eq .Entry "combine") (le .S 1)}}{{template "conv_finish" .}}{{end}}
 {{if eq .Entry "combine"}}
 @compute @workgroup_size(256)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -48,13 +49,8 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   if (i >= GM * GN) { return; }
   var r = 0.0;
   for (var s = 0u; s < S; s++) { r += part[s * GM * GN + i]; }
-{{if .BIAS}}  r = r + bias[i / GN];
-{{end}}{{if .RELU}}  r = max(r, 0.0);
-{{end}}{{if .CONTENT}}  r = fma(cparams.grad, feat[i] - ptgt[i], r);
-{{end}}{{if .OMASK}}  r = select(0.0, r, omask[i] > 0.0);
-{{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
-{{else}}  dst[i] = r;
-{{end}}}
+  finish(i, r{{if .BIAS}} + bias[i / GN]{{end}});
+}
 {{else}}
 fn load_a(m: u32, k: u32) -> f32 {
 {{if .STYLE}}  if (k >= GK) {
@@ -82,15 +78,8 @@ fn load_b(k: u32, n: u32) -> f32 {
 
 fn store_c(m: u32, n: u32, v: f32) {
 {{if gt .S 1}}  dst[slice * GM * GN + m * GN + n] = v;
-{{else}}  let i = m * GN + n;
-  var r = v;
-{{if .BIAS}}  r = r + bias[m];
-{{end}}{{if .RELU}}  r = max(r, 0.0);
-{{end}}{{if .CONTENT}}  r = fma(cparams.grad, feat[i] - ptgt[i], r);
-{{end}}{{if .OMASK}}  r = select(0.0, r, omask[i] > 0.0);
-{{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
-{{else}}  dst[i] = r;
-{{end}}{{end}}}
+{{else}}  finish(m * GN + n, v{{if .BIAS}} + bias[m]{{end}});
+{{end}}}
 {{template "gemm_core" .}}
 {{template "gemm_split_entry" .}}
 {{end}}

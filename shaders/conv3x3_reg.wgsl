@@ -24,6 +24,7 @@
 // Template: Entry, RM, RN, TX, TY, MASK, BIAS, RELU, ACCUM, CONTENT, STYLE,
 // OMASK, SPLIT (the slices write raw partial sums), and the Bindings.
 {{.Bindings}}
+{{if not .SPLIT}}{{template "conv_finish" .}}{{end}}
 var<private> slice: u32;
 
 @compute @workgroup_size({{.TX}}, {{.TY}}, 1)
@@ -88,13 +89,7 @@ fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 {{else if $.BIAS}}    let bias{{$i}} = bias[mb + {{$i}}u];
 {{end}}{{range $j := seq $.RN}}    if (nb + {{$j}}u < GN) {
 {{if $.SPLIT}}      dst[at{{$i}} + nb + {{$j}}u] = c{{$i}}_{{$j}};
-{{else}}      let i = row{{$i}} + nb + {{$j}}u;
-      var r = c{{$i}}_{{$j}}{{if $.BIAS}} + bias{{$i}}{{end}};
-{{if $.RELU}}      r = max(r, 0.0);
-{{end}}{{if $.CONTENT}}      r = fma(cparams.grad, feat[i] - ptgt[i], r);
-{{end}}{{if $.OMASK}}      r = select(0.0, r, omask[i] > 0.0);
-{{end}}{{if $.ACCUM}}      dst[i] = dst[i] + r;
-{{else}}      dst[i] = r;
-{{end}}{{end}}    }
+{{else}}      finish(row{{$i}} + nb + {{$j}}u, c{{$i}}_{{$j}}{{if $.BIAS}} + bias{{$i}}{{end}});
+{{end}}    }
 {{end}}  }
 {{end}}}

@@ -51,19 +51,13 @@ fn input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let o = c * T + t;
 {{.Load}}{{.Code}}}
 {{else}}
+{{template "conv_finish" .}}
 fn put(m: u32, y: u32, x: u32, v: f32) {
   let H = wp.h;
   let W = wp.w;
   if (y >= H || x >= W) { return; }
-  let i = m * H * W + y * W + x;
-  var r = v;
-{{if .BIAS}}  r = r + bias[m];
-{{end}}{{if .RELU}}  r = max(r, 0.0);
-{{end}}{{if .CONTENT}}  r = fma(cparams.grad, feat[i] - ptgt[i], r);
-{{end}}{{if .OMASK}}  r = select(0.0, r, omask[i] > 0.0);
-{{end}}{{if .ACCUM}}  dst[i] = dst[i] + r;
-{{else}}  dst[i] = r;
-{{end}}}
+  finish(m * H * W + y * W + x, v{{if .BIAS}} + bias[m]{{end}});
+}
 
 @compute @workgroup_size(256)
 fn output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
