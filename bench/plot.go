@@ -21,9 +21,8 @@ import (
 // GFLOP/s, labelled, on log axes, with the adapter in the title. It needs
 // a report with the roofline measured (-only peak,...).
 func PlotRoofline(r *Report, path string) error {
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext != ".png" && ext != ".svg" {
-		return fmt.Errorf("bench: -plot %s: want a .png or .svg file", path)
+	if err := CheckPlotPath(path); err != nil {
+		return err
 	}
 	if r.Peak.FMAGflops == nil || r.Peak.BandwidthGBs == nil {
 		return errors.New("bench: -plot needs the roofline: run with -only peak,ops")
@@ -83,13 +82,26 @@ func PlotRoofline(r *Report, path string) error {
 	}
 	p.Add(lb)
 	p.Legend.Top, p.Legend.Left = true, true
-	wt, err := p.WriterTo(10*vg.Inch, 7*vg.Inch, strings.TrimPrefix(ext, "."))
-	if err != nil {
-		return fmt.Errorf("bench: -plot: %w", err)
+	return SavePlot(p, 10*vg.Inch, 7*vg.Inch, path)
+}
+
+// CheckPlotPath checks a -plot file name: a .png or .svg.
+func CheckPlotPath(path string) error {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".png" && ext != ".svg" {
+		return fmt.Errorf("-plot %s: want a .png or .svg file", path)
 	}
-	// Written atomically, as every output is.
-	return imageio.WriteAtomic(path, func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
+	return nil
+}
+
+// SavePlot writes p, w×h, to path (CheckPlotPath's), atomically as every
+// output is (imageio.WriteAtomic).
+func SavePlot(p *plot.Plot, w, h vg.Length, path string) error {
+	wt, err := p.WriterTo(w, h, strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), "."))
+	if err != nil {
+		return fmt.Errorf("-plot %s: %w", path, err)
+	}
+	return imageio.WriteAtomic(path, func(out io.Writer) error {
+		_, err := wt.WriteTo(out)
 		return err
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -105,9 +104,8 @@ func benchFlags(args []string, stderr io.Writer) (c *benchCLI, err error) {
 		err = cli.CheckKernels(c.kernels)
 	}
 	if err == nil && c.plot != "" {
-		if ext := strings.ToLower(filepath.Ext(c.plot)); ext != ".png" && ext != ".svg" {
-			err = fmt.Errorf("bench: -plot %s: want a .png or .svg file", c.plot)
-		} else if !slices.Contains(c.opts.Parts, "peak") || !slices.Contains(c.opts.Parts, "ops") {
+		err = bench.CheckPlotPath(c.plot)
+		if err == nil && (!slices.Contains(c.opts.Parts, "peak") || !slices.Contains(c.opts.Parts, "ops")) {
 			err = fmt.Errorf("bench: -plot draws the roofline and the op rows: run with -only peak,ops (or more)")
 		}
 	}

@@ -139,7 +139,23 @@ func TestBenchPlot(t *testing.T) {
 	if _, _, err := benchInProcess(t, "-quick", "-only", "peak,ops", "-json", "-plot", file); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(file)
+	w, h, colours, dark := pngStats(t, file)
+	if w < 500 || h < 300 || colours < 3 || dark < 2000 {
+		t.Errorf("the plot looks blank: %dx%d, %d colours, %d dark pixels", w, h, colours, dark)
+	}
+	for _, bad := range [][]string{{"-plot", "r.gif"}, {"-only", "iter", "-plot", "r.png"}} {
+		if _, err := benchFlags(bad, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}
+
+// pngStats decodes the PNG at path and returns its size, its number of
+// distinct colours and of dark pixels (what a drawn plot has and a blank
+// one has not), logging them.
+func pngStats(t *testing.T, path string) (w, h, colours, dark int) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,23 +165,16 @@ func TestBenchPlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := img.Bounds()
-	colours, dark := map[color.RGBA]bool{}, 0
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x += 2 {
+	seen := map[color.RGBA]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := img.At(x, y).RGBA()
-			colours[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}] = true
+			seen[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}] = true
 			if r+g+bl < 3*0x8000 {
 				dark++
 			}
 		}
 	}
-	t.Logf("%s: %dx%d, %d colours, %d dark samples", file, b.Dx(), b.Dy(), len(colours), dark)
-	if b.Dx() < 500 || b.Dy() < 300 || len(colours) < 3 || dark < 500 {
-		t.Errorf("the plot looks blank: %dx%d, %d colours, %d dark samples", b.Dx(), b.Dy(), len(colours), dark)
-	}
-	for _, bad := range [][]string{{"-plot", "r.gif"}, {"-only", "iter", "-plot", "r.png"}} {
-		if _, err := benchFlags(bad, &bytes.Buffer{}); err == nil {
-			t.Errorf("%v: no error", bad)
-		}
-	}
+	t.Logf("%s: %dx%d, %d colours, %d dark pixels", path, b.Dx(), b.Dy(), len(seen), dark)
+	return b.Dx(), b.Dy(), len(seen), dark
 }

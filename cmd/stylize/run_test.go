@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -570,26 +569,8 @@ func TestRunPlot(t *testing.T) {
 	if err := runStyle(context.Background(), append(base, "-print-every", "1", "-plot", plotFile), &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	f, err := os.Open(plotFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, dark := img.Bounds(), 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if r, g, bl, _ := img.At(x, y).RGBA(); r+g+bl < 3*0x8000 {
-				dark++
-			}
-		}
-	}
-	t.Logf("%s: %dx%d, %d dark pixels", plotFile, b.Dx(), b.Dy(), dark)
-	if b.Dx() < 400 || dark < 1000 {
-		t.Errorf("the loss plot looks blank: %dx%d, %d dark pixels", b.Dx(), b.Dy(), dark)
+	if w, h, _, dark := pngStats(t, plotFile); w < 400 || dark < 1000 {
+		t.Errorf("the loss plot looks blank: %dx%d, %d dark pixels", w, h, dark)
 	}
 	for _, bad := range [][]string{{"-plot", filepath.Join(c.dir, "l.gif")}, {"-print-every", "0", "-plot", plotFile}} {
 		if err := runStyle(context.Background(), append(append([]string{}, base...), bad...), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {

@@ -3,16 +3,13 @@ package cli
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
-	"path/filepath"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/bench"
 	"github.com/stylize/stylize/transfer"
 )
 
@@ -29,14 +26,6 @@ func (l *lossLog) add(p transfer.Progress) {
 	for i, v := range p.Loss {
 		l.terms[i] = append(l.terms[i], float64(v))
 	}
-}
-
-// checkPlotPath checks -plot's file name.
-func checkPlotPath(path string) error {
-	if ext := strings.ToLower(filepath.Ext(path)); ext != ".png" && ext != ".svg" {
-		return fmt.Errorf("-plot %s: want a .png or .svg file", path)
-	}
-	return nil
 }
 
 // plot draws the loss terms over the iterations to path (.png or .svg),
@@ -72,19 +61,7 @@ func (l *lossLog) plot(path, title string) error {
 		p.Legend.Add(name, line)
 	}
 	p.Legend.Top = true
-	return savePlot(p, 8*vg.Inch, 5*vg.Inch, path)
-}
-
-// savePlot writes p to path, a .png or .svg, atomically (imageio.WriteAtomic).
-func savePlot(p *plot.Plot, w, h vg.Length, path string) error {
-	wt, err := p.WriterTo(w, h, strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), "."))
-	if err != nil {
-		return fmt.Errorf("-plot: %w", err)
-	}
-	return imageio.WriteAtomic(path, func(out io.Writer) error {
-		_, err := wt.WriteTo(out)
-		return err
-	})
+	return bench.SavePlot(p, 8*vg.Inch, 5*vg.Inch, path)
 }
 
 // plotColors tell the loss terms apart.

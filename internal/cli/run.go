@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stylize/stylize/bench"
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/plan"
@@ -112,7 +113,7 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 		return nil, fmt.Errorf("-tune-time must be positive, got %v", c.TuneTime)
 	}
 	if c.Plot != "" {
-		if err := checkPlotPath(c.Plot); err != nil {
+		if err := bench.CheckPlotPath(c.Plot); err != nil {
 			return nil, err
 		}
 		if c.PrintEvery <= 0 {
