@@ -85,34 +85,46 @@ func stepRead(t *testing.T, e *transfer.Engine) ([]float32, []float64) {
 // TestAdamTrajectoryMatchesOracle runs the seed's Keras-form Adam for the
 // oracle's steps, one command buffer per iteration, and compares every
 // step's loss and the final image with PyTorch float64.
-func TestAdamTrajectoryMatchesOracle(t *testing.T) {
+func TestAdamTrajectoryMatchesOracle(t *testing.T) { trajectoryMatchesOracle(t, "adam") }
+
+// TestLBFGSTrajectoryMatchesOracle runs torch.optim.LBFGS's algorithm (no
+// line search, history 10, lr 1, no clipping) on the GPU and compares each
+// step's loss and the final iterate with PyTorch float64.
+func TestLBFGSTrajectoryMatchesOracle(t *testing.T) { trajectoryMatchesOracle(t, "lbfgs") }
+
+// trajectoryMatchesOracle runs optimizer on both tiny cases, with each
+// set of kernel plans (oracleKernels), one command buffer, no readback
+// and no upload per iteration, and holds every step's loss and the final
+// image to PyTorch's own float32 spread from its float64
+// (testdata/CASE.f32.json; see oracle.OptimSpread). float32 reproduces
+// every step at its own point to a few 1e-6 (TestTwinAdamTrajectory), but
+// tiny_seed's Adam path is chaotic from its first steps (content weight
+// 1e4 on a 3x2 relu5_2, many units near zero), tiny_blend_tv_avg has a
+// relu3_2 unit at +1e-8 of its peak at step 15, and L-BFGS builds its
+// curvature pairs from gradient differences, which amplify rounding: the
+// spread is what float32 itself allows there.
+func trajectoryMatchesOracle(t *testing.T, optimizer string) {
 	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
 		c, net, content, styles := oracleSetup(t, name)
 		d, f, o := net.D, c.File, c.Meta
-		for _, kc := range oracleKernels(t, net, oracleConfig(o, "adam"), content, styles) {
+		spread, err := orc.LoadSpread("../testdata/" + name + ".safetensors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp := spread.Adam
+		if optimizer == "lbfgs" {
+			sp = spread.LBFGS
+		}
+		for _, kc := range oracleKernels(t, net, oracleConfig(o, optimizer), content, styles) {
 			t.Run(name+"/"+kc.name, func(t *testing.T) {
-				cfg := oracleConfig(o, "adam")
+				cfg := oracleConfig(o, optimizer)
 				cfg.Kernels = kc.kernels
 				e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer e.Release()
-				// Bounds. float32 reproduces every Adam step at its own point to
-				// a few 1e-6 (TestTwinAdamTrajectory), but tiny_seed's trajectory
-				// is chaotic from its first steps (content weight 1e4 on a 3x2
-				// relu5_2, many units near zero), and tiny_blend_tv_avg has a
-				// relu3_2 unit at +1e-8 of its peak at step 15. So each step's
-				// loss and the final image are held to PyTorch's own float32
-				// spread from its float64 (testdata/CASE.f32.json; see
-				// oracle.OptimSpread): at least 2e-5 before any branch, up to
-				// 1.2 on tiny_seed's late steps, whose float32 runs PyTorch's
-				// own rounding moves by 60%.
-				spread, err := orc.LoadSpread("../testdata/" + name + ".safetensors")
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantLoss := tensor(t, f, "ref.adam.loss")
+				wantLoss := tensor(t, f, "ref."+optimizer+".loss")
 				worst := 0.0
 				for k := 0; k < o.Steps; k++ {
 					before := d.Counters()
@@ -128,79 +140,20 @@ func TestAdamTrajectoryMatchesOracle(t *testing.T) {
 						t.Fatal(err)
 					}
 					rel := math.Abs(float64(l[transfer.LossTotal])-wantLoss[k]) / wantLoss[k]
-					bound := spread.Adam.LossBound(k)
+					bound := sp.LossBound(k)
 					worst = math.Max(worst, rel/bound)
 					t.Logf("step %2d: loss %.8g [content %.6g style %.6g tv %.4g], oracle %.8g, rel err %.3g (bound %.2g)", k, l[0], l[1], l[2], l[3], wantLoss[k], rel, bound)
 					if rel > bound {
 						t.Errorf("step %d: loss rel err %.3g > %.2g", k, rel, bound)
 					}
 				}
-				t.Logf("%d Adam steps: the worst loss error is %.2g of its bound", o.Steps, worst)
+				t.Logf("%d %s steps: the worst loss error is %.2g of its bound", o.Steps, optimizer, worst)
 				got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
-				s := testgpu.Errors(got, tensor(t, f, "ref.adam.image"))
-				maxAbs, normRel := spread.Adam.ImageBounds()
+				s := testgpu.Errors(got, tensor(t, f, "ref."+optimizer+".image"))
+				maxAbs, normRel := sp.ImageBounds()
 				t.Logf("final image: max abs err %.3g (bound %.2g), norm rel %.3g (bound %.2g)", s.MaxAbs, maxAbs, s.NormRel, normRel)
 				if s.MaxAbs > maxAbs || s.NormRel > normRel {
 					t.Fatalf("final image: max abs err %.3g (bound %.2g), norm rel %.3g (bound %.2g)", s.MaxAbs, maxAbs, s.NormRel, normRel)
-				}
-			})
-		}
-	}
-}
-
-// TestLBFGSTrajectoryMatchesOracle runs torch.optim.LBFGS's algorithm (no
-// line search, history 10, lr 1, no clipping) on the GPU and compares each
-// step's loss and the final iterate with PyTorch float64.
-func TestLBFGSTrajectoryMatchesOracle(t *testing.T) {
-	for _, name := range []string{"tiny_seed", "tiny_blend_tv_avg"} {
-		c, net, content, styles := oracleSetup(t, name)
-		d, f, o := net.D, c.File, c.Meta
-		for _, kc := range oracleKernels(t, net, oracleConfig(o, "lbfgs"), content, styles) {
-			t.Run(name+"/"+kc.name, func(t *testing.T) {
-				cfg := oracleConfig(o, "lbfgs")
-				cfg.Kernels = kc.kernels
-				e, err := transfer.NewEngine(net, cfg, content, styles, o.StyleBlend, content)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer e.Release()
-				wantLoss := tensor(t, f, "ref.lbfgs.loss")
-				// L-BFGS builds its curvature pairs from gradient
-				// differences, which amplify float32 rounding and the
-				// near-tie ReLU decisions that TestTwinAdamTrajectory
-				// traces, so the bounds are PyTorch's own float32 spread
-				// from its float64 (testdata/CASE.f32.json; see
-				// oracle.OptimSpread.LossBound).
-				spread, err := orc.LoadSpread("../testdata/" + name + ".safetensors")
-				if err != nil {
-					t.Fatal(err)
-				}
-				for k := 0; k < o.Steps; k++ {
-					before := d.Counters()
-					if err := e.Step(); err != nil {
-						t.Fatal(err)
-					}
-					after := d.Counters()
-					if after.Submits-before.Submits != 1 || after.Readbacks != before.Readbacks {
-						t.Fatalf("iteration %d: %d submissions, %d readbacks", k, after.Submits-before.Submits, after.Readbacks-before.Readbacks)
-					}
-					l, err := e.Losses()
-					if err != nil {
-						t.Fatal(err)
-					}
-					rel := math.Abs(float64(l[0])-wantLoss[k]) / wantLoss[k]
-					bound := spread.LBFGS.LossBound(k)
-					t.Logf("step %2d: loss %.8g, oracle %.8g, rel err %.3g (bound %.2g)", k, l[0], wantLoss[k], rel, bound)
-					if rel > bound {
-						t.Errorf("step %d: loss rel err %.3g > %.2g", k, rel, bound)
-					}
-				}
-				got := testgpu.F64(testgpu.Read(t, e.Trunk.X))
-				s := testgpu.Errors(got, tensor(t, f, "ref.lbfgs.image"))
-				maxAbs, normRel := spread.LBFGS.ImageBounds()
-				t.Logf("final iterate: max abs err %.3g (bound %.2g), norm rel %.3g (bound %.2g)", s.MaxAbs, maxAbs, s.NormRel, normRel)
-				if s.MaxAbs > maxAbs || s.NormRel > normRel {
-					t.Fatalf("final iterate: max abs err %.3g (bound %.2g), norm rel %.3g (bound %.2g)", s.MaxAbs, maxAbs, s.NormRel, normRel)
 				}
 			})
 		}
