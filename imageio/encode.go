@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -29,33 +30,71 @@ const JPEGQuality = 95
 // The write is atomic: the image goes to a temporary file in the same
 // directory, which is synced, closed and renamed over path. On any error
 // the temporary file is removed and an existing file at path is left as
-// it was. A new file gets mode 0644; a replaced one keeps its mode.
+// it was. A new file gets mode 0666 less the umask; a replaced one keeps
+// its mode.
 func Save(path string, img Image, depth int) error {
-	if err := check(img); err != nil {
+	enc, err := encoder(FormatOf(path), img, depth)
+	if err != nil {
 		return fmt.Errorf("imageio: save %s: %w", path, err)
 	}
-	var enc func(io.Writer) error
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	return WriteAtomic(path, enc)
+}
+
+// Write encodes img in format ("png" or "jpeg", as FormatOf names them)
+// and writes it to w in one piece: the whole file is encoded in memory
+// first, so an encoding error writes nothing. It is how an image goes to
+// a stream such as stdout, which cannot be written atomically.
+func Write(w io.Writer, format string, img Image, depth int) error {
+	enc, err := encoder(format, img, depth)
+	if err != nil {
+		return fmt.Errorf("imageio: write: %w", err)
+	}
+	var b bytes.Buffer
+	if err := enc(&b); err != nil {
+		return fmt.Errorf("imageio: write: encode: %w", err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("imageio: write: %w", err)
+	}
+	return nil
+}
+
+// FormatOf is the output format that path's extension names (any case):
+// "png" for .png, "jpeg" for .jpg and .jpeg, and "" for anything else.
+func FormatOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
 	case ".png":
+		return "png"
+	case ".jpg", ".jpeg":
+		return "jpeg"
+	}
+	return ""
+}
+
+// encoder checks img and returns the function that encodes it in format
+// at depth bits per channel.
+func encoder(format string, img Image, depth int) (func(io.Writer) error, error) {
+	if err := check(img); err != nil {
+		return nil, err
+	}
+	switch format {
+	case "png":
 		switch depth {
 		case 8:
-			enc = func(w io.Writer) error { return png.Encode(w, toNRGBA(img)) }
+			return func(w io.Writer) error { return png.Encode(w, toNRGBA(img)) }, nil
 		case 16:
-			enc = func(w io.Writer) error { return png.Encode(w, toNRGBA64(img)) }
-		default:
-			return fmt.Errorf("imageio: save %s: PNG depth must be 8 or 16, not %d", path, depth)
+			return func(w io.Writer) error { return png.Encode(w, toNRGBA64(img)) }, nil
 		}
-	case ".jpg", ".jpeg":
+		return nil, fmt.Errorf("PNG depth must be 8 or 16, not %d", depth)
+	case "jpeg":
 		if depth != 8 {
-			return fmt.Errorf("imageio: save %s: JPEG depth must be 8, not %d (use .png for 16 bits)", path, depth)
+			return nil, fmt.Errorf("JPEG depth must be 8, not %d (use .png for 16 bits)", depth)
 		}
-		enc = func(w io.Writer) error {
+		return func(w io.Writer) error {
 			return jpeg.Encode(w, toRGBA(img), &jpeg.Options{Quality: JPEGQuality})
-		}
-	default:
-		return fmt.Errorf("imageio: save %s: unsupported extension %q (supported: .png, .jpg, .jpeg)", path, ext)
+		}, nil
 	}
-	return WriteAtomic(path, enc)
+	return nil, fmt.Errorf("unsupported format %q (supported: .png, .jpg, .jpeg)", format)
 }
 
 // check reports whether img is well formed.

@@ -329,3 +329,40 @@ func TestSaveAtomic(t *testing.T) {
 		assertOnly(t, dir, "x.png")
 	})
 }
+
+// Write encodes to a stream the same bytes Save writes to a file, and
+// writes nothing when it refuses the image.
+func TestWriteStream(t *testing.T) {
+	dir := t.TempDir()
+	img := randImage(5, 4, 3)
+	for _, c := range []struct {
+		name, format string
+		depth        int
+	}{{"a.png", "png", 8}, {"b.png", "png", 16}, {"c.jpg", "jpeg", 8}} {
+		p := filepath.Join(dir, c.name)
+		if err := Save(p, img, c.depth); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := os.ReadFile(p)
+		var b bytes.Buffer
+		if err := Write(&b, c.format, img, c.depth); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b.Bytes(), want) {
+			t.Errorf("%s: Write gave %d bytes, Save %d", c.name, b.Len(), len(want))
+		}
+	}
+	var b bytes.Buffer
+	bad := img
+	bad.Pix = append([]float32(nil), img.Pix...)
+	bad.Pix[7] = float32(math.NaN())
+	for _, c := range []struct {
+		format string
+		img    Image
+		depth  int
+	}{{"jpeg", img, 16}, {"gif", img, 8}, {"png", bad, 8}} {
+		if err := Write(&b, c.format, c.img, c.depth); err == nil || b.Len() != 0 {
+			t.Errorf("%s depth %d: err %v, %d bytes written", c.format, c.depth, err, b.Len())
+		}
+	}
+}

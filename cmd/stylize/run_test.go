@@ -281,6 +281,10 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"zero blend", []string{"-content", c.content, "-style", c.styles[0] + "," + c.styles[0], "-style-blend", "0,0"}, "sum to 0"},
 		{"negative blend", []string{"-content", c.content, "-style", c.styles[0] + "," + c.styles[0], "-style-blend", "1,-1"}, "style-blend"},
 		{"bad weights file", []string{"-content", c.content, "-style", c.styles[0], "-weights", text}, "notes.png"},
+		{"stdout and -json", []string{"-content", c.content, "-style", c.styles[0], "-out", "-", "-json"}, "both write to stdout"},
+		{"stdout and -save-every", []string{"-content", c.content, "-style", c.styles[0], "-out", "-", "-save-every", "1"}, "-save-every"},
+		{"unknown -out-format", []string{"-content", c.content, "-style", c.styles[0], "-out", "-", "-out-format", "gif"}, "png or jpg"},
+		{"-out-format against the extension", []string{"-content", c.content, "-style", c.styles[0], "-out-format", "jpg"}, "disagrees"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -553,6 +557,45 @@ func TestRunPrintsEveryIteration(t *testing.T) {
 		if got := fmt.Sprint(iters); got != tc.want {
 			t.Errorf("-print-every %s: progress at iterations %s, want %s", tc.every, got, tc.want)
 		}
+	}
+}
+
+// TestRunOutStdout: -out - writes the image to stdout, PNG by default and
+// JPEG with -out-format jpg, the same image a file -out gets; nothing
+// else goes to stdout.
+func TestRunOutStdout(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_seed")
+	base := []string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0", "-iters", "3"}
+	file := filepath.Join(c.dir, "file.png")
+	if err := runStyle(context.Background(), append(append([]string{}, base...), "-out", file), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runStyle(context.Background(), append(append([]string{}, base...), "-out", "-"), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !bytes.Equal(stdout.Bytes(), want) {
+		t.Errorf("-out - wrote %d bytes to stdout (starting %q), want the %d bytes of the PNG a file -out gets", stdout.Len(), stdout.Bytes()[:min(8, stdout.Len())], len(want))
+	}
+	stdout.Reset()
+	if err := runStyle(context.Background(), append(append([]string{}, base...), "-out", "-", "-out-format", "jpg"), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	jpg := filepath.Join(c.dir, "stdout.jpg")
+	if err := os.WriteFile(jpg, stdout.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, err := imageio.Load(jpg, 0)
+	if err != nil || !bytes.HasPrefix(stdout.Bytes(), []byte{0xff, 0xd8, 0xff}) {
+		t.Fatalf("-out - -out-format jpg: %v (starts %x)", err, stdout.Bytes()[:min(4, stdout.Len())])
+	}
+	if img.W != c.meta.ContentHW[1] || img.H != c.meta.ContentHW[0] {
+		t.Errorf("the JPEG is %dx%d, want %dx%d", img.W, img.H, c.meta.ContentHW[1], c.meta.ContentHW[0])
 	}
 }
 

@@ -31,6 +31,7 @@ type RunFlags struct {
 	Device                     string
 	JSON                       bool
 	OutDepth                   int
+	OutFormat                  string // png or jpg: -out -'s format
 	OverwriteInput             bool // -out may name an input
 	MaxPixels                  int
 	Kernels                    string // one of KernelModes
@@ -51,6 +52,9 @@ type Command struct {
 	MaxStylesWhy string
 	// Usage replaces the shared help text of the flags it names.
 	Usage map[string]string
+	// Stdout says that the command can write its image to stdout, when
+	// -out is "-".
+	Stdout bool
 }
 
 // Register adds the shared flags to fs, with c's help texts and defaults.
@@ -70,7 +74,8 @@ func Register(fs *flag.FlagSet, c Command) *RunFlags {
 	str(&f.Content, "content", "", "content image (PNG, JPEG, GIF, WebP, BMP, TIFF)")
 	fs.Var(&f.Styles, "style", use("style", "style image; repeat the flag or give a comma list"))
 	str(&f.Blend, "style-blend", "", "blend weights of the style images, comma list (default: equal)")
-	str(&f.Out, "out", "out.png", "output image: .png or .jpg")
+	str(&f.Out, "out", "out.png", use("out", "output image: .png or .jpg, or - for stdout (PNG unless -out-format jpg)"))
+	str(&f.OutFormat, "out-format", "", "format of -out -: png or jpg (a file's extension names its own)")
 	num(&f.Size, f.fills("size"), seed.Size, "long side of the output in pixels; 0 keeps the content's size")
 	num(&f.StyleSize, "style-size", 0, "long side of the style images; 0 keeps their size")
 	str(&f.Optimizer, f.fills("optimizer"), seed.Optimizer, "adam or lbfgs")

@@ -163,21 +163,59 @@ func (f *RunFlags) blend() ([]float64, error) {
 	return b, nil
 }
 
-// checkOut checks -out and -out-depth.
+// checkOut checks -out, -out-format and -out-depth.
 func (f *RunFlags) checkOut() error {
 	if f.OutDepth != 8 && f.OutDepth != 16 {
 		return fmt.Errorf("-out-depth must be 8 or 16, got %d", f.OutDepth)
 	}
-	switch strings.ToLower(filepath.Ext(f.Out)) {
-	case ".png":
-	case ".jpg", ".jpeg":
-		if f.OutDepth != 8 {
-			return errors.New("JPEG output is 8-bit: use a .png for -out-depth 16")
+	format, err := f.outFormat()
+	if err != nil {
+		return err
+	}
+	if format == "jpeg" && f.OutDepth != 8 {
+		return errors.New("JPEG output is 8-bit: use a .png for -out-depth 16")
+	}
+	if f.Out == "-" {
+		switch {
+		case !f.cmd.Stdout:
+			return fmt.Errorf("-out -: %s cannot write its image to stdout; give a file", f.cmd.Name)
+		case f.JSON:
+			return errors.New("-out - and -json both write to stdout: give -out a file")
+		case f.SaveEvery > 0:
+			return errors.New("-save-every names its images after -out: give -out a file")
 		}
-	default:
-		return fmt.Errorf("-out %s: unsupported output format (want .png, .jpg or .jpeg)", f.Out)
+		return nil
 	}
 	return f.checkOutWritable()
+}
+
+// outFormat is the output's format, "png" or "jpeg": -out-format's for
+// stdout (PNG by default), else the one -out's extension names.
+func (f *RunFlags) outFormat() (string, error) {
+	given := ""
+	switch strings.ToLower(f.OutFormat) {
+	case "":
+	case "png":
+		given = "png"
+	case "jpg", "jpeg":
+		given = "jpeg"
+	default:
+		return "", fmt.Errorf("-out-format %q: want png or jpg", f.OutFormat)
+	}
+	if f.Out == "-" {
+		if given == "" {
+			return "png", nil
+		}
+		return given, nil
+	}
+	ext := imageio.FormatOf(f.Out)
+	if ext == "" {
+		return "", fmt.Errorf("-out %s: unsupported output format (want .png, .jpg or .jpeg, or - for stdout)", f.Out)
+	}
+	if given != "" && given != ext {
+		return "", fmt.Errorf("-out-format %s disagrees with -out %s: a file's extension names its format", f.OutFormat, f.Out)
+	}
+	return ext, nil
 }
 
 // checkOutWritable checks, before any GPU work, that -out can be written

@@ -15,6 +15,7 @@ import (
 	"github.com/stylize/stylize/bench"
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/term"
 	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
@@ -57,7 +58,7 @@ type RunCommand struct {
 
 // NewRunCommand registers stylize run's flags on fs, and its help.
 func NewRunCommand(fs *flag.FlagSet) *RunCommand {
-	c := &RunCommand{RunFlags: Register(fs, Command{Name: "stylize run", PrintEvery: 50})}
+	c := &RunCommand{RunFlags: Register(fs, Command{Name: "stylize run", PrintEvery: 50, Stdout: true})}
 	fs.StringVar(&c.Iters, c.fills("iters"), Presets[PresetNames[0]].Iters, "iterations, or a comma list with one count per scale (-scales 3 -iters 300,200,100)")
 	fs.IntVar(&c.Scales, "scales", 1, "number of scales, coarse to fine, growing by about √2")
 	fs.Float64Var(&c.EMA, "ema", 0, "return the exponential moving average of the iterates with this decay (e.g. 0.95); 0 disables")
@@ -139,6 +140,9 @@ func (c *RunCommand) Resolve(fs *flag.FlagSet) (*Job, error) {
 // it returns ErrInterrupted). Progress goes to stderr, or as JSON lines to
 // stdout with -json.
 func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
+	if j.Out == "-" && !j.DryRun && term.IsTerminal(stdout) {
+		return errors.New("-out -: stdout is a terminal; redirect it (-out - > out.png) or give -out a file")
+	}
 	in, err := j.LoadInputs(false)
 	if err != nil {
 		return err
@@ -249,7 +253,7 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := imageio.Save(j.Out, out, j.OutDepth); err != nil {
+	if err := j.save(stdout, out); err != nil {
 		return err
 	}
 	if j.Plot != "" {
@@ -266,6 +270,22 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		"seconds": time.Since(start).Seconds(), "interrupted": interrupted, "gpu_peak_bytes": peak})
 	if interrupted {
 		return ErrInterrupted
+	}
+	return nil
+}
+
+// save writes the final image to -out: atomically to a file, or in one
+// piece to stdout for -out -.
+func (j *Job) save(stdout io.Writer, img imageio.Image) error {
+	if j.Out != "-" {
+		return imageio.Save(j.Out, img, j.OutDepth)
+	}
+	format, err := j.outFormat()
+	if err != nil {
+		return err
+	}
+	if err := imageio.Write(stdout, format, img, j.OutDepth); err != nil {
+		return fmt.Errorf("-out -: %w", err)
 	}
 	return nil
 }
