@@ -32,7 +32,7 @@ type RunFlags struct {
 	JSON                       bool
 	OutDepth                   int
 	OutFormat                  string // png or jpg: -out -'s format
-	OverwriteInput             bool // -out may name an input
+	OverwriteInput             bool   // -out may name an input
 	MaxPixels                  int
 	Kernels                    string // one of KernelModes
 
