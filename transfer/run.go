@@ -65,6 +65,10 @@ type Options struct {
 	// SaveEvery > 0 calls OnSave with the current image every that many iterations.
 	SaveEvery int
 	OnSave    func(done int, img Image) error
+	// OnEstimate, when set, is called once, after the second iteration,
+	// with the run's predicted duration (a run of under 3 iterations
+	// makes none).
+	OnEstimate func(Estimate)
 	// Resize resamples an image (planar RGB) to w×h.
 	Resize func(img Image, w, h int) Image
 }
@@ -214,7 +218,7 @@ func Run(ctx context.Context, net *vgg.Net, content Image, styles []Image, blend
 				return Image{}, err
 			}
 		}
-		res, err := e.run(ctx, &o, si, done, total, start)
+		res, err := e.run(ctx, &o, si, done, total, start, work(plans, o.Iters))
 		done += res.iters
 		if err != nil && ctx.Err() == nil {
 			e.Release()
@@ -267,7 +271,9 @@ func readImage(rb *gpu.Readback, b *gpu.Buffer, w, h int) (Image, error) {
 }
 
 // run iterates one scale.
-func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start time.Time) (scaleResult, error) {
+// work is the whole run's cost in iterations of the first scale, for
+// Options.OnEstimate.
+func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start time.Time, work float64) (scaleResult, error) {
 	d := e.D
 	tr := e.Trunk
 	w, h := tr.W, tr.H
@@ -385,6 +391,7 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		return q.rb, nil
 	}
 
+	var t1 time.Time // when iteration 1 finished
 	for k := 1; k <= n; k++ {
 		if err := ctx.Err(); err != nil {
 			runErr = err
@@ -419,6 +426,17 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		}
 		if err := prev.Wait(); err != nil {
 			return res, err
+		}
+		// Iteration k-1 has finished: time the second one for the estimate.
+		if si == 0 && o.OnEstimate != nil && n >= 3 {
+			switch k {
+			case 2:
+				t1 = time.Now()
+			case 3:
+				per := time.Since(t1)
+				o.OnEstimate(Estimate{PerIter: per, W: w, H: h, Iters: total,
+					Remaining: time.Duration(float64(per) * (work - 2))})
+			}
 		}
 		e.Iter++
 		res.iters++

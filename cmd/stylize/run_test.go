@@ -545,14 +545,26 @@ func TestRunPrintsEveryIteration(t *testing.T) {
 			t.Fatalf("%v\n%s", err, stderr.String())
 		}
 		var iters []int
+		var estimates []map[string]any
 		for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 			var ev map[string]any
 			if err := json.Unmarshal([]byte(line), &ev); err != nil {
 				t.Fatal(err)
 			}
-			if ev["event"] == "progress" {
+			switch ev["event"] {
+			case "progress":
 				iters = append(iters, int(ev["iter"].(float64)))
+			case "estimate":
+				estimates = append(estimates, ev)
 			}
+		}
+		// The estimate comes once, after the second iteration, for the
+		// whole run.
+		if len(estimates) != 1 {
+			t.Fatalf("%d estimate events, want 1", len(estimates))
+		} else if e := estimates[0]; e["iters"] != 12.0 || e["per_iter_s"].(float64) <= 0 || e["remaining_s"].(float64) <= 0 ||
+			e["total_s"].(float64) < e["remaining_s"].(float64) {
+			t.Errorf("estimate %v", e)
 		}
 		if got := fmt.Sprint(iters); got != tc.want {
 			t.Errorf("-print-every %s: progress at iterations %s, want %s", tc.every, got, tc.want)

@@ -76,3 +76,41 @@ func (p *progress) done() {
 		p.drawn = false
 	}
 }
+
+// estimate prints the run's predicted duration once its second iteration
+// has been timed, and where the run would take over longRun, the -size
+// that would take about quickRun. long is the output's long side.
+func (p *progress) estimate(e transfer.Estimate, elapsed time.Duration, long int) {
+	if p.json {
+		p.event(map[string]any{"event": "estimate", "per_iter_s": e.PerIter.Seconds(), "width": e.W, "height": e.H,
+			"iters": e.Iters, "remaining_s": e.Remaining.Seconds(), "total_s": e.Total(elapsed).Seconds()})
+		return
+	}
+	msg := fmt.Sprintf("estimate: %s per iteration at %dx%d, so about %s for %d iterations (%s to go)",
+		roundDuration(e.PerIter), e.W, e.H, roundDuration(e.Total(elapsed)), e.Iters, roundDuration(e.Remaining))
+	if e.Remaining > longRun {
+		if s := e.SizeFor(long, quickRun) / 16 * 16; s >= 64 && s < long {
+			msg += fmt.Sprintf("; -size %d would take about %s", s, quickRun)
+		}
+	}
+	p.line(msg)
+}
+
+// longRun and quickRun: a run predicted to take over longRun is told the
+// size that would take about quickRun.
+const (
+	longRun  = 15 * time.Minute
+	quickRun = 5 * time.Minute
+)
+
+// roundDuration rounds d for people: to the millisecond under a second,
+// to the tenth under a minute, else to the second.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond)
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}

@@ -217,10 +217,12 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		Describe(stderr, d, w, pre)
 	}
 	prog := newProgress(stdout, stderr, j.JSON)
+	start := time.Now()
 	if j.JSON {
 		prog.event(map[string]any{"event": "kernels", "kernels": plans[0].KernelsName()})
 	}
 	o.OnProgress = prog.report
+	o.OnEstimate = func(e transfer.Estimate) { prog.estimate(e, time.Since(start), final) }
 	var losses lossLog
 	if j.Plot != "" {
 		o.OnProgress = func(p transfer.Progress) {
@@ -243,7 +245,6 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		prog.event(map[string]any{"event": "saved", "path": name, "iter": done})
 		return nil
 	}
-	start := time.Now()
 	result, runErr := transfer.Run(ctx, net, ToTransfer(in.Content), styles, j.Blend, o)
 	interrupted := runErr != nil && ctx.Err() != nil
 	if runErr != nil && !interrupted {
