@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # lavapipe's window-system layer warns when this is unset; give it a private dir.
 export XDG_RUNTIME_DIR ?= /tmp/stylize-xdg-$(shell id -u)
 
-.PHONY: all build deps test vet fmt-check bench bench-cpu bench-go devices demo live fuzz cross clean
+.PHONY: all build deps test vet fmt-check bench bench-cpu bench-live bench-go devices demo live fuzz cross clean
 
 all: build
 
@@ -82,6 +82,11 @@ bench-cpu: build
 	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "installing: python3-torch"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-torch >/dev/null; }
 	$(PYTHON) bench/cpu_side_by_side.py --python $(PYTHON) --sizes $(BENCH_CPU_SIZES) --rounds 3
+
+# bench-live measures the window's frame rate and its cost in iterations
+# on a private Xvfb (BenchmarkPacing*): timings, so a benchmark, not a test.
+bench-live: deps
+	$(GO) test ./cmd/stylize-live -run '^$$' -bench Pacing -benchtime 2x
 
 bench-go: deps
 	$(GO) test ./ops -run '^$$' -bench Conv3x3 -benchtime 3x

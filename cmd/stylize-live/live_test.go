@@ -130,7 +130,7 @@ func startXvfb() (func(), error) {
 	return nil, fmt.Errorf("no free X display number for Xvfb")
 }
 
-func need(t *testing.T) {
+func need(t testing.TB) {
 	t.Helper()
 	if setupErr != nil {
 		t.Fatal(setupErr)
@@ -222,7 +222,7 @@ func baseArgs(dir string) []string {
 
 // runLive runs the command with args and a script (written to a file)
 // on the test's display and waits for it.
-func runLive(t *testing.T, args []string, script string, env ...string) *result {
+func runLive(t testing.TB, args []string, script string, env ...string) *result {
 	t.Helper()
 	need(t)
 	dir := t.TempDir()
@@ -239,7 +239,7 @@ func runLive(t *testing.T, args []string, script string, env ...string) *result 
 	return runIn(t, dir, args, env, nil)
 }
 
-func runIn(t *testing.T, dir string, args, env []string, onLine func(*exec.Cmd, string)) *result {
+func runIn(t testing.TB, dir string, args, env []string, onLine func(*exec.Cmd, string)) *result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -286,7 +286,7 @@ func runIn(t *testing.T, dir string, args, env []string, onLine func(*exec.Cmd, 
 	return r
 }
 
-func wantExit(t *testing.T, r *result, code int) {
+func wantExit(t testing.TB, r *result, code int) {
 	t.Helper()
 	if r.code != code {
 		t.Fatalf("exit status %d, want %d\nstderr:\n%s", r.code, code, r.stderr)
@@ -302,7 +302,7 @@ type capture struct {
 	content []float32 // the content at the same size
 }
 
-func loadCapture(t *testing.T, r *result, name string) *capture {
+func loadCapture(t testing.TB, r *result, name string) *capture {
 	t.Helper()
 	base := filepath.Join(r.dir, name)
 	c := &capture{name: name}
@@ -336,7 +336,7 @@ func loadCapture(t *testing.T, r *result, name string) *capture {
 	return c
 }
 
-func readF32(t *testing.T, p string) []float32 {
+func readF32(t testing.TB, p string) []float32 {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -996,85 +996,83 @@ func TestNoDisplay(t *testing.T) {
 	}
 }
 
-// TestPacing measures the window's cost at a small size, where an
+// BenchmarkPacing measures the window's cost at a small size, where an
 // iteration is shorter than a frame: iterations per second with the window
 // against the same engine headless (-headless, which loops as
-// transfer.Run does), and the frame rate while iterating. The machine may
-// be shared, so it takes the best of three tries.
-func TestPacing(t *testing.T) {
-	need(t)
+// transfer.Run does), and the frame rate while iterating. It is a
+// benchmark, not a test: on a shared machine the rates are not
+// deterministic (internal/live's TestPacingPolicy checks the decisions
+// they come from). make bench-live runs it.
+func BenchmarkPacing(b *testing.B) {
+	need(b)
 	args := func(dir string) []string {
 		return []string{"-content", img("content2.png"), "-style", img("s1.png"),
 			"-weights", "synthetic", "-widths", "4,4,4,4,4", "-size", "16", "-window", "480x320",
 			"-out", filepath.Join(dir, "out.png"), "-capture-dir", dir}
 	}
-	bestFPS, bestRatio := 0.0, 0.0
-	for try := 1; try <= 3 && (bestFPS < 30 || bestRatio < 0.75); try++ {
-		hdir := t.TempDir()
-		h := runIn(t, hdir, append(args(hdir), "-headless", "200"), nil, nil)
-		wantExit(t, h, 0)
+	var fpsSum, ratioSum float64
+	for i := 0; i < b.N; i++ {
+		hdir := b.TempDir()
+		h := runIn(b, hdir, append(args(hdir), "-headless", "200"), nil, nil)
+		wantExit(b, h, 0)
 		headless := h.event("headless")["it_per_sec"].(float64)
-		r := runLive(t, args("$DIR"), `
+		r := runLive(b, args("$DIR"), `
 wait 1500ms
 capture p0.png
 wait 4s
 capture p1.png
 quit
 `)
-		wantExit(t, r, 0)
-		p0, p1 := loadCapture(t, r, "p0"), loadCapture(t, r, "p1")
+		wantExit(b, r, 0)
+		p0, p1 := loadCapture(b, r, "p0"), loadCapture(b, r, "p1")
 		secs := p1.st.Time - p0.st.Time
 		window := float64(p1.st.Iter-p0.st.Iter) / secs
 		fps := float64(p1.st.Frames-p0.st.Frames-1) / secs // less p1's own frame
-		t.Logf("try %d: %s, 16x16 image, 480x320 window: headless %.1f it/s; window %.1f it/s (%.0f%%), %.1f fps; %.2f ms per iteration, GPU per frame %.2f ms, CPU in present %.2f ms",
-			try, p1.st.GPU, headless, window, 100*window/headless, fps, p1.st.IterMS, p1.st.DrawGPUMS, p1.st.PresentMS)
-		bestFPS, bestRatio = math.Max(bestFPS, fps), math.Max(bestRatio, window/headless)
+		b.Logf("%s, 16x16 image, 480x320 window: headless %.1f it/s; window %.1f it/s (%.0f%%), %.1f fps; %.2f ms per iteration, GPU per frame %.2f ms, CPU in present %.2f ms",
+			p1.st.GPU, headless, window, 100*window/headless, fps, p1.st.IterMS, p1.st.DrawGPUMS, p1.st.PresentMS)
+		fpsSum += fps
+		ratioSum += window / headless
 	}
-	if bestFPS < 30 {
-		t.Errorf("%.1f fps while iterating, want at least 30", bestFPS)
-	}
-	if bestRatio < 0.5 {
-		t.Errorf("the window costs %.0f%% of the iterations", 100-100*bestRatio)
-	}
+	b.ReportMetric(fpsSum/float64(b.N), "fps")
+	b.ReportMetric(100*ratioSum/float64(b.N), "%headless-it/s")
 }
 
-// TestPacingSlowIterations: where one iteration takes longer than a frame
-// (here about 150-300 ms on lavapipe), it goes to the GPU in pieces, so
-// that zooming draws at 30 fps or more while the iterations go on.
-func TestPacingSlowIterations(t *testing.T) {
-	need(t)
-	var b strings.Builder
-	b.WriteString("wait-iter 2\nmouse 200 150\ncapture z0.png\n")
+// BenchmarkPacingSlowIterations: where one iteration takes longer than a
+// frame (here about 150-300 ms on lavapipe), it goes to the GPU in
+// pieces, so that zooming draws at the frame rate while the iterations go
+// on. It reports the frame rate and the iterations per second while
+// zooming.
+func BenchmarkPacingSlowIterations(b *testing.B) {
+	need(b)
+	var sb strings.Builder
+	sb.WriteString("wait-iter 2\nmouse 200 150\ncapture z0.png\n")
 	for i := 0; i < 200; i++ {
-		fmt.Fprintf(&b, "scroll %s\nwait 20ms\n", map[bool]string{true: "0.02", false: "-0.02"}[i < 150])
+		fmt.Fprintf(&sb, "scroll %s\nwait 20ms\n", map[bool]string{true: "0.02", false: "-0.02"}[i < 150])
 	}
-	b.WriteString("capture z1.png\nquit\n")
-	bestFPS, bestIt := 0.0, 0.0
-	for try := 1; try <= 3 && (bestFPS < 30 || bestIt <= 0); try++ {
-		r := runLive(t, []string{"-content", img("content2.png"), "-style", img("s1.png"),
+	sb.WriteString("capture z1.png\nquit\n")
+	var fpsSum, itSum float64
+	for i := 0; i < b.N; i++ {
+		r := runLive(b, []string{"-content", img("content2.png"), "-style", img("s1.png"),
 			"-weights", "synthetic", "-widths", "16,32,64,128,128", "-size", "112", "-window", "480x320",
-			"-out", "$DIR/out.png", "-capture-dir", "$DIR"}, b.String())
-		wantExit(t, r, 0)
-		z0, z1 := loadCapture(t, r, "z0"), loadCapture(t, r, "z1")
+			"-out", "$DIR/out.png", "-capture-dir", "$DIR"}, sb.String())
+		wantExit(b, r, 0)
+		z0, z1 := loadCapture(b, r, "z0"), loadCapture(b, r, "z1")
 		secs := z1.st.Time - z0.st.Time
 		fps := float64(z1.st.Frames-z0.st.Frames-1) / secs
 		its := float64(z1.st.Iter-z0.st.Iter) / secs
-		t.Logf("try %d: %dx%d image, %.0f ms per iteration in %d pieces; while zooming for %.1f s: %.1f fps, %.2f it/s, zoom %.2f -> %.2f",
-			try, z1.st.ImageW, z1.st.ImageH, z1.st.IterMS, z1.st.Pieces, secs, fps, its, z0.st.Zoom, z1.st.Zoom)
+		b.Logf("%dx%d image, %.0f ms per iteration in %d pieces; while zooming for %.1f s: %.1f fps, %.2f it/s, zoom %.2f -> %.2f",
+			z1.st.ImageW, z1.st.ImageH, z1.st.IterMS, z1.st.Pieces, secs, fps, its, z0.st.Zoom, z1.st.Zoom)
 		if z1.st.IterMS < 40 || z1.st.Pieces < 2 {
-			t.Fatalf("the iteration (%.0f ms, %d pieces) is not slower than a frame here: the test does not test what it says", z1.st.IterMS, z1.st.Pieces)
+			b.Fatalf("the iteration (%.0f ms, %d pieces) is not slower than a frame here: the benchmark does not measure what it says", z1.st.IterMS, z1.st.Pieces)
 		}
 		if z1.st.Zoom == z0.st.Zoom {
-			t.Fatalf("the scrolls did not zoom (%.2f)", z1.st.Zoom)
+			b.Fatalf("the scrolls did not zoom (%.2f)", z1.st.Zoom)
 		}
-		bestFPS, bestIt = math.Max(bestFPS, fps), math.Max(bestIt, its)
+		fpsSum += fps
+		itSum += its
 	}
-	if bestFPS < 30 {
-		t.Errorf("%.1f fps while zooming, want at least 30", bestFPS)
-	}
-	if bestIt <= 0 {
-		t.Errorf("no iteration finished while zooming")
-	}
+	b.ReportMetric(fpsSum/float64(b.N), "fps")
+	b.ReportMetric(itSum/float64(b.N), "it/s")
 }
 
 // TestRunFlags: stylize run's -save-every, -print-every, -json and
