@@ -28,11 +28,15 @@ func (e *NonFiniteError) Error() string {
 
 // Progress is what a run reports every PrintEvery iterations. The losses
 // are those of the image at iteration Iter, read back asynchronously, so
-// they may arrive an iteration or two after it.
+// they may arrive an iteration or two after it. They are computed by the
+// forward pass of the step that follows that image, so when they are
+// reported Finished = Done+1 iterations have run: the last report of an
+// n-iteration run has Iter n-1 and Finished n.
 type Progress struct {
 	Scale, Scales int
 	Iter, Iters   int // within the scale
 	Done, Total   int // over all scales
+	Finished      int // iterations run over all scales when the losses were read
 	W, H          int
 	Loss          [4]float32 // total, content, style, tv
 	ItPerSec      float64
@@ -338,10 +342,11 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 		p.Scale, p.Scales = si+1, len(o.Sizes)
 		p.Iter, p.Iters = iter, o.Iters[si]
 		p.Done, p.Total = done+iter, total
+		p.Finished = done + iter + 1
 		p.W, p.H = w, h
 		p.Elapsed = time.Since(start)
 		if s := p.Elapsed.Seconds(); s > 0 {
-			p.ItPerSec = float64(p.Done) / s
+			p.ItPerSec = float64(p.Finished) / s
 		}
 		o.OnProgress(p)
 	}

@@ -545,6 +545,7 @@ func TestRunPrintsEveryIteration(t *testing.T) {
 			t.Fatalf("%v\n%s", err, stderr.String())
 		}
 		var iters []int
+		var finished int // of the last report
 		var estimates []map[string]any
 		for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 			var ev map[string]any
@@ -554,6 +555,7 @@ func TestRunPrintsEveryIteration(t *testing.T) {
 			switch ev["event"] {
 			case "progress":
 				iters = append(iters, int(ev["iter"].(float64)))
+				finished = int(ev["finished"].(float64))
 			case "estimate":
 				estimates = append(estimates, ev)
 			}
@@ -568,6 +570,9 @@ func TestRunPrintsEveryIteration(t *testing.T) {
 		}
 		if got := fmt.Sprint(iters); got != tc.want {
 			t.Errorf("-print-every %s: progress at iterations %s, want %s", tc.every, got, tc.want)
+		}
+		if finished != 12 {
+			t.Errorf("-print-every %s: the last report says %d iterations finished, want all 12", tc.every, finished)
 		}
 	}
 }

@@ -49,20 +49,22 @@ func (p *progress) line(s string) {
 func (p *progress) report(r transfer.Progress) {
 	if p.json {
 		p.event(map[string]any{"event": "progress", "scale": r.Scale, "scales": r.Scales, "iter": r.Iter, "iters": r.Iters,
-			"done": r.Done, "total": r.Total, "width": r.W, "height": r.H,
+			"done": r.Done, "finished": r.Finished, "total": r.Total, "width": r.W, "height": r.H,
 			"loss": r.Loss[0], "content": r.Loss[1], "style": r.Loss[2], "tv": r.Loss[3],
 			"it_per_s": r.ItPerSec, "elapsed_s": r.Elapsed.Seconds()})
 		return
 	}
 	eta := "?"
 	if r.ItPerSec > 0 {
-		eta = (time.Duration(float64(r.Total-r.Done)/r.ItPerSec) * time.Second).Round(time.Second).String()
+		eta = (time.Duration(float64(r.Total-r.Finished)/r.ItPerSec) * time.Second).Round(time.Second).String()
 	}
+	// "it" counts the iterations run; the losses are of the image before
+	// the last of them (Progress).
 	msg := fmt.Sprintf("scale %d/%d %dx%d  it %d/%d  %.2f it/s  ETA %s  loss %.4g (content %.3g style %.3g tv %.3g)",
-		r.Scale, r.Scales, r.W, r.H, r.Done, r.Total, r.ItPerSec, eta, r.Loss[0], r.Loss[1], r.Loss[2], r.Loss[3])
+		r.Scale, r.Scales, r.W, r.H, r.Finished, r.Total, r.ItPerSec, eta, r.Loss[0], r.Loss[1], r.Loss[2], r.Loss[3])
 	if p.tty {
 		const width = 20
-		n := width * r.Done / max(r.Total, 1)
+		n := width * r.Finished / max(r.Total, 1)
 		fmt.Fprintf(p.stderr, "\r\033[K[%s%s] %s", strings.Repeat("#", n), strings.Repeat(".", width-n), msg)
 		p.drawn = true
 		return
