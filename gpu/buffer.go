@@ -44,6 +44,25 @@ type Buffer struct {
 	buf   *wgpu.Buffer
 	bytes uint64 // allocated size (a multiple of 4)
 	usage wgpu.BufferUsage
+	view  bool // a View: it shares its parent's memory and frees none
+}
+
+// View is a buffer of the given shape over the start of b's memory: the
+// same GPU buffer, bound with the view's own size. It lets buffers whose
+// lifetimes do not overlap share memory (vgg's gradients, one layer at a
+// time). A view's Release frees nothing; it must not be used after b's.
+func (b *Buffer) View(name string, shape ...int) (*Buffer, error) {
+	if b == nil || b.buf == nil {
+		return nil, fmt.Errorf("gpu: view %q of a released buffer", name)
+	}
+	if b.DType != F32 && b.DType != U32 {
+		return nil, fmt.Errorf("gpu: view %q of %s buffer %q: only storage buffers have views", name, b.DType, b.Name)
+	}
+	n := uint64(Numel(shape)) * 4
+	if len(shape) == 0 || n == 0 || n > b.bytes {
+		return nil, &ShapeError{Op: "View", What: name, Want: fmt.Sprintf("at most %d elements (%s)", b.bytes/4, b.Name), Got: ShapeString(shape)}
+	}
+	return &Buffer{Name: name, Shape: append([]int(nil), shape...), DType: b.DType, d: b.d, buf: b.buf, bytes: n, usage: b.usage, view: true}, nil
 }
 
 // ShapeString renders a shape as (a,b,c).
@@ -294,6 +313,10 @@ func (b *Buffer) readBytes() ([]byte, error) {
 // Release frees the buffer's GPU memory.
 func (b *Buffer) Release() {
 	if b == nil || b.buf == nil {
+		return
+	}
+	if b.view {
+		b.buf = nil
 		return
 	}
 	b.buf.Destroy()

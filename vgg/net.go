@@ -138,7 +138,7 @@ type Trunk struct {
 	pre, dpre *gpu.Buffer
 	work      ops.Workspace // the Winograd passes', shared
 	acts      []*gpu.Buffer
-	grads     []*gpu.Buffer
+	grads     []*gpu.Buffer // views: layer i's in buffer i mod 2 (TrunkPlan.gradLens)
 	forward   ops.Seq
 	steps     []*ops.Step
 	bufs      []*gpu.Buffer
@@ -185,8 +185,15 @@ func (n *Net) NewTrunk(tp TrunkPlan) (*Trunk, error) {
 	t.X, t.pre = t.bufs[0], t.bufs[1]
 	t.acts = t.bufs[2 : 2+depth]
 	if tp.Grad {
-		t.grads = t.bufs[2+depth : 2+2*depth]
-		t.dpre, t.DX = t.bufs[2+2*depth], t.bufs[3+2*depth]
+		pair := t.bufs[2+depth : 4+depth]
+		for i, lp := range tp.Layers {
+			g, err := pair[i%2].View("d"+Table[i].Name, lp.C, lp.H, lp.W)
+			if err != nil {
+				return fail(err)
+			}
+			t.grads = append(t.grads, g)
+		}
+		t.dpre, t.DX = t.bufs[4+depth], t.bufs[5+depth]
 	}
 	if len(tp.Workspace()) > 0 {
 		t.work = ops.Workspace{V: t.bufs[len(t.bufs)-2], M: t.bufs[len(t.bufs)-1]}
@@ -237,6 +244,8 @@ func (t *Trunk) Act(layer string) (*gpu.Buffer, error) {
 // that layer add (+=) their gradient into it between the write from the
 // layer above and the backward through the layer, as Backward orders it
 // (or the layer above adds them as it writes it: the plan's fused layers).
+// It shares its memory with every second layer's gradient, so it holds
+// the layer's gradient only then.
 func (t *Trunk) Grad(layer string) (*gpu.Buffer, error) {
 	if t.grads == nil {
 		return nil, fmt.Errorf("vgg: trunk built without gradients")
