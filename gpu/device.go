@@ -52,6 +52,9 @@ type Options struct {
 	Backend string
 	// Software forces a CPU (software) adapter such as Mesa's lavapipe.
 	Software bool
+	// MaxMemory is the GPU memory a run may plan to hold at its peak, in
+	// bytes: 0 means DefaultBudget's, NoBudget none.
+	MaxMemory uint64
 }
 
 // AdapterInfo describes one adapter that WebGPU can use.
@@ -87,6 +90,7 @@ type Device struct {
 	limits   wgpu.Limits
 
 	timestamps bool
+	budget     uint64 // Options.MaxMemory, resolved; NoBudget for none
 	lostID     uintptr // the device-lost callback's userdata
 	lost       atomic.Bool
 	lostMsg    atomic.Value
@@ -306,6 +310,10 @@ func Open(opts Options) (*Device, error) {
 	}
 	d.queue = dev.GetQueue()
 	d.limits = dev.GetLimits().Limits
+	d.budget = opts.MaxMemory
+	if d.budget == 0 {
+		d.budget = DefaultBudget(d.Info)
+	}
 	return d, nil
 }
 

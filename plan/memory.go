@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
@@ -237,4 +238,75 @@ type FitError struct {
 func (e *FitError) Error() string {
 	return fmt.Sprintf("a %s image needs a %d MiB buffer (%s, %s), over this GPU's %d MiB binding limit (%s); use %s %d or less",
 		e.Image, e.Buffer.Bytes()>>20, e.Buffer.Name, e.Buffer.Owner, e.Limit>>20, e.Adapter, e.Flag, e.Fit)
+}
+
+// withinBudget checks the plan's peak, weights included, against the
+// memory budget (Limits.MaxMemory), naming the sizes that would fit: each
+// stage over the budget shrinks its own image (the content's in the
+// content and iteration stages, a style image's in its stage).
+func (p *Plan) withinBudget() error {
+	budget := p.Limits.MaxMemory
+	if budget == 0 || budget == gpu.NoBudget {
+		return nil
+	}
+	peak, stage := p.Peak()
+	if peak+p.WeightBytes <= budget {
+		return nil
+	}
+	e := &BudgetError{Image: p.Content, Need: peak + p.WeightBytes, Budget: budget, Stage: p.Stages[stage]}
+	if budget <= p.WeightBytes {
+		return e
+	}
+	// A stage's buffers scale with its image's area, the weights not at
+	// all.
+	fit := func(img Size, bytes uint64) int {
+		return int(float64(max(img.W, img.H)) * math.Sqrt(float64(budget-p.WeightBytes)/float64(bytes)) * 0.98)
+	}
+	for s := range p.Stages {
+		n := p.StageBytes(s)
+		if n+p.WeightBytes <= budget {
+			continue
+		}
+		img, style := p.Content, false
+		for j := range p.StyleTrunks {
+			if s == p.Stage(StageStyle(j)) {
+				img, style = p.Styles[j], true
+			}
+		}
+		f := fit(img, n)
+		switch {
+		case style && (e.StyleFit == 0 || f < e.StyleFit):
+			e.StyleFit = f
+		case !style && (e.Fit == 0 || f < e.Fit):
+			e.Fit = f
+		}
+	}
+	return e
+}
+
+// BudgetError is a plan whose peak memory exceeds the budget.
+type BudgetError struct {
+	Image        Size
+	Need, Budget uint64
+	Stage        string
+	// Fit and StyleFit are the long sides of the content and the style
+	// images that fit about (-size and -style-size); 0 where the image
+	// need not shrink or no size fits.
+	Fit, StyleFit int
+}
+
+func (e *BudgetError) Error() string {
+	msg := fmt.Sprintf("a %s image needs %.0f MiB of GPU memory at its peak (stage %s, weights included), over the %.0f MiB budget (-max-memory)",
+		e.Image, float64(e.Need)/(1<<20), e.Stage, float64(e.Budget)/(1<<20))
+	var use []string
+	if e.Fit > 0 {
+		use = append(use, fmt.Sprintf("-size %d", e.Fit))
+	}
+	if e.StyleFit > 0 {
+		use = append(use, fmt.Sprintf("-style-size %d", e.StyleFit))
+	}
+	if len(use) == 0 {
+		return msg + ": the weights alone exceed it; raise -max-memory"
+	}
+	return msg + "; use " + strings.Join(use, " and ") + " or less, or raise -max-memory"
 }

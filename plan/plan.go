@@ -34,6 +34,9 @@ type Limits struct {
 	// StorageBuffers is maxStorageBuffersPerShaderStage, which bounds
 	// what a fused conv backward may bind.
 	StorageBuffers int
+	// MaxMemory bounds the plan's peak memory, weights included
+	// (gpu.Device.Budget, -max-memory); 0 or gpu.NoBudget bounds nothing.
+	MaxMemory uint64
 }
 
 // LimitsOf returns the limits of d's adapter.
@@ -46,6 +49,7 @@ func LimitsOf(d *gpu.Device) Limits {
 		MaxBinding:     l.MaxStorageBufferBindingSize,
 		MaxBuffer:      l.MaxBufferSize,
 		StorageBuffers: int(l.MaxStorageBuffersPerShaderStage),
+		MaxMemory:      d.Budget(),
 	}
 }
 
@@ -188,6 +192,9 @@ func Make(r Request, l Limits) (*Plan, error) {
 	p.WeightBytes = p.weightBytes()
 	p.buffers()
 	if err := p.fits(); err != nil {
+		return nil, err
+	}
+	if err := p.withinBudget(); err != nil {
 		return nil, err
 	}
 	return p, nil

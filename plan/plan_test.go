@@ -114,3 +114,43 @@ func TestMaskedGrads(t *testing.T) {
 		}
 	}
 }
+
+// Make refuses a plan whose peak, weights included, exceeds the memory
+// budget, and the sizes it suggests fit; a budget of the peak itself
+// passes.
+func TestMakeBudget(t *testing.T) {
+	r := plan.Request{Widths: vgg19, Content: plan.Size{W: 512, H: 341}, Styles: []plan.Size{{W: 400, H: 349}},
+		ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"},
+		Optimizer: "adam", LossReadback: true, ImageReadback: true}
+	free, err := plan.Make(r, lavapipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak, _ := free.Peak()
+	need := peak + free.WeightBytes
+	l := lavapipe
+	l.MaxMemory = need
+	if _, err := plan.Make(r, l); err != nil {
+		t.Errorf("a budget of the peak itself: %v", err)
+	}
+	l.MaxMemory = need * 2 / 3
+	_, err = plan.Make(r, l)
+	var be *plan.BudgetError
+	if !errors.As(err, &be) || be.Need != need || be.Fit == 0 || be.StyleFit == 0 || !strings.Contains(err.Error(), "-size") {
+		t.Fatalf("%d MiB for a %d MiB plan: %v", l.MaxMemory>>20, need>>20, err)
+	}
+	t.Log(err)
+	shrink := func(s *plan.Size, long int) {
+		m := max(s.W, s.H)
+		s.W, s.H = s.W*long/m, s.H*long/m
+	}
+	shrink(&r.Content, be.Fit)
+	shrink(&r.Styles[0], be.StyleFit)
+	if _, err := plan.Make(r, l); err != nil {
+		t.Errorf("at the suggested -size %d and -style-size %d: %v", be.Fit, be.StyleFit, err)
+	}
+	l.MaxMemory = free.WeightBytes / 2
+	if _, err := plan.Make(r, l); err == nil || !strings.Contains(err.Error(), "weights alone") {
+		t.Errorf("a budget under the weights: %v", err)
+	}
+}

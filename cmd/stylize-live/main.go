@@ -92,7 +92,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer win.Close()
 	}
-	d, err := gpu.Open(gpu.Options{Adapter: cfg.Device})
+	budget, err := cfg.MaxMemoryBytes() // checked by Resolve
+	if err != nil {
+		return fail(exitError, err)
+	}
+	d, err := gpu.Open(gpu.Options{Adapter: cfg.Device, MaxMemory: budget})
 	if err != nil {
 		return fail(exitError, err)
 	}

@@ -281,6 +281,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"zero blend", []string{"-content", c.content, "-style", c.styles[0] + "," + c.styles[0], "-style-blend", "0,0"}, "sum to 0"},
 		{"negative blend", []string{"-content", c.content, "-style", c.styles[0] + "," + c.styles[0], "-style-blend", "1,-1"}, "style-blend"},
 		{"bad weights file", []string{"-content", c.content, "-style", c.styles[0], "-weights", text}, "notes.png"},
+		{"over the memory budget", []string{"-content", c.content, "-style", c.styles[0], "-max-memory", "2MiB"}, "raise -max-memory"},
+		{"bad -max-memory", []string{"-content", c.content, "-style", c.styles[0], "-max-memory", "lots"}, "-max-memory"},
 		{"stdout and -json", []string{"-content", c.content, "-style", c.styles[0], "-out", "-", "-json"}, "both write to stdout"},
 		{"stdout and -save-every", []string{"-content", c.content, "-style", c.styles[0], "-out", "-", "-save-every", "1"}, "-save-every"},
 		{"unknown -out-format", []string{"-content", c.content, "-style", c.styles[0], "-out", "-", "-out-format", "gif"}, "png or jpg"},

@@ -34,6 +34,7 @@ type RunFlags struct {
 	OutFormat                  string // png or jpg: -out -'s format
 	OverwriteInput             bool   // -out may name an input
 	MaxPixels                  int
+	MaxMemory                  string // -max-memory as given; MaxMemoryBytes parses it
 	Kernels                    string // one of KernelModes
 
 	cmd    Command
@@ -112,6 +113,7 @@ func Register(fs *flag.FlagSet, c Command) *RunFlags {
 	num(&f.OutDepth, "out-depth", 8, "bits per channel of a PNG output: 8 or 16")
 	fs.BoolVar(&f.OverwriteInput, "overwrite-input", false, "let -out name the content or a style image, which it then replaces")
 	num(&f.MaxPixels, "max-pixels", 64<<20, "refuse input images with more pixels than this")
+	str(&f.MaxMemory, "max-memory", "auto", "GPU memory the run may plan to hold at its peak, weights included: a size such as 6GiB or 512MiB, none, or auto (3/4 of the available memory on a CPU adapter, none on a GPU, whose memory WebGPU does not tell); -dry-run prints the peak")
 	str(&f.Kernels, "kernels", "auto", "kernel plans: auto (those stylize tune measured on this GPU where it has, else the heuristic's), heuristic, or direct, winograd (F(2x2,3x3)) or winograd4 (F(4x4,3x3)) on every conv pass that supports it")
 	return f
 }

@@ -113,6 +113,9 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 	if err := f.checkOut(); err != nil {
 		return nil, err
 	}
+	if _, err := f.MaxMemoryBytes(); err != nil {
+		return nil, err
+	}
 	switch f.Init {
 	case "content", "random", "style":
 	default:

@@ -170,7 +170,11 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := gpu.Open(gpu.Options{Adapter: j.Device})
+	budget, err := j.MaxMemoryBytes()
+	if err != nil {
+		return err
+	}
+	d, err := gpu.Open(gpu.Options{Adapter: j.Device, MaxMemory: budget})
 	if err != nil {
 		return err
 	}
