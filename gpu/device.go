@@ -90,7 +90,7 @@ type Device struct {
 	limits   wgpu.Limits
 
 	timestamps bool
-	budget     uint64 // Options.MaxMemory, resolved; NoBudget for none
+	budget     uint64  // Options.MaxMemory, resolved; NoBudget for none
 	lostID     uintptr // the device-lost callback's userdata
 	lost       atomic.Bool
 	lostMsg    atomic.Value
