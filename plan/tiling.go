@@ -66,7 +66,12 @@ func Halo(deepest string) (r, halo, align int, err error) {
 
 // Tiles splits an h×w image into tiles whose cores have side core (rounded
 // up to a multiple of Halo's align; the last in each row and column takes
-// what is left) and whose crops add Halo's halo, cut to the image.
+// what is left) and whose crops hold the core and Halo's halo. All crops
+// have one size, so that one network serves every tile: a crop may reach
+// further than its halo, which changes nothing it owns. A crop's side is
+// the least at least core+2·halo that leaves the image's remainder modulo
+// align at the crop's end (or the image's side, when smaller), so that a
+// crop pushed against the image's far border still starts aligned.
 func Tiles(h, w, core int, deepest string) ([]Tile, error) {
 	_, halo, align, err := Halo(deepest)
 	if err != nil {
@@ -76,12 +81,21 @@ func Tiles(h, w, core int, deepest string) ([]Tile, error) {
 		return nil, fmt.Errorf("plan: tiles of side %d for a %dx%d image", core, w, h)
 	}
 	core = (core + align - 1) / align * align
+	side := func(full int) int {
+		s := core + 2*halo
+		s += ((full-s)%align + align) % align // s ≡ full (mod align)
+		return min(s, full)
+	}
+	sw, sh := side(w), side(h)
+	place := func(c0, s, full int) int {
+		return min(max(c0-halo, 0), full-s) // aligned: c0-halo is, and so is full-s
+	}
 	var out []Tile
 	for y0 := 0; y0 < h; y0 += core {
 		for x0 := 0; x0 < w; x0 += core {
 			c := Rect{x0, y0, min(x0+core, w), min(y0+core, h)}
-			crop := Rect{max(c.X0-halo, 0), max(c.Y0-halo, 0), min(c.X1+halo, w), min(c.Y1+halo, h)}
-			out = append(out, Tile{Core: c, Crop: crop})
+			cx, cy := place(c.X0, sw, w), place(c.Y0, sh, h)
+			out = append(out, Tile{Core: c, Crop: Rect{cx, cy, cx + sw, cy + sh}})
 		}
 	}
 	return out, nil

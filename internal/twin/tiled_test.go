@@ -28,7 +28,8 @@ func TestHalo(t *testing.T) {
 }
 
 // TestTilesPartition: the tiles' cores cover the image once, their crops
-// start at multiples of the alignment, and their owned positions cover
+// are all one size, hold their cores and halos, start at multiples of the
+// alignment, and their owned positions cover
 // every layer's positions once.
 func TestTilesPartition(t *testing.T) {
 	for _, c := range []struct{ h, w, core int }{{133, 150, 32}, {100, 100, 64}, {16, 300, 1}, {61, 47, 1000}} {
@@ -42,6 +43,13 @@ func TestTilesPartition(t *testing.T) {
 			for _, tl := range tiles {
 				if tl.Crop.X0%16 != 0 || tl.Crop.Y0%16 != 0 {
 					t.Fatalf("crop %s is not aligned to 16", tl.Crop)
+				}
+				if tl.Crop.W() != tiles[0].Crop.W() || tl.Crop.H() != tiles[0].Crop.H() || tl.Crop.X1 > c.w || tl.Crop.Y1 > c.h {
+					t.Fatalf("crop %s: the crops differ in size or leave the %dx%d image", tl.Crop, c.w, c.h)
+				}
+				if max(tl.Core.X0-96, 0) < tl.Crop.X0 ||
+					tl.Crop.X1 < min(tl.Core.X1+96, c.w) || tl.Crop.Y1 < min(tl.Core.Y1+96, c.h) || max(tl.Core.Y0-96, 0) < tl.Crop.Y0 {
+					t.Fatalf("crop %s does not hold core %s and its halo of 96", tl.Crop, tl.Core)
 				}
 				own, ox, oy := tl.Owned(pools, c.h, c.w)
 				if own.X0 < 0 || own.Y0 < 0 || own.X1 > tl.Crop.W()>>pools || own.Y1 > tl.Crop.H()>>pools {
