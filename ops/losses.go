@@ -344,3 +344,59 @@ func NewTVLoss(d *gpu.Device, x, grad, out *gpu.Buffer, idx int, w float64, accu
 	l.then(f)
 	return l, nil
 }
+
+// NewStyleGrad records the gradient of a style loss whose Gram G was
+// summed elsewhere, over m positions in all (exact tiling: G is the sum
+// of the tiles' owned parts, and f one tile's features with the
+// positions it does not own zeroed):
+//
+//	dL/dF = 4w/(C²m) · (G-A) F   (= or += with accumGrad)
+//
+// It is NewStyleLossPlan's backward alone, with m the whole layer's
+// positions rather than f's; its weight can change with SetWeight.
+//
+//	g, a: (C,C)  f, grad: (C,h,w)
+func NewStyleGrad(d *gpu.Device, g, a, f, grad *gpu.Buffer, m int, w float64, accumGrad bool, t Tile) (*Loss, error) {
+	const op = "style_grad"
+	c, h, wd, err := chw(op, "features", f)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range []struct {
+		what string
+		buf  *gpu.Buffer
+	}{{"gram", g}, {"target", a}} {
+		if err := wantShape(op, b.what, b.buf, c, c); err != nil {
+			return nil, err
+		}
+	}
+	if err := wantShape(op, "grad", grad, c, h, wd); err != nil {
+		return nil, err
+	}
+	if m < 1 {
+		return nil, fmt.Errorf("ops: %s: %d positions", op, m)
+	}
+	if err := t.Check(LimitsOf(d)); err != nil {
+		return nil, fmt.Errorf("ops: %s: %w", op, err)
+	}
+	cc := float64(c * c)
+	l, err := newLoss(d, op, w, func(w float64) (float64, float64) { return 4 * w / (cc * float64(m)), w / cc })
+	if err != nil {
+		return nil, err
+	}
+	l.feat, l.target = f, a
+	data := styleData{tileData: t.data(true, false), C: c, K: h * wd, ACCUM: accumGrad}
+	b, err := bindSlots(d, op, "style_loss.wgsl", "backward", &data, slots{
+		ro("gram", g, "G: (C,C)"), ro("tgt", a, "A: (C,C)"), ro("f", f, "F: (C,M)"), rw("df", grad, "dL/dF: (C,M)"),
+		uni("params", l.Params, lossParams{})})
+	if err != nil {
+		l.Release()
+		return nil, err
+	}
+	if err := l.addGrid(d, b, t.tiles(c, h*wd)); err != nil {
+		b.Release()
+		l.Release()
+		return nil, fmt.Errorf("ops: %s: %w", op, err)
+	}
+	return l, nil
+}
