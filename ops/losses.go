@@ -400,3 +400,7 @@ func NewStyleGrad(d *gpu.Device, g, a, f, grad *gpu.Buffer, m int, w float64, ac
 	}
 	return l, nil
 }
+
+// LossParams is the params uniform every weighted loss allocates, for
+// plans that list it.
+func LossParams() any { return lossParams{} }

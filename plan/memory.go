@@ -91,6 +91,8 @@ const (
 	OwnEMA           = "moving average"
 	OwnLossReadback  = "loss readback"
 	OwnImageReadback = "image readback"
+	OwnTiling        = "tiling"        // a tiled iteration's own
+	OwnContentImage  = "content image" // the whole content image, for a tiled content stage
 )
 
 // OwnStyleTrunk is style image j's trunk (0-based j).
@@ -113,9 +115,15 @@ func (p *Plan) buffers() {
 	trunk := func(tp vgg.TrunkPlan) []gpu.Spec { return append(tp.Buffers(), tp.Scratch()...) }
 
 	add(OwnContentTrunk, 0, 0, trunk(p.ContentTrunk)...)
+	if p.Tiled() {
+		// The whole content image, and each tile's crop of it and its owned
+		// targets put into P.
+		add(OwnContentImage, 0, 0, gpu.F32Spec("content", 3, p.Content.H, p.Content.W))
+		add(OwnContentTrunk, 0, 0, rectParams(len(p.Tiles)*(1+len(p.ContentLosses)))...)
+	}
 	for _, l := range p.ContentLosses {
-		a := p.ContentTrunk.Layers[l.Pos]
-		add(OwnContentTarget, 0, it, gpu.F32Spec("P."+l.Layer, a.C, a.H, a.W))
+		c, h, w := p.Layer(l.Pos)
+		add(OwnContentTarget, 0, it, gpu.F32Spec("P."+l.Layer, c, h, w))
 	}
 	for j, tp := range p.StyleTrunks {
 		s := 1 + j
@@ -144,13 +152,17 @@ func (p *Plan) buffers() {
 		a := p.Iterate.Layers[l.Pos]
 		add(OwnLosses, it, it, named(l.Layer, ops.ContentLossScratch(a.C*a.H*a.W))...)
 	}
-	for _, l := range p.StyleLosses {
-		add(OwnLosses, it, it, named(l.Layer, ops.StyleLossScratch(l.Style, p.Iterate.Layers[l.Pos].C))...)
+	if !p.Tiled() {
+		for _, l := range p.StyleLosses {
+			add(OwnLosses, it, it, named(l.Layer, ops.StyleLossScratch(l.Style, p.Iterate.Layers[l.Pos].C))...)
+		}
+	} else {
+		p.tiledBuffers(add, it)
 	}
-	x := gpu.F32Spec("image", 3, p.Iterate.H, p.Iterate.W)
+	x := gpu.F32Spec("image", 3, p.Content.H, p.Content.W)
 	if p.TV {
 		add(OwnTVGrad, it, it, gpu.F32Spec("tv.grad", x.Shape...))
-		add(OwnLosses, it, it, ops.TVLossScratch(3*p.Iterate.H*p.Iterate.W)...)
+		add(OwnLosses, it, it, ops.TVLossScratch(3*p.Content.H*p.Content.W)...)
 	}
 	if p.Optimizer == "lbfgs" {
 		add(OwnOptimizer, it, it, ops.LBFGSBuffers(p.History, x.Shape...)...)
@@ -170,6 +182,41 @@ func (p *Plan) buffers() {
 		add(OwnImageReadback, it, it, gpu.F32Spec("image readback", x.Shape...))
 		p.Buffers[len(p.Buffers)-1].Readback = true
 	}
+}
+
+// tiledBuffers lists a tiled iteration's buffers. Those the engine makes
+// (OwnTiling, in this order): the whole image and its gradient; per
+// content loss a tile's owned features F and targets P; per style loss a
+// tile's owned features, its Gram and the sum of the tiles' Grams. Those
+// its ops make (OwnLosses): per style loss the Gram's scratch, the value
+// over the sum and the gradient's params; and each tile's rectangles (its
+// crop, its owned features and targets, its gradient put back).
+func (p *Plan) tiledBuffers(add func(owner string, first, last int, specs ...gpu.Spec), it int) {
+	add(OwnTiling, it, it, gpu.F32Spec("image", 3, p.Content.H, p.Content.W), gpu.F32Spec("dimage", 3, p.Content.H, p.Content.W))
+	for _, l := range p.ContentLosses {
+		a := p.Iterate.Layers[l.Pos]
+		add(OwnTiling, it, it, gpu.F32Spec("F."+l.Layer, a.C, a.H, a.W), gpu.F32Spec("Ptile."+l.Layer, a.C, a.H, a.W))
+	}
+	for _, l := range p.StyleLosses {
+		a := p.Iterate.Layers[l.Pos]
+		add(OwnTiling, it, it, gpu.F32Spec("Fs."+l.Layer, a.C, a.H, a.W), gpu.F32Spec("Gtile."+l.Layer, a.C, a.C), gpu.F32Spec("G."+l.Layer, a.C, a.C))
+	}
+	for _, l := range p.StyleLosses {
+		a := p.Iterate.Layers[l.Pos]
+		add(OwnLosses, it, it, named(l.Layer, ops.GramScratch(l.Style.Gram, a.C))...)
+		add(OwnLosses, it, it, named(l.Layer, ops.ContentLossScratch(a.C*a.C))...)
+		add(OwnLosses, it, it, gpu.ParamsSpec(l.Layer+".style_grad.params", ops.LossParams()))
+	}
+	add(OwnLosses, it, it, rectParams(len(p.Tiles)*(2+2*len(p.ContentLosses)+len(p.StyleLosses)))...)
+}
+
+// rectParams are the params of n rectangle copies (ops.NewTake, NewPut).
+func rectParams(n int) []gpu.Spec {
+	var s []gpu.Spec
+	for i := 0; i < n; i++ {
+		s = append(s, gpu.ParamsSpec("rect.params", ops.Rect{}))
+	}
+	return s
 }
 
 // NumScalars is the length of the engine's loss scalars: total, content,

@@ -76,6 +76,10 @@ type Request struct {
 	Kernels Kernels
 	// EMA is whether the run keeps a moving average of the iterates.
 	EMA bool
+	// Tile, when above 0, runs the content and iteration trunks on tiles
+	// of this core side (Tiles; exact tiling, plan/tiling.go), with every
+	// loss gradient in a pass of its own.
+	Tile int
 	// LossReadback is whether it reads the losses back (the progress
 	// display), and ImageReadback whether it reads images back (the
 	// result, the saved iterates, Adam's moments between scales), through
@@ -96,6 +100,9 @@ type Plan struct {
 	ContentTrunk vgg.TrunkPlan
 	StyleTrunks  []vgg.TrunkPlan
 	Iterate      vgg.TrunkPlan
+	// Tiles are the tiles of a tiled plan (Request.Tile), whose content
+	// and iteration trunks run at the tiles' crop size; nil for none.
+	Tiles []Tile
 	// TargetGrams[j][l] is the Gram plan of style image j at StyleLayers[l].
 	TargetGrams [][]ops.GramPlan
 	// ContentLosses and StyleLosses are the iteration's losses, one per
@@ -154,7 +161,19 @@ func Make(r Request, l Limits) (*Plan, error) {
 		return nil, fmt.Errorf("plan: unknown optimiser %q (want adam or lbfgs)", r.Optimizer)
 	}
 	deepest, k := vgg.Table[p.Deepest].Name, r.kernels()
-	if p.ContentTrunk, err = trunk(k, l, r.Widths, r.Content, deepest, false, "content image"); err != nil {
+	// The trunks that run the content image and the iterate: at its size,
+	// or at the tiles' crop size.
+	at := r.Content
+	if r.Tile > 0 {
+		if minSide, _ := vgg.MinSide(deepest); r.Content.W < minSide || r.Content.H < minSide {
+			return nil, fmt.Errorf("plan: the content image, %s, is too small to reach %s: both sides must be at least %d", r.Content, deepest, minSide)
+		}
+		if p.Tiles, err = Tiles(r.Content.H, r.Content.W, r.Tile, deepest); err != nil {
+			return nil, err
+		}
+		at = Size{W: p.Tiles[0].Crop.W(), H: p.Tiles[0].Crop.H()}
+	}
+	if p.ContentTrunk, err = trunk(k, l, r.Widths, at, deepest, false, "content image"); err != nil {
 		return nil, err
 	}
 	for j, s := range r.Styles {
@@ -170,10 +189,10 @@ func Make(r Request, l Limits) (*Plan, error) {
 		}
 		p.TargetGrams = append(p.TargetGrams, gs)
 	}
-	if p.Iterate, err = trunk(k, l, r.Widths, r.Content, deepest, true, "content image"); err != nil {
+	if p.Iterate, err = trunk(k, l, r.Widths, at, deepest, true, "content image"); err != nil {
 		return nil, err
 	}
-	fused := Fuse(l, p.Iterate, cl, sl, r.Unfused)
+	fused := Fuse(l, p.Iterate, cl, sl, r.Unfused || p.Tiled())
 	for q, f := range fused {
 		lp := &p.Iterate.Layers[q+1]
 		lp.FuseContent, lp.FuseStyle = f.Content, f.Style
@@ -220,6 +239,34 @@ func (p *Plan) maskGrads(content, style []int, fused map[int]Fusion) {
 		f, isFused := fused[q]
 		p.Iterate.Layers[q].MaskedGrad = !tapped[q] || isFused && f.MaskOut
 	}
+}
+
+// Tiled reports whether the plan runs on tiles.
+func (p *Plan) Tiled() bool { return len(p.Tiles) > 0 }
+
+// Layer is the shape (C,H,W) of Table position q's activation for the
+// whole content image, tiled or not.
+func (p *Plan) Layer(q int) (c, h, w int) {
+	c, h, w = 3, p.Content.H, p.Content.W
+	for i := 0; i <= q; i++ {
+		if vgg.Table[i].Pool {
+			h, w = h/2, w/2
+		} else {
+			c = p.Widths[vgg.Table[i].Conv]
+		}
+	}
+	return c, h, w
+}
+
+// Pools is the number of pools up to Table position q.
+func Pools(q int) int {
+	n := 0
+	for i := 0; i <= q; i++ {
+		if vgg.Table[i].Pool {
+			n++
+		}
+	}
+	return n
 }
 
 // positions returns the Table positions of layers.

@@ -34,6 +34,9 @@ type Config struct {
 	// backward pass of the conv above it, where the plan can fuse them
 	// (plan.Fuse).
 	Unfused bool
+	// Tile, when above 0, runs the content targets and the iterations on
+	// tiles of this core side (plan.Request.Tile): exact spatial tiling.
+	Tile int
 }
 
 // LBFGSConfig is L-BFGS's settings: history size and step length.
@@ -55,8 +58,13 @@ const (
 // plan.Plan and decides nothing: which kernels, which fusions and which
 // buffers, with their lifetimes, are the plan's.
 type Engine struct {
-	D       *gpu.Device
-	Plan    *plan.Plan
+	D    *gpu.Device
+	Plan *plan.Plan
+	// X is the image being optimised, (3,H,W), and DX the gradient of the
+	// total loss; untiled they are Trunk's, tiled the whole image's
+	// (Trunk runs the tiles).
+	X, DX   *gpu.Buffer
+	W, H    int
 	Trunk   *vgg.Trunk
 	Scalars *gpu.Buffer // [total, content, style, tv]
 	Adam    *ops.Adam   // when the optimiser is Adam
@@ -81,6 +89,7 @@ type Engine struct {
 	combine  ops.Seq
 	// The loss terms, whose weights SetWeights changes in place.
 	content, style []*ops.Loss
+	contentScale   []float64 // content[i]'s weight factor (tiled.go); 1 where unset
 	tv             *ops.Loss
 	leaves         []ops.Recorder // the iteration's ops, flattened once for Split
 }
@@ -125,7 +134,7 @@ func (e *Engine) FusedLayers() []string {
 // these conv widths on a content image and style images of these sizes.
 func (c Config) Request(widths []int, content plan.Size, styles []plan.Size) plan.Request {
 	return plan.Request{Widths: widths, Content: content, Styles: styles,
-		ContentLayers: c.ContentLayers, StyleLayers: c.StyleLayers, TV: c.TVWeight != 0, Unfused: c.Unfused,
+		ContentLayers: c.ContentLayers, StyleLayers: c.StyleLayers, TV: c.TVWeight != 0, Unfused: c.Unfused, Tile: c.Tile,
 		Optimizer: c.Optimizer, History: c.LBFGS.History, Kernels: c.Kernels}
 }
 
@@ -169,7 +178,11 @@ func Build(net *vgg.Net, p *plan.Plan, cfg Config, content Image, styles []Image
 		e.layouts = nil
 		return fail(err)
 	}
-	P, err := e.contentTargets(content)
+	contentTargets, iteration := e.contentTargets, e.iteration
+	if p.Tiled() {
+		contentTargets, iteration = e.contentTargetsTiled, e.iterationTiled
+	}
+	P, err := contentTargets(content)
 	if err != nil {
 		return fail(fmt.Errorf("content targets: %w", err))
 	}
@@ -186,7 +199,7 @@ func Build(net *vgg.Net, p *plan.Plan, cfg Config, content Image, styles []Image
 	if err := e.blendedTargets(blend); err != nil {
 		return fail(err)
 	}
-	if err := e.iteration(P, x0); err != nil {
+	if err := iteration(P, x0); err != nil {
 		return fail(err)
 	}
 	return e, nil

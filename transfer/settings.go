@@ -87,13 +87,13 @@ func (e *Engine) SetWeights(content, style, tv float64) error {
 	if e.tv == nil && tv != 0 {
 		return fmt.Errorf("transfer: this engine has no TV loss (it was built with TV weight 0)")
 	}
-	for _, l := range e.content {
-		if err := l.SetWeight(content / float64(len(e.content))); err != nil {
+	for i, l := range e.content {
+		if err := l.SetWeight(content / float64(len(e.Plan.ContentLosses)) * e.scale(e.contentScale, i)); err != nil {
 			return err
 		}
 	}
 	for _, l := range e.style {
-		if err := l.SetWeight(style / float64(len(e.style))); err != nil {
+		if err := l.SetWeight(style / float64(len(e.Plan.StyleLosses))); err != nil {
 			return err
 		}
 	}
@@ -104,4 +104,14 @@ func (e *Engine) SetWeights(content, style, tv float64) error {
 	}
 	e.cfg.ContentWeight, e.cfg.StyleWeight, e.cfg.TVWeight = content, style, tv
 	return nil
+}
+
+// scale is the factor of loss i's weight in scales, 1 where none is set:
+// a tiled content loss's weight is scaled by its tile's share of the
+// positions (tiled.go).
+func (e *Engine) scale(scales []float64, i int) float64 {
+	if i < len(scales) {
+		return scales[i]
+	}
+	return 1
 }

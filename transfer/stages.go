@@ -127,6 +127,7 @@ func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
 		return err
 	}
 	e.Trunk = tr
+	e.X, e.DX, e.W, e.H = tr.X, tr.DX, tr.W, tr.H
 	e.steps = append(e.steps, tr)
 	if err := tr.X.Write(x0.Pix); err != nil {
 		return err
@@ -174,18 +175,7 @@ func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
 	}
 	e.steps = append(e.steps, total)
 	e.iter = append(e.iter, total)
-	if p.Optimizer == "lbfgs" {
-		if e.LBFGS, err = ops.NewLBFGS(d, tr.X, tr.DX, p.History, cfg.LBFGS.LR); err != nil {
-			return err
-		}
-		e.steps = append(e.steps, e.LBFGS)
-		return nil
-	}
-	if e.Adam, err = ops.NewAdam(d, cfg.Adam, tr.X, tr.DX); err != nil {
-		return err
-	}
-	e.steps = append(e.steps, e.Adam)
-	return nil
+	return e.optimizer()
 }
 
 // losses builds the iteration's content and style losses on trunk tr's

@@ -1,0 +1,95 @@
+package transfer_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stylize/stylize/internal/testgpu"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/transfer"
+	"github.com/stylize/stylize/vgg"
+	"github.com/stylize/stylize/weights"
+)
+
+// TestTiledMatchesUntiled: an engine on small tiles (-tile 32 to 64,
+// cores smaller than their halos) gives the losses and dL/dx of the
+// untiled engine on the same images to float rounding (≤1e-5, norm-wise
+// for dL/dx): with max and average pooling, TV, two styles, at VGG19's
+// real widths and on a narrow network, at sizes that are no multiple of
+// 16.
+func TestTiledMatchesUntiled(t *testing.T) {
+	seed := []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"}
+	adam := ops.AdamConfig{Form: ops.AdamKeras, LR: 0.02, Beta1: 0.99, Beta2: 0.999, Eps: 0.1, Clip: true, Lo: 0, Hi: 1}
+	for _, c := range []struct {
+		name     string
+		widths   []int
+		pool     ops.Pooling
+		cfg      transfer.Config
+		w, h     int
+		styles   int
+		minTiles int
+	}{
+		{"narrow, seed layers, max pooling", []int{8, 16, 32, 64, 64}, ops.MaxPool,
+			transfer.Config{ContentLayers: []string{"relu5_2"}, StyleLayers: seed, ContentWeight: 1e4, StyleWeight: 1e-2, Adam: adam, Tile: 64}, 300, 203, 1, 6},
+		{"narrow, avg pooling, TV, two styles", []int{8, 16, 32, 64, 64}, ops.AvgPool,
+			transfer.Config{ContentLayers: []string{"relu4_2"}, StyleLayers: seed, ContentWeight: 5, StyleWeight: 100, TVWeight: 1e-3, Adam: adam, Tile: 48}, 250, 181, 2, 9},
+		{"VGG19 widths, relu4", []int{64, 128, 256, 512, 512}, ops.MaxPool,
+			transfer.Config{ContentLayers: []string{"relu4_2"}, StyleLayers: seed[:4], ContentWeight: 1e4, StyleWeight: 1e-2, Adam: adam, Tile: 32}, 150, 97, 1, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w8, err := weights.Synthetic(c.widths, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			net, err := vgg.New(testgpu.Device(t), w8, c.pool, ops.Caffe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Release()
+			content := pattern(c.w, c.h, 1)
+			var styles []transfer.Image
+			var blend []float64
+			for j := 0; j < c.styles; j++ {
+				styles = append(styles, pattern(60+13*j, 50, int64(2+j)))
+				blend = append(blend, []float64{0.7, 0.3}[j])
+			}
+			x0 := pattern(c.w, c.h, 9)
+			run := func(tile int) ([]float32, []float32, int) {
+				cfg := c.cfg
+				cfg.Tile = tile
+				e, err := transfer.NewEngine(net, cfg, content, styles, blend, x0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer e.Release()
+				if err := e.Step(); err != nil {
+					t.Fatal(err)
+				}
+				loss, err := e.Losses()
+				if err != nil {
+					t.Fatal(err)
+				}
+				dx, err := e.DX.Read()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return loss, dx, len(e.Plan.Tiles)
+			}
+			wl, wdx, _ := run(0)
+			tl, tdx, n := run(c.cfg.Tile)
+			if n < c.minTiles {
+				t.Fatalf("%d tiles, want at least %d: the case does not tile", n, c.minTiles)
+			}
+			for i := range wl {
+				if d := math.Abs(float64(tl[i]) - float64(wl[i])); d > 1e-5*math.Abs(float64(wl[i])) {
+					t.Errorf("loss %d: tiled %g, untiled %g (rel %.2g)", i, tl[i], wl[i], d/math.Abs(float64(wl[i])))
+				}
+			}
+			s := testgpu.Errors(testgpu.F64(tdx), testgpu.F64(wdx))
+			if s.NormRel > 1e-5 {
+				t.Errorf("dL/dx tiled vs untiled: norm rel %.3g, max abs %.3g", s.NormRel, s.MaxAbs)
+			}
+			t.Logf("%dx%d on %d tiles of %d: losses %v vs %v; dL/dx norm rel %.2g", c.w, c.h, n, c.cfg.Tile, tl, wl, s.NormRel)
+		})
+	}
+}
