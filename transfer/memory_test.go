@@ -42,6 +42,8 @@ func TestPlanPredictsMemory(t *testing.T) {
 			ContentWeight: 1e4, StyleWeight: 1e-2, Adam: adam}, []int{32, 45, 64}, [][2]int{{64, 64}}, 0.5, 1},
 		{"large style images: the style stages are the peak", []int{8, 16, 32, 64, 64}, transfer.Config{ContentLayers: []string{"relu5_2"}, StyleLayers: seedStyle,
 			ContentWeight: 1e4, StyleWeight: 1e-2, Adam: adam}, []int{32}, [][2]int{{96, 96}, {112, 80}}, 0, 1},
+		{"tiled, TV, EMA, two scales", []int{8, 16, 32, 64, 64}, transfer.Config{ContentLayers: []string{"relu4_2"}, StyleLayers: seedStyle[:4],
+			ContentWeight: 1e4, StyleWeight: 1e-2, TVWeight: 1e-3, Adam: adam, Tile: 32}, []int{120, 170}, [][2]int{{40, 36}}, 0.5, 1},
 		{"VGG19 widths", []int{64, 128, 256, 512, 512}, transfer.Config{ContentLayers: []string{"relu5_2"}, StyleLayers: seedStyle,
 			ContentWeight: 1e4, StyleWeight: 1e-2, Adam: adam}, []int{40}, [][2]int{{32, 40}}, 0, 1},
 	} {

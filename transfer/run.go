@@ -279,10 +279,9 @@ func readImage(rb *gpu.Readback, b *gpu.Buffer, w, h int) (Image, error) {
 // Options.OnEstimate.
 func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start time.Time, work float64) (scaleResult, error) {
 	d := e.D
-	tr := e.Trunk
-	w, h := tr.W, tr.H
+	w, h := e.W, e.H
 	var res scaleResult
-	out := tr.X
+	out := e.X
 	var ema ops.Seq
 	if e.Plan.EMA {
 		b, err := e.take(plan.OwnEMA, 0, -1)
@@ -290,14 +289,14 @@ func (e *Engine) run(ctx context.Context, o *Options, si, done, total int, start
 			return res, err
 		}
 		avg := b[0]
-		if err := d.Record("ema init", func(enc *gpu.Encoder) error { return enc.Copy(tr.X, avg) }); err != nil {
+		if err := d.Record("ema init", func(enc *gpu.Encoder) error { return enc.Copy(e.X, avg) }); err != nil {
 			return res, err
 		}
 		sc, err := ops.NewScale(d, o.EMA, nil, 0, avg)
 		if err != nil {
 			return res, err
 		}
-		ax, err := ops.NewAxpy(d, 1-o.EMA, nil, 0, tr.X, avg)
+		ax, err := ops.NewAxpy(d, 1-o.EMA, nil, 0, e.X, avg)
 		if err != nil {
 			return res, err
 		}

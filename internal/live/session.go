@@ -234,7 +234,7 @@ func (s *Session) rebuild() error {
 		if err != nil {
 			return err
 		}
-		pairs := [][2]*gpu.Buffer{{old.Trunk.X, e.Trunk.X}}
+		pairs := [][2]*gpu.Buffer{{old.X, e.X}}
 		if old.Adam != nil && e.Adam != nil {
 			pairs = append(pairs, [2]*gpu.Buffer{old.Adam.M, e.Adam.M}, [2]*gpu.Buffer{old.Adam.V, e.Adam.V}, [2]*gpu.Buffer{old.Adam.State, e.Adam.State})
 		}
@@ -254,7 +254,7 @@ func (s *Session) restart() error {
 	if s.e.Adam == nil {
 		return s.Start()
 	}
-	if err := s.e.Trunk.X.Write(s.x0.Pix); err != nil {
+	if err := s.e.X.Write(s.x0.Pix); err != nil {
 		return err
 	}
 	if err := s.e.Adam.Reset(); err != nil {
@@ -330,7 +330,7 @@ func (s *Session) image() *gpu.Buffer {
 	if s.e == nil {
 		return nil
 	}
-	return s.e.Trunk.X
+	return s.e.X
 }
 
 // Release frees the engine.

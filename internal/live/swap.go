@@ -18,7 +18,7 @@ func (s *Session) swapContent(path string, img imageio.Image) error {
 	t0 := time.Now()
 	old := s.e
 	oldW, oldH := s.w, s.h
-	x, err := old.Trunk.X.Read()
+	x, err := old.X.Read()
 	if err != nil {
 		return err
 	}
