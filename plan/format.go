@@ -24,6 +24,12 @@ func (p *Plan) Format(w io.Writer) error {
 		mib(l.MaxBinding), mib(l.MaxBuffer), l.Tile.SharedBytes>>10, l.Tile.Invocations, l.StorageBuffers, l.Tile.MinTiles)
 	fmt.Fprintf(tw, "kernels: %s (direct: the implicit GEMM; winograd: F(2x2,3x3), its 16 GEMMs' tile)\n", p.kernels().Name())
 
+	if p.Tiled() {
+		_, halo, align, _ := Halo(vgg.Table[p.Deepest].Name)
+		t := p.Tiles[0]
+		fmt.Fprintf(tw, "tiling: %d tiles of core %d px, each run on a %dx%d crop (a halo of %d px, origins on multiples of %d); the content and iteration trunks run at the crop's size\n",
+			len(p.Tiles), p.Request.Tile/align*align+map[bool]int{true: align}[p.Request.Tile%align != 0], t.Crop.W(), t.Crop.H(), halo, align)
+	}
 	fmt.Fprintf(tw, "\niteration trunk, %s, with its backward pass:\n", SizeOf(p.Iterate))
 	fmt.Fprintf(tw, "  layer\toutput\tforward\tbackward_input\tReLU mask of dy\tadds the loss gradients of\n")
 	for i, lp := range p.Iterate.Layers {

@@ -11,6 +11,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/stylize/stylize/gpu"
@@ -133,8 +134,120 @@ type Loss struct {
 // Make decides the plan of one scale. It fails, before any GPU work,
 // where the run cannot execute on this adapter: unknown layers, weights
 // too shallow, images too small for the deepest layer, or a buffer over
-// the adapter's binding limit.
+// the adapter's binding limit or a peak over the memory budget that
+// tiling does not cure.
+//
+// Request.Tile chooses the tiling: above 0 tiles of that core side; below
+// 0 none; 0 none where the untiled plan fits, else the largest core of
+// tileCores that fits (exact tiling, plan/tiling.go). A style image too
+// large is not tiled: -style-size shrinks it.
+//
+// Where the content image does not fit even tiled, the error names the
+// largest -size that does, tiled as Tile says.
 func Make(r Request, l Limits) (*Plan, error) {
+	p, err := makeTiled(r, l)
+	if err == nil || !tilingHelps(err) {
+		return p, err
+	}
+	// The largest long side that fits, by bisection (the plans cost no
+	// GPU work).
+	long := max(r.Content.W, r.Content.H)
+	minSide, _ := vgg.MinSide(vgg.Table[p0Deepest(r)].Name)
+	fits := func(side int) bool {
+		q := r
+		q.Content = Size{W: max(1, r.Content.W*side/long), H: max(1, r.Content.H*side/long)}
+		_, err := makeTiled(q, l)
+		return err == nil
+	}
+	// The smallest long side whose short side reaches the deepest layer.
+	lo := (minSide*long + min(r.Content.W, r.Content.H) - 1) / min(r.Content.W, r.Content.H)
+	if lo >= long || !fits(lo) {
+		return nil, err
+	}
+	hi := long // fits(lo), !fits(hi)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if fits(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	var fe *FitError
+	var be *BudgetError
+	switch {
+	case errors.As(err, &fe):
+		fe.Fit = lo
+	case errors.As(err, &be):
+		be.Fit = lo
+	}
+	return nil, err
+}
+
+// p0Deepest is the Table position of the deepest layer r names (0 where
+// none is known: make1 reports those).
+func p0Deepest(r Request) int {
+	d := 0
+	for _, n := range append(append([]string(nil), r.ContentLayers...), r.StyleLayers...) {
+		if q, err := vgg.Index(n); err == nil {
+			d = max(d, q)
+		}
+	}
+	return d
+}
+
+// makeTiled is Make without the size search: the tiling r.Tile says.
+func makeTiled(r Request, l Limits) (*Plan, error) {
+	if r.Tile != 0 {
+		r.Tile = max(r.Tile, 0)
+		return make1(r, l)
+	}
+	p, err := make1(r, l)
+	if err == nil || !tilingHelps(err) {
+		return p, err
+	}
+	for _, core := range tileCores {
+		if core >= max(r.Content.W, r.Content.H) || tileCount(r.Content, core) > maxTiles {
+			continue
+		}
+		r.Tile = core
+		tp, terr := make1(r, l)
+		if terr == nil {
+			return tp, nil
+		}
+		if !tilingHelps(terr) {
+			return nil, terr
+		}
+	}
+	return nil, err
+}
+
+// maxTiles bounds automatic tiling: each tile records a few dozen
+// dispatches per pass into the iteration's command buffer.
+const maxTiles = 1024
+
+func tileCount(s Size, core int) int {
+	return (s.W + core - 1) / core * ((s.H + core - 1) / core)
+}
+
+// tileCores are the core sides automatic tiling tries, largest first:
+// the fewer the tiles, the less their halos cost.
+var tileCores = []int{2048, 1536, 1024, 768, 512, 384, 256, 192, 128, 96, 64, 48, 32, 16}
+
+// tilingHelps reports whether err is one that tiling the content image
+// may cure: a content or iteration buffer over the binding limit, or a
+// peak over the budget in a stage of theirs.
+func tilingHelps(err error) bool {
+	var fe *FitError
+	if errors.As(err, &fe) {
+		return fe.Flag == "-size"
+	}
+	var be *BudgetError
+	return errors.As(err, &be) && be.Fit > 0
+}
+
+// make1 is Make with the tiling decided: r.Tile > 0 tiles, 0 none.
+func make1(r Request, l Limits) (*Plan, error) {
 	p := &Plan{Request: r, Limits: l}
 	cl, err := positions(r.ContentLayers)
 	if err != nil {

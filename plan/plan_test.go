@@ -58,8 +58,8 @@ func TestMakeRefuses(t *testing.T) {
 		{"style too small", func(r *plan.Request) { r.Styles = []plan.Size{{W: 64, H: 64}, {W: 8, H: 80}} }, "style image 2, 8x80, is too small"},
 		{"unknown optimiser", func(r *plan.Request) { r.Optimizer = "sgd" }, "unknown optimiser"},
 		{"L-BFGS history 0", func(r *plan.Request) { r.Optimizer, r.History = "lbfgs", 0 }, "history 0"},
-		{"content over the binding limit", func(r *plan.Request) { r.Content = plan.Size{W: 2000, H: 1500} }, "use -size"},
-		{"a larger content image", func(r *plan.Request) { r.Content = plan.Size{W: 6000, H: 4000} }, "use -size"},
+		{"content over the binding limit, tiling forbidden", func(r *plan.Request) { r.Content, r.Tile = plan.Size{W: 2000, H: 1500}, -1 }, "use -size"},
+		{"a content image whose whole-image buffers exceed the limit", func(r *plan.Request) { r.Content = plan.Size{W: 6000, H: 4000} }, "use -size"},
 		{"style over the binding limit", func(r *plan.Request) { r.Styles = []plan.Size{{W: 3000, H: 3000}} }, "use -style-size"},
 	} {
 		r := ok
@@ -81,6 +81,13 @@ func TestMakeRefuses(t *testing.T) {
 			s.W, s.H = max(1, s.W*fe.Fit/long), max(1, s.H*fe.Fit/long)
 			if _, err := plan.Make(r, lavapipe); err != nil {
 				t.Errorf("%s: at the suggested %s %d (%s) the plan still fails: %v", c.name, fe.Flag, fe.Fit, s, err)
+			}
+			// And it is the largest that does, to 1%.
+			bigger := *s
+			bigger.W, bigger.H = bigger.W*101/100+1, bigger.H*101/100+1
+			*s = bigger
+			if _, err := plan.Make(r, lavapipe); err == nil && fe.Flag == "-size" {
+				t.Errorf("%s: %s also fits: the suggested %s %d is not the largest", c.name, bigger, fe.Flag, fe.Fit)
 			}
 		}
 	}
@@ -122,6 +129,7 @@ func TestMakeBudget(t *testing.T) {
 	r := plan.Request{Widths: vgg19, Content: plan.Size{W: 512, H: 341}, Styles: []plan.Size{{W: 400, H: 349}},
 		ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"},
 		Optimizer: "adam", LossReadback: true, ImageReadback: true}
+	r.Tile = -1 // untiled: the budget shrinks the content image too
 	free, err := plan.Make(r, lavapipe)
 	if err != nil {
 		t.Fatal(err)
@@ -153,4 +161,42 @@ func TestMakeBudget(t *testing.T) {
 	if _, err := plan.Make(r, l); err == nil || !strings.Contains(err.Error(), "weights alone") {
 		t.Errorf("a budget under the weights: %v", err)
 	}
+	// With automatic tiling the content image fits in the budget as it
+	// is; only the style image (never tiled) must shrink.
+	r = plan.Request{Widths: vgg19, Content: plan.Size{W: 512, H: 341}, Styles: []plan.Size{{W: 400, H: 349}},
+		ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"}}
+	l.MaxMemory = need * 2 / 3
+	_, err = plan.Make(r, l)
+	if !errors.As(err, &be) || be.Fit != 0 || be.StyleFit == 0 {
+		t.Fatalf("tiled, %d MiB: %v; want only -style-size", l.MaxMemory>>20, err)
+	}
+	shrink(&r.Styles[0], be.StyleFit)
+	p, err := plan.Make(r, l)
+	if err != nil || !p.Tiled() {
+		t.Errorf("at -style-size %d: %v (tiled %v)", be.StyleFit, err, err == nil && p.Tiled())
+	} else {
+		peak, _ := p.Peak()
+		t.Logf("tiled into %d tiles of crop %dx%d: peak %d MiB in %d MiB", len(p.Tiles), p.Tiles[0].Crop.W(), p.Tiles[0].Crop.H(), (peak+p.WeightBytes)>>20, l.MaxMemory>>20)
+	}
+}
+
+// A content image over the binding limit is tiled automatically: the
+// plan fits, and every buffer within the limit.
+func TestMakeTilesAutomatically(t *testing.T) {
+	r := plan.Request{Widths: vgg19, Content: plan.Size{W: 2000, H: 1500}, Styles: []plan.Size{{W: 512, H: 512}},
+		ContentLayers: []string{"relu5_2"}, StyleLayers: []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"}, Optimizer: "adam"}
+	p, err := plan.Make(r, lavapipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Tiled() {
+		t.Fatalf("a 2000x1500 plan on a 128 MiB binding limit is not tiled")
+	}
+	for _, b := range p.Buffers {
+		if !b.Readback && b.Bytes() > lavapipe.MaxBinding {
+			t.Errorf("buffer %s (%s) has %d bytes, over the limit", b.Name, b.Owner, b.Bytes())
+		}
+	}
+	peak, _ := p.Peak()
+	t.Logf("%d tiles, crop %dx%d, peak %d MiB", len(p.Tiles), p.Tiles[0].Crop.W(), p.Tiles[0].Crop.H(), (peak+p.WeightBytes)>>20)
 }

@@ -116,6 +116,9 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 	if _, err := f.MaxMemoryBytes(); err != nil {
 		return nil, err
 	}
+	if f.Tile < -1 {
+		return nil, fmt.Errorf("-tile %d: want a side in pixels, 0 (automatic) or -1 (never)", f.Tile)
+	}
 	switch f.Init {
 	case "content", "random", "style":
 	default:
@@ -129,6 +132,7 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 		Optimizer: f.Optimizer,
 		Adam:      ops.AdamConfig{Form: form, LR: f.LR, Beta1: f.Beta1, Beta2: f.Beta2, Eps: f.Eps, Clip: true, Lo: 0, Hi: 1},
 		LBFGS:     transfer.LBFGSConfig{History: f.LBFGSHistory, LR: f.LR},
+		Tile:      f.Tile,
 	}
 	return s, nil
 }
