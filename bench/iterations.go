@@ -27,7 +27,7 @@ func (b *runner) startup() {
 			return // each row that needs the weights will say why
 		}
 		t1 := time.Now()
-		eng, err := b.net.engine(s, b.o.Unfused, nil)
+		eng, err := b.net.engine(s, b.o.Unfused, nil, 0)
 		if err != nil {
 			if errors.Is(err, gpu.ErrDeviceLost) {
 				b.note(err)
@@ -69,10 +69,28 @@ func (b *runner) iterations() {
 	writeSection(b.log, sectionIter)
 	rate := b.convRate()
 	for _, s := range b.o.Sizes {
+		var untiled *float64
 		for _, k := range b.kernelsAt(s) {
 			r := Row{Name: fmt.Sprintf("iteration%s/%d", b.label(k), s), Kind: "iteration", Size: s,
 				Shape: fmt.Sprintf("3x%dx%d", s, s)}
-			rate = b.iteration(&r, s, k, rate)
+			rate = b.iteration(&r, s, k, 0, rate)
+			if k == nil && !r.Skipped {
+				untiled = r.MSMedian
+			}
+			b.emit(r)
+		}
+		if t := b.o.Tile; t > 0 {
+			// The same iteration on tiles, exactly (transfer's tiled
+			// engine): its time over the untiled one's is tiling's cost.
+			r := Row{Name: fmt.Sprintf("iteration.tile%d/%d", t, s), Kind: "iteration", Size: s, Shape: fmt.Sprintf("3x%dx%d", s, s)}
+			sz := plan.Size{W: s, H: s}
+			if p, err := plan.Make(seedConfig(b.o.Unfused, nil, t).Request(convWidths(), sz, []plan.Size{sz}), plan.LimitsOf(b.d)); err == nil {
+				r.Shape += fmt.Sprintf(" (%d tiles, crops %dx%d)", len(p.Tiles), p.Tiles[0].Crop.W(), p.Tiles[0].Crop.H())
+			}
+			rate = b.iteration(&r, s, nil, t, rate)
+			if untiled != nil && r.MSMedian != nil && !r.Skipped {
+				fmt.Fprintf(b.log, "# tiling at %dx%d on %d px cores: %.2fx the untiled iteration's time\n", s, s, t, *r.MSMedian / *untiled)
+			}
 			b.emit(r)
 		}
 	}
@@ -108,7 +126,7 @@ func (b *runner) label(k plan.Kernels) string {
 // iteration times the s x s iteration with kernels k into r, given the
 // conv rate seen so far (FLOP/s, for the -budget estimate), and returns
 // the rate to estimate the next size with.
-func (b *runner) iteration(r *Row, s int, k plan.Kernels, rate float64) float64 {
+func (b *runner) iteration(r *Row, s int, k plan.Kernels, tile int, rate float64) float64 {
 	flops, err := IterationConvFLOPs(widths, s, s, deepest)
 	switch {
 	case b.notRun(r):
@@ -117,14 +135,17 @@ func (b *runner) iteration(r *Row, s int, k plan.Kernels, rate float64) float64 
 		b.skip(r, err)
 		return rate
 	}
-	if err := fits(b.d, s); err != nil {
+	if err := fits(b.d, s); err != nil && tile == 0 {
 		b.skip(r, err)
 		return rate
 	}
 	if b.o.Budget > 0 && rate > 0 {
 		runs := float64(b.o.Warmup + 1)
-		if b.cold != nil && b.cold.size == s && k == nil {
+		if b.cold != nil && b.cold.size == s && k == nil && tile == 0 {
 			runs = 1
+		}
+		if tile > 0 {
+			runs *= 3 // two forwards and a backward over crops with halos
 		}
 		est := time.Duration(runs * flops / rate * 1.3 * float64(time.Second)) // + targets
 		if left := b.o.Budget - time.Since(b.began); est > left {
@@ -132,7 +153,7 @@ func (b *runner) iteration(r *Row, s int, k plan.Kernels, rate float64) float64 
 			return rate
 		}
 	}
-	b.runIteration(r, s, flops, k)
+	b.runIteration(r, s, flops, k, tile)
 	if r.TFlops != nil {
 		rate = *r.TFlops * 1e12
 	}
@@ -160,13 +181,13 @@ func (b *runner) convRate() float64 {
 // runIteration times iterations at s x s with kernels k into r, with the
 // startup's engine if it has that size and the heuristic's kernels, else
 // a new one warmed up.
-func (b *runner) runIteration(r *Row, s int, flops float64, k plan.Kernels) {
+func (b *runner) runIteration(r *Row, s int, flops float64, k plan.Kernels, tile int) {
 	eng := b.cold
-	if eng != nil && eng.size == s && k == nil {
+	if eng != nil && eng.size == s && k == nil && tile == 0 {
 		b.cold = nil
 	} else {
 		var err error
-		if eng, err = b.net.engine(s, b.o.Unfused, k); err != nil {
+		if eng, err = b.net.engine(s, b.o.Unfused, k, tile); err != nil {
 			b.skip(r, fmt.Errorf("could not build the engine: %w", err))
 			return
 		}

@@ -59,6 +59,9 @@ type Options struct {
 	// choose differently.
 	Kernels      plan.Kernels
 	KernelsLabel string
+	// Tile, when above 0, also times each iteration row on tiles of this
+	// core side (iteration.tileN/S) and logs its time over the untiled's.
+	Tile int
 	// Quick is recorded in the report; QuickOptions sets what it means.
 	Quick bool
 	// PeakMS is the time one dispatch of the FMA microkernel is grown to,

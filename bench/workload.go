@@ -163,11 +163,12 @@ func (e *engine) release() {
 }
 
 // seedConfig is the seed's iteration as the bench runs it.
-func seedConfig(unfused bool, k plan.Kernels) transfer.Config {
+// tile is transfer.Config.Tile: -1 untiled, above 0 tiles of that core.
+func seedConfig(unfused bool, k plan.Kernels, tile int) transfer.Config {
 	return transfer.Config{
 		ContentLayers: contentLayers, StyleLayers: styleLayers,
 		ContentWeight: contentWeight, StyleWeight: styleWeight,
-		Optimizer: "adam", Adam: adam, Unfused: unfused, Kernels: k,
+		Optimizer: "adam", Adam: adam, Unfused: unfused, Kernels: k, Tile: tile,
 	}
 }
 
@@ -176,7 +177,7 @@ func seedConfig(unfused bool, k plan.Kernels) transfer.Config {
 // (the heuristic's when nil): the passes stylize tune -sizes measures.
 func IterationPlan(l plan.Limits, s int, k plan.Kernels) (*plan.Plan, error) {
 	sz := plan.Size{W: s, H: s}
-	return plan.Make(seedConfig(false, k).Request(convWidths(), sz, []plan.Size{sz}), l)
+	return plan.Make(seedConfig(false, k, -1).Request(convWidths(), sz, []plan.Size{sz}), l)
 }
 
 // convWidths are the synthetic VGG19's conv widths, block widths spread
@@ -192,8 +193,9 @@ func convWidths() []int {
 }
 
 // engine builds the seed's engine at s x s: random content, one random
-// style image of the same size, starting from the content.
-func (n *synthNet) engine(s int, unfused bool, k plan.Kernels) (*engine, error) {
+// style image of the same size, starting from the content; untiled, or on
+// tiles of core side tile (> 0).
+func (n *synthNet) engine(s int, unfused bool, k plan.Kernels, tile int) (*engine, error) {
 	net, err := n.get()
 	if err != nil {
 		return nil, err
@@ -201,7 +203,10 @@ func (n *synthNet) engine(s int, unfused bool, k plan.Kernels) (*engine, error) 
 	before, _ := n.d.MemoryBytes()
 	content := randImage(s, s, n.seed+1)
 	style := randImage(s, s, n.seed+2)
-	e, err := transfer.NewEngine(net, seedConfig(unfused, k), content, []transfer.Image{style}, []float64{1}, content)
+	if tile <= 0 {
+		tile = -1
+	}
+	e, err := transfer.NewEngine(net, seedConfig(unfused, k, tile), content, []transfer.Image{style}, []float64{1}, content)
 	if err != nil {
 		return nil, err
 	}

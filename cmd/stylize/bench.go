@@ -86,6 +86,7 @@ func benchFlags(args []string, stderr io.Writer) (c *benchCLI, err error) {
 		fs.BoolVar(&c.failOnRegress, "fail-on-regression", false, "with -compare, exit non-zero if a row is slower than the threshold")
 		fs.StringVar(&c.kernels, "kernels", "auto", "kernel plans to time against the heuristic's, in rows of their own (NAME.tuned/...) where they differ: auto (those stylize tune measured on this GPU, if any), heuristic (none), direct, winograd (F(2x2,3x3)) or winograd4 (F(4x4,3x3)): that algorithm on every conv pass")
 		fs.BoolVar(&p.Unfused, "unfused", false, "iterations with the loss gradients in passes of their own, not fused into the conv backward (to compare)")
+		fs.IntVar(&p.Tile, "tile", 0, "also time each iteration on tiles of this side in pixels (exact tiling), and print its time over the untiled one's")
 		fs.Float64Var(&p.Threshold, "threshold", o.Threshold, "with -compare, the slowdown that counts as a regression (0.10 = 10%)")
 		fs.Usage = func() { io.WriteString(fs.Output(), benchUsage); fs.PrintDefaults() }
 		if err := fs.Parse(args); err != nil {
