@@ -1,6 +1,7 @@
 package transfer_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stylize/stylize/internal/testgpu"
@@ -15,9 +16,13 @@ import (
 func TestSplitIterationMatchesStep(t *testing.T) {
 	c, net, content, styles := oracleSetup(t, "tiny_blend_tv_avg")
 	o := c.Meta
-	for _, opt := range []string{"adam", "lbfgs"} {
-		t.Run(opt, func(t *testing.T) {
-			cfg := transfer.Config{
+	for _, run := range []struct {
+		opt  string
+		tile int
+	}{{"adam", 0}, {"lbfgs", 0}, {"adam", 16}} {
+		opt := run.opt
+		t.Run(fmt.Sprintf("%s tile %d", opt, run.tile), func(t *testing.T) {
+			cfg := transfer.Config{Tile: run.tile,
 				ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
 				ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight,
 				Optimizer: opt, LBFGS: transfer.LBFGSConfig{History: 5, LR: 1},
