@@ -1,0 +1,197 @@
+package twin_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stylize/stylize/internal/twin"
+)
+
+// texture is a smooth random pattern, a sum of sinusoids, defined at any
+// real position, so that a moved frame is sampled exactly.
+type texture struct{ kx, ky, ph, a []float64 }
+
+func newTexture(seed uint64) texture {
+	r := rand.New(rand.NewPCG(seed, 1))
+	var t texture
+	for k := 0; k < 24; k++ {
+		f := 0.08 + 0.25*r.Float64() // radians per pixel
+		th := 2 * math.Pi * r.Float64()
+		t.kx, t.ky = append(t.kx, f*math.Cos(th)), append(t.ky, f*math.Sin(th))
+		t.ph, t.a = append(t.ph, 2*math.Pi*r.Float64()), append(t.a, 0.5/24)
+	}
+	return t
+}
+
+func (t texture) at(x, y float64) float64 {
+	s := 0.5
+	for k := range t.a {
+		s += t.a[k] * math.Sin(t.kx[k]*x+t.ky[k]*y+t.ph[k])
+	}
+	return s
+}
+
+// frame samples the texture moved by motion: pixel p of the frame shows
+// the texture at src(p) (the motion's inverse).
+func (t texture) frame(h, w int, src func(x, y float64) (float64, float64)) []float64 {
+	img := make([]float64, h*w)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sx, sy := src(float64(x), float64(y))
+			img[y*w+x] = t.at(sx, sy)
+		}
+	}
+	return img
+}
+
+// Warp's known answers: an integer shift moves pixels exactly, and a
+// sub-pixel shift of a linear ramp (which bilinear sampling reproduces)
+// is exact; sources outside are marked.
+func TestWarpKnownAnswers(t *testing.T) {
+	const h, w = 9, 11
+	img := make([]float64, h*w)
+	for i := range img {
+		img[i] = float64(i*i%17) / 17
+	}
+	u, v := make([]float64, h*w), make([]float64, h*w)
+	for i := range u {
+		u[i], v[i] = 2, -1
+	}
+	out, valid := twin.Warp(img, 1, h, w, u, v)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			in := x+2 < w && y-1 >= 0
+			if valid[y*w+x] != in {
+				t.Fatalf("(%d,%d): valid %v, want %v", x, y, valid[y*w+x], in)
+			}
+			if in && out[y*w+x] != img[(y-1)*w+x+2] {
+				t.Fatalf("(%d,%d): %g, want %g", x, y, out[y*w+x], img[(y-1)*w+x+2])
+			}
+		}
+	}
+	ramp := make([]float64, h*w)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			ramp[y*w+x] = 0.3*float64(x) - 0.2*float64(y)
+		}
+	}
+	for i := range u {
+		u[i], v[i] = 0.37, 0.61
+	}
+	out, _ = twin.Warp(ramp, 1, h, w, u, v)
+	for y := 0; y < h-1; y++ {
+		for x := 0; x < w-1; x++ {
+			want := 0.3*(float64(x)+0.37) - 0.2*(float64(y)+0.61)
+			if math.Abs(out[y*w+x]-want) > 1e-12 {
+				t.Fatalf("ramp at (%d,%d): %g, want %g", x, y, out[y*w+x], want)
+			}
+		}
+	}
+}
+
+// Gradient against the texture's analytic derivative: central
+// differences err by O(k²) for a sinusoid of k radians per pixel.
+func TestGradientAgainstDerivative(t *testing.T) {
+	tx := newTexture(3)
+	const h, w = 20, 24
+	img := tx.frame(h, w, func(x, y float64) (float64, float64) { return x, y })
+	gx, gy := twin.Gradient(img, h, w)
+	worst := 0.0
+	for y := 1; y < h-1; y++ {
+		for x := 1; x < w-1; x++ {
+			dx, dy := 0.0, 0.0
+			for k := range tx.a {
+				c := tx.a[k] * math.Cos(tx.kx[k]*float64(x)+tx.ky[k]*float64(y)+tx.ph[k])
+				dx, dy = dx+c*tx.kx[k], dy+c*tx.ky[k]
+			}
+			worst = math.Max(worst, math.Max(math.Abs(gx[y*w+x]-dx), math.Abs(gy[y*w+x]-dy)))
+		}
+	}
+	// |f'''|/6 ≤ Σ a·k³/6 ≤ 0.5·0.33³/6 = 0.003.
+	if worst > 0.003 {
+		t.Errorf("central differences off the derivative by %.3g", worst)
+	}
+	t.Logf("central differences within %.2g of the derivative", worst)
+}
+
+// endpointError is the mean |flow − truth| over pixels at least margin
+// from the border.
+func endpointError(u, v []float64, h, w, margin int, truth func(x, y float64) (float64, float64)) float64 {
+	s, n := 0.0, 0
+	for y := margin; y < h-margin; y++ {
+		for x := margin; x < w-margin; x++ {
+			tu, tv := truth(float64(x), float64(y))
+			s += math.Hypot(u[y*w+x]-tu, v[y*w+x]-tv)
+			n++
+		}
+	}
+	return s / float64(n)
+}
+
+// The flow of a textured pattern that translates, and one that rotates,
+// by known amounts is within 0.25 px (mean endpoint error) of the truth
+// away from the borders; the forward-backward check marks the strip that
+// a translation uncovers, and little else.
+func TestFlowKnownMotion(t *testing.T) {
+	const h, w = 48, 64
+	tx := newTexture(7)
+	id := func(x, y float64) (float64, float64) { return x, y }
+	i0 := tx.frame(h, w, id)
+	const dx, dy = 2.6, -1.3
+	const th = 3 * math.Pi / 180
+	cx, cy := float64(w-1)/2, float64(h-1)/2
+	for _, c := range []struct {
+		name  string
+		src   func(x, y float64) (float64, float64) // frame 1's pixel shows frame 0's texture at src
+		truth func(x, y float64) (float64, float64) // the flow: where frame 0's pixel went
+	}{
+		{"translation", func(x, y float64) (float64, float64) { return x - dx, y - dy },
+			func(x, y float64) (float64, float64) { return dx, dy }},
+		{"rotation", func(x, y float64) (float64, float64) {
+			// The inverse rotation about the centre.
+			rx, ry := x-cx, y-cy
+			return cx + math.Cos(th)*rx + math.Sin(th)*ry, cy - math.Sin(th)*rx + math.Cos(th)*ry
+		}, func(x, y float64) (float64, float64) {
+			rx, ry := x-cx, y-cy
+			return cx + math.Cos(th)*rx - math.Sin(th)*ry - x, cy + math.Sin(th)*rx + math.Cos(th)*ry - y
+		}},
+	} {
+		i1 := tx.frame(h, w, c.src)
+		u, v := twin.Flow(i0, i1, h, w, twin.DefaultFlow)
+		epe := endpointError(u, v, h, w, 8, c.truth)
+		t.Logf("%s: mean endpoint error %.3f px", c.name, epe)
+		if epe > 0.25 {
+			t.Errorf("%s: mean endpoint error %.3f px, want <= 0.25", c.name, epe)
+		}
+		if c.name != "translation" {
+			continue
+		}
+		// At frame 1's pixels: the backward flow (to frame 0) is checked
+		// against the forward one. The strip x < dx shows what frame 0
+		// did not: it is occluded, the rest mostly not.
+		ub, vb := twin.Flow(i1, i0, h, w, twin.DefaultFlow)
+		occ, _ := twin.Consistency(ub, vb, u, v, h, w)
+		strip, rest, ns, nr := 0, 0, 0, 0
+		for y := 4; y < h-4; y++ {
+			for x := 0; x < w-4; x++ {
+				switch {
+				case float64(x) < dx-0.5:
+					ns++
+					if occ[y*w+x] {
+						strip++
+					}
+				case float64(x) > dx+1.5:
+					nr++
+					if occ[y*w+x] {
+						rest++
+					}
+				}
+			}
+		}
+		t.Logf("occluded: %d of %d strip pixels, %d of %d others", strip, ns, rest, nr)
+		if float64(strip) < 0.9*float64(ns) || float64(rest) > 0.02*float64(nr) {
+			t.Errorf("occlusion: %d of %d strip pixels, %d of %d others; want >= 90%% and <= 2%%", strip, ns, rest, nr)
+		}
+	}
+}
