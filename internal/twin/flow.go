@@ -1,6 +1,10 @@
 package twin
 
-import "math"
+import (
+	"math"
+
+	"github.com/stylize/stylize/ops"
+)
 
 // This file: optical flow, the float64 statement of what stylize video
 // computes on the GPU. Ruder, Dosovitskiy & Brox ("Artistic style
@@ -57,20 +61,10 @@ func Warp(img []float64, c, h, w int, u, v []float64) (out []float64, valid []bo
 	return out, valid
 }
 
-// FlowParams are Horn–Schunck's settings.
-type FlowParams struct {
-	Alpha  float64 // smoothness weight, in the images' intensity units
-	Levels int     // pyramid levels (each halves the size, down to 8 px)
-	Warps  int     // linearisations per level
-	Iters  int     // Jacobi iterations per linearisation
-}
-
-// DefaultFlow are the settings stylize video uses.
-var DefaultFlow = FlowParams{Alpha: 0.03, Levels: 5, Warps: 5, Iters: 60}
-
 // Flow is the optical flow from i0 to i1, both (h,w): u, v such that
-// i1(x+u, y+v) ≈ i0(x, y).
-func Flow(i0, i1 []float64, h, w int, p FlowParams) (u, v []float64) {
+// i1(x+u, y+v) ≈ i0(x, y), with p's settings (ops.DefaultFlow is stylize
+// video's); ops.Flow is its GPU twin.
+func Flow(i0, i1 []float64, h, w int, p ops.FlowParams) (u, v []float64) {
 	type level struct {
 		a, b []float64
 		h, w int
@@ -109,7 +103,7 @@ func Flow(i0, i1 []float64, h, w int, p FlowParams) (u, v []float64) {
 // and v alike, ū being the 4-neighbour mean of u (the border replicated).
 // Where the warp's source leaves the image there is no constraint, and
 // the smoothness term alone fills the flow in.
-func hornSchunck(i0, i1 []float64, h, w int, u0, v0 []float64, p FlowParams) (u, v []float64) {
+func hornSchunck(i0, i1 []float64, h, w int, u0, v0 []float64, p ops.FlowParams) (u, v []float64) {
 	i1w, valid := Warp(i1, 1, h, w, u0, v0)
 	ix, iy := Gradient(i0, h, w)
 	jx, jy := Gradient(i1w, h, w)

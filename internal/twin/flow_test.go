@@ -2,48 +2,12 @@ package twin_test
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
+	"github.com/stylize/stylize/internal/testgpu"
 	"github.com/stylize/stylize/internal/twin"
+	"github.com/stylize/stylize/ops"
 )
-
-// texture is a smooth random pattern, a sum of sinusoids, defined at any
-// real position, so that a moved frame is sampled exactly.
-type texture struct{ kx, ky, ph, a []float64 }
-
-func newTexture(seed uint64) texture {
-	r := rand.New(rand.NewPCG(seed, 1))
-	var t texture
-	for k := 0; k < 24; k++ {
-		f := 0.08 + 0.25*r.Float64() // radians per pixel
-		th := 2 * math.Pi * r.Float64()
-		t.kx, t.ky = append(t.kx, f*math.Cos(th)), append(t.ky, f*math.Sin(th))
-		t.ph, t.a = append(t.ph, 2*math.Pi*r.Float64()), append(t.a, 0.5/24)
-	}
-	return t
-}
-
-func (t texture) at(x, y float64) float64 {
-	s := 0.5
-	for k := range t.a {
-		s += t.a[k] * math.Sin(t.kx[k]*x+t.ky[k]*y+t.ph[k])
-	}
-	return s
-}
-
-// frame samples the texture moved by motion: pixel p of the frame shows
-// the texture at src(p) (the motion's inverse).
-func (t texture) frame(h, w int, src func(x, y float64) (float64, float64)) []float64 {
-	img := make([]float64, h*w)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			sx, sy := src(float64(x), float64(y))
-			img[y*w+x] = t.at(sx, sy)
-		}
-	}
-	return img
-}
 
 // Warp's known answers: an integer shift moves pixels exactly, and a
 // sub-pixel shift of a linear ramp (which bilinear sampling reproduces)
@@ -93,18 +57,14 @@ func TestWarpKnownAnswers(t *testing.T) {
 // Gradient against the texture's analytic derivative: central
 // differences err by O(k²) for a sinusoid of k radians per pixel.
 func TestGradientAgainstDerivative(t *testing.T) {
-	tx := newTexture(3)
+	tx := testgpu.NewTexture(3)
 	const h, w = 20, 24
-	img := tx.frame(h, w, func(x, y float64) (float64, float64) { return x, y })
+	img := tx.Frame(h, w, func(x, y float64) (float64, float64) { return x, y })
 	gx, gy := twin.Gradient(img, h, w)
 	worst := 0.0
 	for y := 1; y < h-1; y++ {
 		for x := 1; x < w-1; x++ {
-			dx, dy := 0.0, 0.0
-			for k := range tx.a {
-				c := tx.a[k] * math.Cos(tx.kx[k]*float64(x)+tx.ky[k]*float64(y)+tx.ph[k])
-				dx, dy = dx+c*tx.kx[k], dy+c*tx.ky[k]
-			}
+			dx, dy := tx.Grad(float64(x), float64(y))
 			worst = math.Max(worst, math.Max(math.Abs(gx[y*w+x]-dx), math.Abs(gy[y*w+x]-dy)))
 		}
 	}
@@ -135,9 +95,9 @@ func endpointError(u, v []float64, h, w, margin int, truth func(x, y float64) (f
 // a translation uncovers, and little else.
 func TestFlowKnownMotion(t *testing.T) {
 	const h, w = 48, 64
-	tx := newTexture(7)
+	tx := testgpu.NewTexture(7)
 	id := func(x, y float64) (float64, float64) { return x, y }
-	i0 := tx.frame(h, w, id)
+	i0 := tx.Frame(h, w, id)
 	const dx, dy = 2.6, -1.3
 	const th = 3 * math.Pi / 180
 	cx, cy := float64(w-1)/2, float64(h-1)/2
@@ -157,8 +117,8 @@ func TestFlowKnownMotion(t *testing.T) {
 			return cx + math.Cos(th)*rx - math.Sin(th)*ry - x, cy + math.Sin(th)*rx + math.Cos(th)*ry - y
 		}},
 	} {
-		i1 := tx.frame(h, w, c.src)
-		u, v := twin.Flow(i0, i1, h, w, twin.DefaultFlow)
+		i1 := tx.Frame(h, w, c.src)
+		u, v := twin.Flow(i0, i1, h, w, ops.DefaultFlow)
 		epe := endpointError(u, v, h, w, 8, c.truth)
 		t.Logf("%s: mean endpoint error %.3f px", c.name, epe)
 		if epe > 0.25 {
@@ -170,7 +130,7 @@ func TestFlowKnownMotion(t *testing.T) {
 		// At frame 1's pixels: the backward flow (to frame 0) is checked
 		// against the forward one. The strip x < dx shows what frame 0
 		// did not: it is occluded, the rest mostly not.
-		ub, vb := twin.Flow(i1, i0, h, w, twin.DefaultFlow)
+		ub, vb := twin.Flow(i1, i0, h, w, ops.DefaultFlow)
 		occ, _ := twin.Consistency(ub, vb, u, v, h, w)
 		strip, rest, ns, nr := 0, 0, 0, 0
 		for y := 4; y < h-4; y++ {
