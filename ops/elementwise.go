@@ -13,6 +13,7 @@ type ewData struct {
 	K     float64
 	IDX   int
 	USE_S bool
+	P     int // maskmul: the mask's length, one plane
 }
 
 func elementwise(d *gpu.Device, entry string, n int, data ewData, sl slots) (*Step, error) {
@@ -95,4 +96,21 @@ func NewScalar(d *gpu.Device, s *gpu.Buffer, body string) (*Step, error) {
 	st := &Step{Name: "scalar"}
 	st.parts = append(st.parts, part{b: b, x: 1, y: 1, z: 1})
 	return st, nil
+}
+
+// NewMaskMul computes y = x ⊙ m, the mask m: (1,H,W) broadcast over x's
+// channels: x, y: (C,H,W).
+func NewMaskMul(d *gpu.Device, x, m, y *gpu.Buffer) (*Step, error) {
+	const op = "elementwise.maskmul"
+	c, h, w, err := chw(op, "x", x)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantShape(op, "mask", m, 1, h, w); err != nil {
+		return nil, err
+	}
+	if err := wantShape(op, "y", y, c, h, w); err != nil {
+		return nil, err
+	}
+	return elementwise(d, "maskmul", x.Len(), ewData{P: h * w}, slots{ro("x", x, "(C,H,W)"), ro("m", m, "(1,H,W)"), rw("y", y, "(C,H,W)")})
 }

@@ -2,6 +2,7 @@
 //   axpy:  y = y + K*s[IDX]*x      (USE_S; else y = y + K*x)
 //   scale: y = K*s[IDX]*y          (USE_S; else y = K*y)
 //   fill:  y = K
+//   maskmul: y = x * m[i % P]   (a (1,H,W) mask over (C,H,W); Template: P)
 // s is a small buffer of GPU-resident scalars (loss values, L-BFGS's
 // alphas and rhos), so that no scalar makes a trip through the CPU.
 // Template: Entry, N, K, IDX, USE_S. The bindings (x, [s], y) are
@@ -29,6 +30,12 @@ fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 {{if .USE_S}}  let alpha = K * s[{{.IDX}}u];
 {{else}}  let alpha = K;
 {{end}}  if (i < N) { y[i] = alpha * y[i]; }
+}
+{{else if eq .Entry "maskmul"}}
+@compute @workgroup_size(256)
+fn maskmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_id(wid, nwg, lid);
+  if (i < N) { y[i] = x[i] * m[i % {{.P}}u]; }
 }
 {{else if eq .Entry "fill"}}
 @compute @workgroup_size(256)

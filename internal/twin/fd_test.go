@@ -579,3 +579,21 @@ func TestFDComposite(t *testing.T) {
 	}
 	checkGrad(t, "composite", g, fd, fdBound)
 }
+
+// TestTemporalLossGradient: the temporal loss's gradient against central
+// differences, with a mask that drops some pixels (their gradient must be
+// zero, and is, as the loss does not see them).
+func TestTemporalLossGradient(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	const n = 5 * 7
+	x, omega := randVec(r, 3*n, 0, 1), randVec(r, 3*n, 0, 1)
+	c := make([]float64, n)
+	for i := range c {
+		if r.Float64() > 0.3 {
+			c[i] = 1
+		}
+	}
+	_, g := twin.TemporalLoss(x, omega, c, 3)
+	fd := centralDiff(func(v []float64) float64 { l, _ := twin.TemporalLoss(v, omega, c, 3); return l }, x, 1e-3)
+	checkGrad(t, "temporal loss", g, fd, 1e-9)
+}
