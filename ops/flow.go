@@ -11,8 +11,12 @@ type FlowParams struct {
 	Alpha  float64 // smoothness weight, in the images' intensity units
 	Levels int     // pyramid levels (each halves the size, down to 8 px)
 	Warps  int     // linearisations per level
-	Iters  int     // Jacobi iterations per linearisation (made even)
+	Iters  int     // Jacobi iterations per linearisation (EvenIters)
 }
+
+// EvenIters is Iters rounded up to an even number, which the GPU's
+// ping-pong needs and the twin runs too.
+func (p FlowParams) EvenIters() int { return (p.Iters + 1) / 2 * 2 }
 
 // DefaultFlow are the settings stylize video uses.
 var DefaultFlow = FlowParams{Alpha: 0.03, Levels: 5, Warps: 5, Iters: 60}
@@ -26,10 +30,11 @@ type flowData struct {
 
 // flowLevel is one pyramid level's planes, each (h,w).
 type flowLevel struct {
-	h, w                   int
-	i0, i1                 *gpu.Buffer
-	u, v, nu, nv, u0, v0   *gpu.Buffer
-	i1w, valid, ix, iy, it *gpu.Buffer
+	h, w                 int
+	i0, i1               *gpu.Buffer
+	u, v, nu, nv, u0, v0 *gpu.Buffer
+	i1w, valid           *gpu.Buffer
+	g                    *gpu.Buffer // (3,h,w): Ix, Iy, It, in one binding
 }
 
 // Flow records the optical flow from I0 to I1 (planes (1,H,W) in
@@ -90,15 +95,29 @@ func NewFlow(d *gpu.Device, i0, i1 *gpu.Buffer, p FlowParams) (*Flow, error) {
 		}
 		levels = append(levels, n)
 	}
-	iters := (p.Iters + 1) / 2 * 2 // even: the result ends in u, v
+	iters := p.EvenIters() // the result ends in u, v
 	for k := len(levels) - 1; k >= 0; k-- {
 		l := levels[k]
-		for _, b := range []**gpu.Buffer{&l.u, &l.v, &l.nu, &l.nv, &l.u0, &l.v0, &l.i1w, &l.valid, &l.ix, &l.iy, &l.it} {
+		for _, b := range []**gpu.Buffer{&l.u, &l.v, &l.nu, &l.nv, &l.u0, &l.v0, &l.i1w, &l.valid} {
 			if *b, err = plane("flow.level", l.h, l.w); err != nil {
 				return fail(err)
 			}
 		}
+		if l.g, err = d.NewBuffer("flow.derivatives", gpu.F32, 3, l.h, l.w); err != nil {
+			return fail(err)
+		}
+		f.own = append(f.own, l.g)
 		n := l.h * l.w
+		if k == len(levels)-1 { // the coarsest level starts from no motion
+			for _, b := range []*gpu.Buffer{l.u, l.v} {
+				z, err := NewFill(d, b, 0)
+				if err != nil {
+					return fail(err)
+				}
+				f.then(z)
+				f.seq = append(f.seq, func(e *gpu.Encoder) error { return z.Record(e) })
+			}
+		}
 		if k < len(levels)-1 { // start from the coarser level's flow
 			c := levels[k+1]
 			if err := f.kernel(d, "upflow", flowData{H: l.h, W: l.w, HS: c.h, WS: c.w}, n,
@@ -114,7 +133,7 @@ func NewFlow(d *gpu.Device, i0, i1 *gpu.Buffer, p FlowParams) (*Flow, error) {
 				return fail(err)
 			}
 			if err := f.kernel(d, "deriv", flowData{H: l.h, W: l.w}, n,
-				slots{ro("i0", l.i0, ""), ro("i1w", l.i1w, ""), ro("valid", l.valid, ""), rw("ix", l.ix, ""), rw("iy", l.iy, ""), rw("it", l.it, "")}); err != nil {
+				slots{ro("i0", l.i0, ""), ro("i1w", l.i1w, ""), ro("valid", l.valid, ""), rw("g", l.g, "Ix, Iy, It: (3,H,W)")}); err != nil {
 				return fail(err)
 			}
 			for it := 0; it < iters; it++ {
@@ -124,7 +143,7 @@ func NewFlow(d *gpu.Device, i0, i1 *gpu.Buffer, p FlowParams) (*Flow, error) {
 				}
 				if err := f.kernel(d, "jacobi", flowData{H: l.h, W: l.w, A2: p.Alpha * p.Alpha}, n,
 					slots{ro("u", src[0], ""), ro("v", src[1], ""), ro("u0", l.u0, ""), ro("v0", l.v0, ""),
-						ro("ix", l.ix, ""), ro("iy", l.iy, ""), ro("it", l.it, ""), rw("nu", dst[0], ""), rw("nv", dst[1], "")}); err != nil {
+						ro("g", l.g, "Ix, Iy, It: (3,H,W)"), rw("nu", dst[0], ""), rw("nv", dst[1], "")}); err != nil {
 					return fail(err)
 				}
 			}
@@ -170,9 +189,11 @@ func (f *Flow) Record(e *gpu.Encoder) error {
 func (f *Flow) Dispatches() int { return len(f.parts) }
 
 // NewConsistency records Ruder et al.'s forward-backward check of the
-// flow (u,v) against the flow (ub,vb) the other way, as
-// twin.Consistency does: occ and bnd (1,h,w) are 1 where a pixel is
-// occluded, or on a motion boundary, else 0.
+// flow (u,v) from frame A to frame B, at A's pixels, against the flow
+// (ub,vb) from B to A, as twin.Consistency does: occ and bnd (1,h,w) are
+// 1 where a pixel of A is occluded, or on a motion boundary, else 0. For
+// the temporal loss of frame t+1, A is frame t+1: (u,v) is its flow back
+// to frame t.
 func NewConsistency(d *gpu.Device, u, v, ub, vb, occ, bnd *gpu.Buffer) (*Step, error) {
 	const op = "flow.check"
 	c, h, w, err := chw(op, "u", u)

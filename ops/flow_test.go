@@ -83,6 +83,14 @@ func TestFlowMatchesTwin(t *testing.T) {
 			if du.MaxAbs > 1e-4 || dv.MaxAbs > 1e-4 {
 				t.Errorf("GPU flow off its twin by %.3g, %.3g px", du.MaxAbs, dv.MaxAbs)
 			}
+			// Recorded again, it starts afresh: the same flow, bit for bit,
+			// not one warm-started from the last.
+			testgpu.Run(t, d, fwd)
+			for i, x := range testgpu.Read(t, fwd.U) {
+				if float64(x) != u[i] {
+					t.Fatalf("the second recording's u differs at %d: %g, was %g", i, x, u[i])
+				}
+			}
 			ub, vb := twin.Flow(i1, a, h, w, ops.DefaultFlow)
 			tocc, tbnd := twin.Consistency(ub, vb, tu, tv, h, w)
 			gocc, gbnd := testgpu.Read(t, occ), testgpu.Read(t, bnd)

@@ -4,8 +4,10 @@
 //   down:    dst (HD,WD) = src (H,W) blurred by [1 3 3 1]/8 each way, halved
 //   upflow:  du, dv (H,W) = su, sv (HS,WS) sampled bilinearly, scaled by W/WS, H/HS
 //   warp:    i1w = i1 at (x+u0, y+v0), bilinearly; valid = 1 inside, else 0
-//   deriv:   ix, iy = the mean of i0's and i1w's central differences,
-//            it = i1w - i0; all 0 where not valid
+//   deriv:   g = (Ix, Iy, It): the mean of i0's and i1w's central
+//            differences, and i1w - i0; all 0 where not valid
+//            (one (3,H,W) binding, so that jacobi binds 7 buffers, within
+//            WebGPU's baseline 8 per stage)
 //   jacobi:  nu, nv = one Jacobi iteration of the linearised equations
 //   check:   occ, bnd = Ruder et al.'s forward-backward consistency masks
 // Template: Entry, H, W, HS, WS, HD, WD, A2 (alpha squared).
@@ -103,9 +105,9 @@ fn deriv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let x = i % W;
   let y = i / W;
   let ok = valid[i] > 0.5;
-  ix[i] = select(0.0, (cdiff_x(0u, x, y) + cdiff_x(1u, x, y)) / 2.0, ok);
-  iy[i] = select(0.0, (cdiff_y(0u, x, y) + cdiff_y(1u, x, y)) / 2.0, ok);
-  it[i] = select(0.0, i1w[i] - i0[i], ok);
+  g[i] = select(0.0, (cdiff_x(0u, x, y) + cdiff_x(1u, x, y)) / 2.0, ok);
+  g[H * W + i] = select(0.0, (cdiff_y(0u, x, y) + cdiff_y(1u, x, y)) / 2.0, ok);
+  g[2u * H * W + i] = select(0.0, i1w[i] - i0[i], ok);
 }
 {{else if eq .Entry "jacobi"}}
 const A2 = {{f32 .A2}};
@@ -127,9 +129,9 @@ fn jacobi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let y = i / W;
   let ub = mean4_u(x, y);
   let vb = mean4_v(x, y);
-  let gx = ix[i];
-  let gy = iy[i];
-  let r = (gx * (ub - u0[i]) + gy * (vb - v0[i]) + it[i]) / (A2 + gx * gx + gy * gy);
+  let gx = g[i];
+  let gy = g[H * W + i];
+  let r = (gx * (ub - u0[i]) + gy * (vb - v0[i]) + g[2u * H * W + i]) / (A2 + gx * gx + gy * gy);
   nu[i] = ub - gx * r;
   nv[i] = vb - gy * r;
 }

@@ -121,7 +121,7 @@ func hornSchunck(i0, i1 []float64, h, w int, u0, v0 []float64, p ops.FlowParams)
 	a2 := p.Alpha * p.Alpha
 	u, v = append([]float64(nil), u0...), append([]float64(nil), v0...)
 	nu, nv := make([]float64, n), make([]float64, n)
-	for k := 0; k < p.Iters; k++ {
+	for k := 0; k < p.EvenIters(); k++ {
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
 				i := y*w + x
@@ -196,14 +196,16 @@ func upsampleFlow(u, v []float64, h, w, H, W int) ([]float64, []float64) {
 	return su, sv
 }
 
-// Consistency is Ruder et al.'s check of a forward flow (u,v), from frame
-// t to t+1, against the backward flow (ub,vb), from t+1 to t, at frame
-// t's pixels. With ŵ the backward flow at the forward flow's target,
+// Consistency is Ruder et al.'s check of the flow (u,v) from frame A to
+// frame B, at A's pixels, against the flow (ub,vb) from B to A. With ŵ
+// the second flow at the first's target,
 //   - occluded: |w + ŵ|² > 0.01·(|w|² + |ŵ|²) + 0.5 (the flows disagree:
-//     the pixel is not seen in frame t+1), or its target leaves the image;
+//     the pixel of A is not seen in B), or its target leaves the image;
 //   - motion boundary: |∇u|² + |∇v|² > 0.01·|w|² + 0.002.
 //
-// The temporal loss is weighted by neither: c = 1 where both are false.
+// For the temporal loss of frame t+1, A is frame t+1 and (u,v) its flow
+// back to frame t, as in Ruder et al.; the loss weights c = 1 where
+// neither mask is set.
 func Consistency(u, v, ub, vb []float64, h, w int) (occluded, boundary []bool) {
 	n := h * w
 	occluded, boundary = make([]bool, n), make([]bool, n)
