@@ -13,6 +13,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
@@ -155,13 +156,15 @@ func Make(r Request, l Limits) (*Plan, error) {
 	minSide, _ := vgg.MinSide(vgg.Table[p0Deepest(r)].Name)
 	fits := func(side int) bool {
 		q := r
-		q.Content = Size{W: max(1, r.Content.W*side/long), H: max(1, r.Content.H*side/long)}
+		q.Content = fitLong(r.Content, side)
 		_, err := makeTiled(q, l)
 		return err == nil
 	}
 	// The smallest long side whose short side reaches the deepest layer.
 	lo := (minSide*long + min(r.Content.W, r.Content.H) - 1) / min(r.Content.W, r.Content.H)
 	if lo >= long || !fits(lo) {
+		// No content size fits alone (a style stage is over too, say):
+		// the error's own estimates shrink both images together.
 		return nil, err
 	}
 	hi := long // fits(lo), !fits(hi)
@@ -182,6 +185,15 @@ func Make(r Request, l Limits) (*Plan, error) {
 		be.Fit = lo
 	}
 	return nil, err
+}
+
+// fitLong is s scaled to long side long, rounded as the run resizes
+// (imageio.FitLongSide, transfer.FitLong).
+func fitLong(s Size, long int) Size {
+	if s.W >= s.H {
+		return Size{W: long, H: max(1, int(math.Round(float64(s.H)*float64(long)/float64(s.W))))}
+	}
+	return Size{W: max(1, int(math.Round(float64(s.W)*float64(long)/float64(s.H)))), H: long}
 }
 
 // p0Deepest is the Table position of the deepest layer r names (0 where

@@ -11,7 +11,8 @@ import (
 // iteration's time (the first also pays for the pipelines' first use), so
 // that a user learns within seconds whether a run takes minutes or hours.
 // Later scales are predicted to cost in proportion to their pixels, as
-// every pass of the network does.
+// every pass of the network does untiled; a later scale that is tiled
+// costs more (two forwards per tile, halos), so there the estimate is low.
 type Estimate struct {
 	PerIter   time.Duration // one iteration at the first scale
 	W, H      int           // the first scale's size

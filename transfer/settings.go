@@ -107,8 +107,8 @@ func (e *Engine) SetWeights(content, style, tv float64) error {
 }
 
 // scale is the factor of loss i's weight in scales, 1 where none is set:
-// a tiled content loss's weight is scaled by its tile's share of the
-// positions (tiled.go).
+// a tiled content loss's weight is scaled by the crop's elements over the
+// whole layer's (tiled.go).
 func (e *Engine) scale(scales []float64, i int) float64 {
 	if i < len(scales) {
 		return scales[i]

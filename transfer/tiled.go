@@ -158,7 +158,8 @@ func (e *Engine) iterationTiled(P []*gpu.Buffer, x0 Image) error {
 		if err != nil {
 			return err
 		}
-		// Its mean is over the crop's positions; the whole's is wanted.
+		// Its mean is over the crop's elements; the whole layer's is wanted
+		// (the crop's elements it does not own are zero in F and Ptile).
 		c, h, w := p.Layer(l.Pos)
 		share := float64(Fc[i].Len()) / float64(c*h*w)
 		cl, err := ops.NewContentLoss(d, Fc[i], Pt[i], g, e.Scalars, LossContent, wc*share, true, true)
@@ -278,6 +279,9 @@ func (e *Engine) iterationTiled(P []*gpu.Buffer, x0 Image) error {
 			pass1 = append(pass1, grams[2*i], grams[2*i+1])
 		}
 		pass2 = append(pass2, cut, tr.Forward(), styleF, contentF, bw, put)
+	}
+	if len(p.StyleLosses) == 0 {
+		pass1 = nil // it only sums the Grams
 	}
 	e.iter = ops.Seq{start, pass1, values, pass2}
 	if p.TV {

@@ -115,7 +115,7 @@ func Register(fs *flag.FlagSet, c Command) *RunFlags {
 	fs.BoolVar(&f.OverwriteInput, "overwrite-input", false, "let -out name the content or a style image, which it then replaces")
 	num(&f.MaxPixels, "max-pixels", 64<<20, "refuse input images with more pixels than this")
 	num(&f.Tile, "tile", 0, "run the network on tiles of this side in pixels (exact spatial tiling: the result equals the untiled one to float rounding); 0 tiles automatically where the image exceeds the GPU's binding limit or -max-memory, -1 never")
-	str(&f.MaxMemory, "max-memory", "auto", "GPU memory the run may plan to hold at its peak, weights included: a size such as 6GiB or 512MiB, none, or auto (3/4 of the available memory on a CPU adapter, none on a GPU, whose memory WebGPU does not tell); -dry-run prints the peak")
+	str(&f.MaxMemory, "max-memory", "auto", "GPU memory the run may plan to hold at its peak, weights included: a size such as 6GiB or 512MiB, none (or 0), or auto (3/4 of the available memory on a CPU adapter, none on a GPU, whose memory WebGPU does not tell); -dry-run prints the peak")
 	str(&f.Kernels, "kernels", "auto", "kernel plans: auto (those stylize tune measured on this GPU where it has, else the heuristic's), heuristic, or direct, winograd (F(2x2,3x3)) or winograd4 (F(4x4,3x3)) on every conv pass that supports it")
 	return f
 }
