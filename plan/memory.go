@@ -93,6 +93,7 @@ const (
 	OwnImageReadback = "image readback"
 	OwnTiling        = "tiling"        // a tiled iteration's own
 	OwnContentImage  = "content image" // the whole content image, for a tiled content stage
+	OwnTemporal      = "temporal"      // the temporal loss's target and weights
 )
 
 // OwnStyleTrunk is style image j's trunk (0-based j).
@@ -164,6 +165,13 @@ func (p *Plan) buffers() {
 		add(OwnTVGrad, it, it, gpu.F32Spec("tv.grad", x.Shape...))
 		add(OwnLosses, it, it, ops.TVLossScratch(3*p.Content.H*p.Content.W)...)
 	}
+	if p.Temporal {
+		// Ruder et al.'s temporal loss: its target and weights, and the
+		// masked copies and sums its op makes.
+		add(OwnTemporal, it, it, gpu.F32Spec("temporal.target", x.Shape...), gpu.F32Spec("temporal.weights", 1, p.Content.H, p.Content.W))
+		add(OwnLosses, it, it, gpu.F32Spec("temporal_loss.x", x.Shape...), gpu.F32Spec("temporal_loss.target", x.Shape...))
+		add(OwnLosses, it, it, ops.ContentLossScratch(3*p.Content.H*p.Content.W)...)
+	}
 	if p.Optimizer == "lbfgs" {
 		add(OwnOptimizer, it, it, ops.LBFGSBuffers(p.History, x.Shape...)...)
 	} else {
@@ -220,8 +228,8 @@ func rectParams(n int) []gpu.Spec {
 }
 
 // NumScalars is the length of the engine's loss scalars: total, content,
-// style and TV.
-const NumScalars = 4
+// style, TV and temporal.
+const NumScalars = 5
 
 // LossReadbacks is how many reads of the losses a run keeps in flight, a
 // ring of staging buffers, so that -print-every 1 reports every

@@ -67,8 +67,9 @@ type Request struct {
 	// ContentLayers and StyleLayers name the tapped layers (any naming
 	// scheme vgg.Index reads).
 	ContentLayers, StyleLayers []string
-	// TV is whether the run has a total-variation loss.
-	TV bool
+	// TV is whether the run has a total-variation loss, Temporal whether
+	// it has Ruder et al.'s temporal loss (a video frame's).
+	TV, Temporal bool
 	// Unfused keeps every loss gradient in passes of its own.
 	Unfused bool
 	// Optimizer is "adam" (or "") or "lbfgs", History L-BFGS's.

@@ -34,6 +34,9 @@ type Config struct {
 	// backward pass of the conv above it, where the plan can fuse them
 	// (plan.Fuse).
 	Unfused bool
+	// TemporalWeight, when above 0, adds Ruder et al.'s (2016) temporal
+	// loss, whose target and weights SetTemporal gives (zero until then).
+	TemporalWeight float64
 	// Tile, when above 0, runs the content targets and the iterations on
 	// tiles of this core side (plan.Request.Tile): exact spatial tiling.
 	Tile int
@@ -51,6 +54,7 @@ const (
 	LossContent
 	LossStyle
 	LossTV
+	LossTemporal
 )
 
 // Engine holds everything one image size needs: the targets, the trunk,
@@ -91,6 +95,8 @@ type Engine struct {
 	content, style []*ops.Loss
 	contentScale   []float64 // content[i]'s weight factor (tiled.go); 1 where unset
 	tv             *ops.Loss
+	temporal       *ops.TemporalLoss
+	temporalBufs   []*gpu.Buffer // its target (3,H,W) and weights (1,H,W)
 	leaves         []ops.Recorder // the iteration's ops, flattened once for Split
 }
 
@@ -134,7 +140,7 @@ func (e *Engine) FusedLayers() []string {
 // these conv widths on a content image and style images of these sizes.
 func (c Config) Request(widths []int, content plan.Size, styles []plan.Size) plan.Request {
 	return plan.Request{Widths: widths, Content: content, Styles: styles,
-		ContentLayers: c.ContentLayers, StyleLayers: c.StyleLayers, TV: c.TVWeight != 0, Unfused: c.Unfused, Tile: c.Tile,
+		ContentLayers: c.ContentLayers, StyleLayers: c.StyleLayers, TV: c.TVWeight != 0, Temporal: c.TemporalWeight != 0, Unfused: c.Unfused, Tile: c.Tile,
 		Optimizer: c.Optimizer, History: c.LBFGS.History, Kernels: c.Kernels}
 }
 
@@ -247,7 +253,7 @@ func checkBuild(p *plan.Plan, cfg Config, content Image, styles []Image, blend [
 	if popt == "" {
 		popt = "adam"
 	}
-	if !same(cfg.ContentLayers, pc) || !same(cfg.StyleLayers, ps) || (cfg.TVWeight != 0) != p.TV || opt != popt || cfg.Unfused != p.Unfused ||
+	if !same(cfg.ContentLayers, pc) || !same(cfg.StyleLayers, ps) || (cfg.TVWeight != 0) != p.TV || (cfg.TemporalWeight != 0) != p.Temporal || opt != popt || cfg.Unfused != p.Unfused ||
 		(opt == "lbfgs" && cfg.LBFGS.History != p.History) {
 		return fmt.Errorf("transfer: the plan was made for another configuration")
 	}

@@ -19,7 +19,7 @@ import (
 // weight past float32's range), and its image is no longer worth writing.
 type NonFiniteError struct {
 	Iter int // the iteration (over all scales) whose loss it was
-	Loss [4]float32
+	Loss [plan.NumScalars]float32
 }
 
 func (e *NonFiniteError) Error() string {
@@ -38,7 +38,7 @@ type Progress struct {
 	Done, Total   int // over all scales
 	Finished      int // iterations run over all scales when the losses were read
 	W, H          int
-	Loss          [4]float32 // total, content, style, tv
+	Loss          [plan.NumScalars]float32 // total, content, style, tv, temporal
 	ItPerSec      float64
 	Elapsed       time.Duration
 }

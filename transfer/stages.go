@@ -169,7 +169,10 @@ func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
 		e.steps = append(e.steps, add)
 		e.iter = append(e.iter, tv, add)
 	}
-	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3];")
+	if err := e.addTemporal(); err != nil {
+		return err
+	}
+	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3] + s[4];")
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/stylize/stylize/bench"
+	"github.com/stylize/stylize/plan"
 	"github.com/stylize/stylize/transfer"
 )
 
@@ -17,7 +18,7 @@ import (
 // iteration over all scales.
 type lossLog struct {
 	iters []float64
-	terms [4][]float64 // total, content, style, tv
+	terms [plan.NumScalars][]float64 // total, content, style, tv, temporal
 }
 
 // add records one progress report.
@@ -41,7 +42,7 @@ func (l *lossLog) plot(path, title string) error {
 	p.Y.Label.Text = "loss"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	for i, name := range []string{"total", "content", "style", "tv"} {
+	for i, name := range [plan.NumScalars]string{"total", "content", "style", "tv", "temporal"} {
 		var xy plotter.XYs
 		for k, v := range l.terms[i] {
 			if v > 0 && !math.IsInf(v, 0) { // a log axis shows positive values only
@@ -65,9 +66,10 @@ func (l *lossLog) plot(path, title string) error {
 }
 
 // plotColors tell the loss terms apart.
-var plotColors = [4]color.Color{
+var plotColors = [plan.NumScalars]color.Color{
 	color.RGBA{A: 255},
 	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 255},
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 255},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 255},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 255},
 }

@@ -50,7 +50,7 @@ func (p *progress) report(r transfer.Progress) {
 	if p.json {
 		p.event(map[string]any{"event": "progress", "scale": r.Scale, "scales": r.Scales, "iter": r.Iter, "iters": r.Iters,
 			"done": r.Done, "finished": r.Finished, "total": r.Total, "width": r.W, "height": r.H,
-			"loss": r.Loss[0], "content": r.Loss[1], "style": r.Loss[2], "tv": r.Loss[3],
+			"loss": r.Loss[0], "content": r.Loss[1], "style": r.Loss[2], "tv": r.Loss[3], "temporal": r.Loss[4],
 			"it_per_s": r.ItPerSec, "elapsed_s": r.Elapsed.Seconds()})
 		return
 	}
