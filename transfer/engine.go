@@ -96,7 +96,7 @@ type Engine struct {
 	contentScale   []float64 // content[i]'s weight factor (tiled.go); 1 where unset
 	tv             *ops.Loss
 	temporal       *ops.TemporalLoss
-	temporalBufs   []*gpu.Buffer // its target (3,H,W) and weights (1,H,W)
+	temporalBufs   []*gpu.Buffer  // its target (3,H,W) and weights (1,H,W)
 	leaves         []ops.Recorder // the iteration's ops, flattened once for Split
 }
 
