@@ -1,0 +1,272 @@
+// Package video is temporally consistent style transfer of a clip, after
+// Ruder, Dosovitskiy & Brox ("Artistic style transfer for videos", GCPR
+// 2016): each frame after the first is optimised with a temporal loss
+// against the previous stylised frame warped to it by the optical flow
+// (ops.Flow, on the GPU), weighted by the forward-backward consistency
+// check's masks, and starts from that warped frame.
+package video
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/internal/twin"
+	"github.com/stylize/stylize/ops"
+	"github.com/stylize/stylize/transfer"
+	"github.com/stylize/stylize/vgg"
+)
+
+// Options are a clip's settings.
+type Options struct {
+	// Config is the losses and the optimiser; its TemporalWeight weighs
+	// the temporal loss (0: independent frames, each from its content).
+	transfer.Config
+	// Iters are the first frame's iterations, ItersNext each later one's
+	// (fewer: they start from the warped previous result).
+	Iters, ItersNext int
+	// Flow is the optical flow's settings (ops.DefaultFlow when zero).
+	Flow ops.FlowParams
+}
+
+// Source is the clip's frames, all of one size, planar RGB in [0,1].
+type Source interface {
+	Len() int
+	Frame(i int) (transfer.Image, error)
+}
+
+// Sink takes the stylised frames. Done returns frame i's result where an
+// earlier run wrote it, so that an interrupted clip continues from the
+// last finished frame; Write stores frame i's result (atomically).
+type Sink interface {
+	Done(i int) (transfer.Image, bool, error)
+	Write(i int, img transfer.Image) error
+}
+
+// Report is what Run tells about each frame it finishes.
+type Report struct {
+	Frame, Frames int
+	Iters         int
+	Loss          [5]float32 // total, content, style, tv, temporal: the last iteration's
+	Resumed       bool       // written by an earlier run
+	Masked        float64    // the share of pixels the temporal loss leaves out
+}
+
+// Run stylises every frame of src into sink with styles (blended by
+// blend), calling report after each. It stops between iterations when
+// ctx is cancelled, writing nothing for the frame under way, and returns
+// ctx's error.
+func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []float64, src Source, sink Sink, o Options, report func(Report)) error {
+	if o.Flow == (ops.FlowParams{}) {
+		o.Flow = ops.DefaultFlow
+	}
+	var prev transfer.Image // the previous frame's result, as written (8-bit)
+	var prevFrame transfer.Image
+	var fl *flows
+	defer func() {
+		if fl != nil {
+			fl.release()
+		}
+	}()
+	for i := 0; i < src.Len(); i++ {
+		frame, err := src.Frame(i)
+		if err != nil {
+			return err
+		}
+		if out, ok, err := sink.Done(i); err != nil {
+			return err
+		} else if ok {
+			prev, prevFrame = out, frame
+			report(Report{Frame: i, Frames: src.Len(), Resumed: true})
+			continue
+		}
+		cfg, x0, n := o.Config, frame, o.Iters
+		var target transfer.Image
+		var weights []float32
+		masked := 0.0
+		if i > 0 && prev.Pix != nil {
+			n = o.ItersNext
+			if cfg.TemporalWeight > 0 {
+				if fl == nil {
+					if fl, err = newFlows(net.D, frame.W, frame.H, o.Flow); err != nil {
+						return err
+					}
+				}
+				if target, weights, masked, err = fl.warp(prevFrame, frame, prev); err != nil {
+					return err
+				}
+				x0 = target
+			}
+		}
+		if cfg.TemporalWeight > 0 && weights == nil {
+			cfg.TemporalWeight = 0 // the first frame has nothing to agree with
+		}
+		e, err := transfer.NewEngine(net, cfg, frame, styles, blend, x0)
+		if err != nil {
+			return fmt.Errorf("frame %d: %w", i+1, err)
+		}
+		out, loss, err := iterate(ctx, e, target, weights, n)
+		e.Release()
+		if err != nil {
+			return err
+		}
+		out = quantize(out)
+		if err := sink.Write(i, out); err != nil {
+			return err
+		}
+		prev, prevFrame = out, frame
+		report(Report{Frame: i, Frames: src.Len(), Iters: n, Loss: loss, Masked: masked})
+	}
+	return nil
+}
+
+// iterate runs n iterations of e (with the temporal target and weights
+// when given) and returns the image and the last iteration's losses.
+func iterate(ctx context.Context, e *transfer.Engine, target transfer.Image, weights []float32, n int) (transfer.Image, [5]float32, error) {
+	var loss [5]float32
+	if weights != nil {
+		if err := e.SetTemporal(target, weights); err != nil {
+			return transfer.Image{}, loss, err
+		}
+	}
+	for k := 0; k < n; k++ {
+		if err := ctx.Err(); err != nil {
+			return transfer.Image{}, loss, err
+		}
+		if err := e.Step(); err != nil {
+			return transfer.Image{}, loss, err
+		}
+	}
+	l, err := e.Losses()
+	if err != nil {
+		return transfer.Image{}, loss, err
+	}
+	copy(loss[:], l)
+	px, err := e.X.Read()
+	if err != nil {
+		return transfer.Image{}, loss, err
+	}
+	return transfer.Image{W: e.W, H: e.H, Pix: px}, loss, nil
+}
+
+// quantize rounds img to 8 bits, as a PNG frame stores it: the next frame
+// then starts from what a resumed run reads back.
+func quantize(img transfer.Image) transfer.Image {
+	out := transfer.Image{W: img.W, H: img.H, Pix: make([]float32, len(img.Pix))}
+	for i, v := range img.Pix {
+		out.Pix[i] = float32(math.Round(math.Min(math.Max(float64(v), 0), 1)*255) / 255)
+	}
+	return out
+}
+
+// flows computes, on the GPU, the flow between two frames both ways and
+// the consistency masks at the second.
+type flows struct {
+	d        *gpu.Device
+	w, h     int
+	g0, g1   *gpu.Buffer // the previous and the current frame, gray
+	fwd, bwd *ops.Flow
+	occ, bnd *gpu.Buffer
+	check    *ops.Step
+}
+
+func newFlows(d *gpu.Device, w, h int, p ops.FlowParams) (*flows, error) {
+	f := &flows{d: d, w: w, h: h}
+	var err error
+	fail := func(err error) (*flows, error) {
+		f.release()
+		return nil, err
+	}
+	for _, b := range []**gpu.Buffer{&f.g0, &f.g1, &f.occ, &f.bnd} {
+		if *b, err = d.NewBuffer("video.plane", gpu.F32, 1, h, w); err != nil {
+			return fail(err)
+		}
+	}
+	if f.fwd, err = ops.NewFlow(d, f.g0, f.g1, p); err != nil {
+		return fail(err)
+	}
+	if f.bwd, err = ops.NewFlow(d, f.g1, f.g0, p); err != nil {
+		return fail(err)
+	}
+	// The masks at the current frame: its flow back to the previous one,
+	// checked against the previous frame's flow forward.
+	if f.check, err = ops.NewConsistency(d, f.bwd.U, f.bwd.V, f.fwd.U, f.fwd.V, f.occ, f.bnd); err != nil {
+		return fail(err)
+	}
+	return f, nil
+}
+
+// warp returns the previous result warped to the current frame by the
+// flow between the frames, the temporal loss's per-pixel weights (0 at
+// occlusions and motion boundaries) and the share of pixels they drop.
+func (f *flows) warp(prevFrame, frame, prev transfer.Image) (transfer.Image, []float32, float64, error) {
+	gray := func(img transfer.Image) []float32 {
+		g := twin.Gray(f64(img.Pix), img.H, img.W)
+		out := make([]float32, len(g))
+		for i, v := range g {
+			out[i] = float32(v)
+		}
+		return out
+	}
+	if err := f.g0.Write(gray(prevFrame)); err != nil {
+		return transfer.Image{}, nil, 0, err
+	}
+	if err := f.g1.Write(gray(frame)); err != nil {
+		return transfer.Image{}, nil, 0, err
+	}
+	err := f.d.Record("video flow", func(e *gpu.Encoder) error {
+		for _, r := range []interface{ Record(*gpu.Encoder) error }{f.fwd, f.bwd, f.check} {
+			if err := r.Record(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return transfer.Image{}, nil, 0, err
+	}
+	var planes [4][]float32
+	for k, b := range []*gpu.Buffer{f.bwd.U, f.bwd.V, f.occ, f.bnd} {
+		if planes[k], err = b.Read(); err != nil {
+			return transfer.Image{}, nil, 0, err
+		}
+	}
+	warped, _ := twin.Warp(f64(prev.Pix), 3, f.h, f.w, f64(planes[0]), f64(planes[1]))
+	weights := make([]float32, f.w*f.h)
+	dropped := 0
+	for i := range weights {
+		if planes[2][i] < 0.5 && planes[3][i] < 0.5 {
+			weights[i] = 1
+		} else {
+			dropped++
+		}
+	}
+	out := transfer.Image{W: f.w, H: f.h, Pix: make([]float32, len(warped))}
+	for i, v := range warped {
+		out.Pix[i] = float32(v)
+	}
+	return out, weights, float64(dropped) / float64(len(weights)), nil
+}
+
+func (f *flows) release() {
+	for _, fl := range []*ops.Flow{f.fwd, f.bwd} {
+		if fl != nil {
+			fl.Release()
+		}
+	}
+	if f.check != nil {
+		f.check.Release()
+	}
+	for _, b := range []*gpu.Buffer{f.g0, f.g1, f.occ, f.bnd} {
+		b.Release()
+	}
+}
+
+func f64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
