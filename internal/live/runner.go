@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stylize/stylize/gpu"
+	"github.com/stylize/stylize/plan"
 )
 
 // runner submits the session's iterations in batches — k calls of
@@ -25,8 +26,8 @@ type runner struct {
 	tRec     float64 // CPU seconds to record and submit one Engine.Step (moving average)
 	lastDone time.Time
 
-	losses   [4]float32 // total, content, style, tv
-	lossIter int        // the iteration whose image the losses are of
+	losses   [plan.NumScalars]float32 // total, content, style, tv, temporal
+	lossIter int                      // the iteration whose image the losses are of
 	haveLoss bool
 
 	submitted, completed int // iterations since the start or the last restart
@@ -65,7 +66,7 @@ func average(avg *float64, v, rate float64) {
 func newRunner(d *gpu.Device) (*runner, error) {
 	r := &runner{d: d}
 	for i := 0; i < 4; i++ {
-		rb, err := d.NewReadback(fmt.Sprintf("live.losses%d", i), 16)
+		rb, err := d.NewReadback(fmt.Sprintf("live.losses%d", i), 4*plan.NumScalars)
 		if err != nil {
 			r.release()
 			return nil, err

@@ -10,55 +10,57 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/stylize/stylize/plan"
 )
 
 // State is what a capture records beside the frame (NAME.json), for tests
 // and for anyone scripting the window.
 type State struct {
-	Time           float64    `json:"time"` // Unix seconds
-	Iter           int        `json:"iter"`
-	Paused         bool       `json:"paused"`
-	Done           bool       `json:"done"`
-	Help           bool       `json:"help"`
-	OriginalColors bool       `json:"original_colors"`
-	Fullscreen     bool       `json:"fullscreen"`
-	ContentWeight  float64    `json:"content_weight"`
-	StyleWeight    float64    `json:"style_weight"`
-	TVWeight       float64    `json:"tv_weight"`
-	EngineLR       float64    `json:"engine_lr"` // read from the engine's optimiser
-	Losses         [4]float32 `json:"losses"`    // total, content, style, tv
-	LossIter       int        `json:"loss_iter"`
-	HaveLosses     bool       `json:"have_losses"`
-	StyleSel       int        `json:"style_sel"`
-	Styles         []string   `json:"styles"`
-	Content        string     `json:"content"`
-	ImageW         int        `json:"image_w"`
-	ImageH         int        `json:"image_h"`
-	Framebuffer    [2]int     `json:"framebuffer"`
-	ImageRect      Rect       `json:"image_rect"`
-	ImageArea      Rect       `json:"image_area"`
-	HUDRect        Rect       `json:"hud_rect"`
-	HelpRect       Rect       `json:"help_rect"`
-	ContentThumb   Rect       `json:"content_thumb"`
-	StyleThumbs    []Rect     `json:"style_thumbs"`
-	Zoom           float64    `json:"zoom"`
-	PanX           float64    `json:"pan_x"`
-	PanY           float64    `json:"pan_y"`
-	Message        string     `json:"message"`
-	BuildMS        float64    `json:"build_ms"`
-	Rebuilds       int        `json:"rebuilds"`
-	Changes        int        `json:"changes"`  // settings applied in place
-	ApplyMS        float64    `json:"apply_ms"` // the last in-place change
-	Pieces         int        `json:"pieces"`   // an iteration goes to the GPU in this many pieces (0: whole)
-	FPS            float64    `json:"fps"`
-	ItPerSec       float64    `json:"it_per_sec"`
-	IterMS         float64    `json:"iter_ms"` // per iteration, from the batches' completions
-	DrawGPUMS      float64    `json:"draw_gpu_ms"`
-	PresentMS      float64    `json:"present_ms"` // CPU time in the swap chain's acquire and present
-	Frames         int        `json:"frames"`
-	HUD            []string   `json:"hud"`
-	GPU            string     `json:"gpu"`
-	Snapshots      []string   `json:"snapshots"`
+	Time           float64                  `json:"time"` // Unix seconds
+	Iter           int                      `json:"iter"`
+	Paused         bool                     `json:"paused"`
+	Done           bool                     `json:"done"`
+	Help           bool                     `json:"help"`
+	OriginalColors bool                     `json:"original_colors"`
+	Fullscreen     bool                     `json:"fullscreen"`
+	ContentWeight  float64                  `json:"content_weight"`
+	StyleWeight    float64                  `json:"style_weight"`
+	TVWeight       float64                  `json:"tv_weight"`
+	EngineLR       float64                  `json:"engine_lr"` // read from the engine's optimiser
+	Losses         [plan.NumScalars]float32 `json:"losses"`    // total, content, style, tv, temporal
+	LossIter       int                      `json:"loss_iter"`
+	HaveLosses     bool                     `json:"have_losses"`
+	StyleSel       int                      `json:"style_sel"`
+	Styles         []string                 `json:"styles"`
+	Content        string                   `json:"content"`
+	ImageW         int                      `json:"image_w"`
+	ImageH         int                      `json:"image_h"`
+	Framebuffer    [2]int                   `json:"framebuffer"`
+	ImageRect      Rect                     `json:"image_rect"`
+	ImageArea      Rect                     `json:"image_area"`
+	HUDRect        Rect                     `json:"hud_rect"`
+	HelpRect       Rect                     `json:"help_rect"`
+	ContentThumb   Rect                     `json:"content_thumb"`
+	StyleThumbs    []Rect                   `json:"style_thumbs"`
+	Zoom           float64                  `json:"zoom"`
+	PanX           float64                  `json:"pan_x"`
+	PanY           float64                  `json:"pan_y"`
+	Message        string                   `json:"message"`
+	BuildMS        float64                  `json:"build_ms"`
+	Rebuilds       int                      `json:"rebuilds"`
+	Changes        int                      `json:"changes"`  // settings applied in place
+	ApplyMS        float64                  `json:"apply_ms"` // the last in-place change
+	Pieces         int                      `json:"pieces"`   // an iteration goes to the GPU in this many pieces (0: whole)
+	FPS            float64                  `json:"fps"`
+	ItPerSec       float64                  `json:"it_per_sec"`
+	IterMS         float64                  `json:"iter_ms"` // per iteration, from the batches' completions
+	DrawGPUMS      float64                  `json:"draw_gpu_ms"`
+	PresentMS      float64                  `json:"present_ms"` // CPU time in the swap chain's acquire and present
+	Frames         int                      `json:"frames"`
+	HUD            []string                 `json:"hud"`
+	GPU            string                   `json:"gpu"`
+	Snapshots      []string                 `json:"snapshots"`
 }
 
 func (a *App) state(now time.Time) State {
