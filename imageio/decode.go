@@ -447,3 +447,40 @@ func videoRangeToPlanar(m *image.YCbCr) Image {
 	}
 	return img
 }
+
+// Size is the width and height Load would give path's image, read from
+// its header (and a JPEG's EXIF orientation) without decoding the pixels,
+// with Load's errors for what Load would refuse before decoding.
+func Size(path string, maxPixels int) (w, h int, err error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	f, closeF, err := openInput(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer closeF()
+	cfg, format, err := decodeConfig(f)
+	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			return 0, 0, &UnsupportedFormatError{Path: path}
+		}
+		return 0, 0, &DecodeError{Path: path, Format: format, Err: err}
+	}
+	if !supported(format) {
+		return 0, 0, &UnsupportedFormatError{Path: path, Format: format}
+	}
+	if err := checkSize(path, cfg.Width, cfg.Height, maxPixels); err != nil {
+		return 0, 0, err
+	}
+	w, h = cfg.Width, cfg.Height
+	if format == "jpeg" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return 0, 0, fmt.Errorf("imageio: %s: %w", path, err)
+		}
+		if jpegOrientation(bufio.NewReader(f)) >= 5 {
+			w, h = h, w
+		}
+	}
+	return w, h, nil
+}

@@ -25,6 +25,8 @@ Usage:
   stylize bench [flags]              time conv3x3 forward/backward at VGG19 shapes
   stylize run -content IMG -style IMG [flags]
                                      style transfer (see stylize run -h)
+  stylize video -in FRAMES -style IMG -out DIR [flags]
+                                     temporally consistent style transfer of a clip
   stylize tune [-sizes 512]          measure the fastest kernel plans on this GPU
                                      (cached; run, bench and stylize-live use them)
   stylize weights fetch|info|convert|list
@@ -49,6 +51,8 @@ func main() {
 		err = benchCommand(os.Args[2:])
 	case "run":
 		err = runCommand(os.Args[2:])
+	case "video":
+		err = videoCommand(os.Args[2:])
 	case "weights":
 		err = weightsCommand(os.Args[2:])
 	case "tune":

@@ -57,6 +57,9 @@ type Command struct {
 	// Stdout says that the command can write its image to stdout, when
 	// -out is "-".
 	Stdout bool
+	// Frames says that the command's images are a clip's frames (-in)
+	// and its output a directory: -content and -out are its own to check.
+	Frames bool
 }
 
 // Register adds the shared flags to fs, with c's help texts and defaults.

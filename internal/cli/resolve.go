@@ -35,7 +35,7 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 	if err := f.fill(fs, p); err != nil {
 		return nil, err
 	}
-	if f.Content == "" {
+	if f.Content == "" && !f.cmd.Frames {
 		return nil, fmt.Errorf("no -content image (see %s -h)", f.cmd.Name)
 	}
 	if len(f.Styles) == 0 {
@@ -44,7 +44,11 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 	if n := len(f.Styles); f.cmd.MaxStyles > 0 && n > f.cmd.MaxStyles {
 		return nil, fmt.Errorf("%d style images: %s", n, f.cmd.MaxStylesWhy)
 	}
-	for _, p := range append([]string{f.Content}, f.Styles...) {
+	inputs := f.Styles
+	if !f.cmd.Frames {
+		inputs = append([]string{f.Content}, f.Styles...)
+	}
+	for _, p := range inputs {
 		if p == imageio.Stdin {
 			continue // read when the images are loaded
 		}
@@ -110,8 +114,10 @@ func (f *RunFlags) Resolve(fs *flag.FlagSet) (*Settings, error) {
 	if err := CheckKernels(f.Kernels); err != nil {
 		return nil, err
 	}
-	if err := f.checkOut(); err != nil {
-		return nil, err
+	if !f.cmd.Frames {
+		if err := f.checkOut(); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := f.MaxMemoryBytes(); err != nil {
 		return nil, err

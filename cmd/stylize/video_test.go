@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stylize/stylize/imageio"
+	"github.com/stylize/stylize/internal/cli"
+	"github.com/stylize/stylize/internal/testgpu"
+)
+
+// writeClip writes n frames of a translating texture (w×h) into a new
+// directory.
+func writeClip(t *testing.T, n, w, h int) string {
+	t.Helper()
+	dir := t.TempDir()
+	tex := [3]testgpu.Texture{testgpu.NewTexture(1), testgpu.NewTexture(2), testgpu.NewTexture(3)}
+	for i := 0; i < n; i++ {
+		img := imageio.Image{W: w, H: h, Pix: make([]float32, 3*w*h)}
+		for ch, tx := range tex {
+			f := tx.Frame(h, w, func(x, y float64) (float64, float64) { return x - 1.5*float64(i), y - 0.5*float64(i) })
+			for k, v := range f {
+				img.Pix[ch*w*h+k] = float32(v)
+			}
+		}
+		if err := imageio.Save(filepath.Join(dir, "f"+string(rune('a'+i))+".png"), img, 8); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// frameEvents are the -json frame events of a run's stdout.
+func frameEvents(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var evs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if ev["event"] == "frame" {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+// cancelOnFrame cancels a context at the first frame event.
+type cancelOnFrame struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnFrame) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if bytes.Contains(p, []byte(`"frame"`)) {
+		w.cancel()
+	}
+	return w.buf.Write(p)
+}
+
+// TestVideoFrames: stylize video writes one frame per input frame, with a
+// -json event each; interrupted after the first frame, it keeps that
+// frame, and run again it continues from there to the very frames of an
+// uninterrupted run.
+func TestVideoFrames(t *testing.T) {
+	testgpu.Device(t)
+	c := prepareOracle(t, "tiny_seed")
+	in := writeClip(t, 4, 48, 40)
+	args := func(out string) []string {
+		return []string{"-in", in, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
+			"-iters", "6", "-iters-next", "3", "-out", out, "-json"}
+	}
+	whole := filepath.Join(t.TempDir(), "whole")
+	var stdout, stderr bytes.Buffer
+	if err := runVideo(context.Background(), args(whole), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	evs := frameEvents(t, stdout.String())
+	if len(evs) != 4 || evs[1]["temporal"].(float64) < 0 || evs[1]["iters"] != 3.0 {
+		t.Fatalf("frame events %v", evs)
+	}
+	read := func(dir string, i int) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, []string{"frame_00001.png", "frame_00002.png", "frame_00003.png", "frame_00004.png"}[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// Interrupted after the first frame, then run again.
+	parts := filepath.Join(t.TempDir(), "parts")
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &cancelOnFrame{cancel: cancel}
+	err := runVideo(ctx, args(parts), w, &bytes.Buffer{})
+	cancel()
+	if !errors.Is(err, cli.ErrInterrupted) {
+		t.Fatalf("interrupted run: %v, want ErrInterrupted", err)
+	}
+	done, _ := filepath.Glob(filepath.Join(parts, "frame_*.png"))
+	if len(done) < 1 || len(done) > 2 {
+		t.Fatalf("after the interrupt: %v", done)
+	}
+	stdout.Reset()
+	if err := runVideo(context.Background(), args(parts), &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	evs = frameEvents(t, stdout.String())
+	if len(evs) != 4 || evs[0]["resumed"] != true || evs[3]["resumed"] != false {
+		t.Errorf("resumed run's events: %v", evs)
+	}
+	for i := 0; i < 4; i++ {
+		if !bytes.Equal(read(whole, i), read(parts, i)) {
+			t.Errorf("frame %d of the resumed run differs from the uninterrupted run's", i+1)
+		}
+	}
+}
+
+// Bad clips are refused before any GPU work, with nothing written.
+func TestVideoRejectsBadInput(t *testing.T) {
+	c := prepareOracle(t, "tiny_seed")
+	empty := t.TempDir()
+	good := writeClip(t, 2, 40, 32)
+	mixed := writeClip(t, 2, 40, 32)
+	if err := imageio.Save(filepath.Join(mixed, "zz.png"), imageio.Image{W: 20, H: 10, Pix: make([]float32, 600)}, 8); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(mixed, "fa.png")
+	out := filepath.Join(t.TempDir(), "out")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no frames", []string{"-in", empty, "-out", out}, "no frames"},
+		{"frames of two sizes", []string{"-in", mixed, "-out", out}, "one size"},
+		{"a video file", []string{"-in", file, "-out", out}, "not supported yet"},
+		{"no -in", []string{"-out", out}, "no -in"},
+		{"unwritable -out", []string{"-in", good, "-out", "/proc/stylize-frames"}, "-out"},
+		{"negative temporal weight", []string{"-in", empty, "-out", out, "-temporal-weight", "-1"}, "temporal-weight"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-style", c.styles[0], "-weights", c.weights}, tc.args...)
+			err := runVideo(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want one that says %q", err, tc.want)
+			}
+			if frames, _ := filepath.Glob(filepath.Join(out, "frame_*")); len(frames) > 0 {
+				t.Fatalf("frames were written: %v", frames)
+			}
+			t.Log(err)
+		})
+	}
+}
