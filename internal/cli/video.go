@@ -151,7 +151,9 @@ type frameSink struct {
 	w, h int
 }
 
-func (s frameSink) name(i int) string { return filepath.Join(s.dir, fmt.Sprintf("frame_%05d.png", i+1)) }
+func (s frameSink) name(i int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("frame_%05d.png", i+1))
+}
 
 func (s frameSink) Done(i int) (transfer.Image, bool, error) {
 	img, err := imageio.Load(s.name(i), 0)
