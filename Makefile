@@ -13,7 +13,8 @@ all: build
 # deps installs, only where missing, the Vulkan loader and Mesa's lavapipe
 # (a software Vulkan GPU, so that every GPU test runs on a machine without
 # one), gcc for cgo, the X11/GL headers GLFW builds against (stylize-live)
-# and Xvfb (the live window's tests run on a private virtual display), with apt.
+# Xvfb (the live window's tests run on a private virtual display) and
+# ffmpeg (stylize video reads and writes video files with it), with apt.
 deps:
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install"; exit 1; }
@@ -27,6 +28,7 @@ deps:
 	  [ -f /usr/include/$${h%%:*} ] || need="$$need $${h#*:}"; \
 	done; \
 	command -v Xvfb >/dev/null || need="$$need xvfb"; \
+	command -v ffmpeg >/dev/null || need="$$need ffmpeg"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing:$$need"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$need >/dev/null; \

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -134,7 +135,10 @@ func TestVideoRejectsBadInput(t *testing.T) {
 	if err := imageio.Save(filepath.Join(mixed, "zz.png"), imageio.Image{W: 20, H: 10, Pix: make([]float32, 600)}, 8); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(mixed, "fa.png")
+	notVideo := filepath.Join(t.TempDir(), "clip.mp4")
+	if err := os.WriteFile(notVideo, []byte("not a video at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "out")
 	for _, tc := range []struct {
 		name string
@@ -143,7 +147,7 @@ func TestVideoRejectsBadInput(t *testing.T) {
 	}{
 		{"no frames", []string{"-in", empty, "-out", out}, "no frames"},
 		{"frames of two sizes", []string{"-in", mixed, "-out", out}, "one size"},
-		{"a video file", []string{"-in", file, "-out", out}, "not supported yet"},
+		{"a file that is no video", []string{"-in", notVideo, "-out", out}, "not a video"},
 		{"no -in", []string{"-out", out}, "no -in"},
 		{"unwritable -out", []string{"-in", good, "-out", "/proc/stylize-frames"}, "-out"},
 		{"negative temporal weight", []string{"-in", empty, "-out", out, "-temporal-weight", "-1"}, "temporal-weight"},
@@ -159,5 +163,53 @@ func TestVideoRejectsBadInput(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// Without ffmpeg, a video file in or out is refused, saying what to
+// install and that frame directories work without it.
+func TestVideoWithoutFFmpeg(t *testing.T) {
+	c := prepareOracle(t, "tiny_seed")
+	clip := writeClip(t, 2, 40, 32)
+	t.Setenv("PATH", t.TempDir())
+	for _, args := range [][]string{{"-in", filepath.Join(clip, "fa.png"), "-out", t.TempDir()}, {"-in", clip, "-out", filepath.Join(t.TempDir(), "o.mp4")}} {
+		err := runVideo(context.Background(), append([]string{"-style", c.styles[0], "-weights", c.weights}, args...), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "apt-get install ffmpeg") || !strings.Contains(err.Error(), "directory of frames") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// A video file in, a video file out: ffmpeg decodes the clip, and the
+// stylised frames are encoded into the output, which has as many frames.
+func TestVideoFiles(t *testing.T) {
+	testgpu.Device(t)
+	ff, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal("ffmpeg is not installed: apt-get install ffmpeg (make deps installs it)")
+	}
+	c := prepareOracle(t, "tiny_seed")
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "clip.mp4")
+	frames := writeClip(t, 4, 48, 40)
+	mk := exec.Command(ff, "-v", "error", "-framerate", "10", "-pattern_type", "glob", "-i", filepath.Join(frames, "*.png"), "-c:v", "libx264", "-pix_fmt", "yuv420p", clip)
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("making the clip: %v\n%s", err, out)
+	}
+	styled := filepath.Join(dir, "styled.mp4")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-in", clip, "-style", c.styles[0], "-weights", c.weights, "-size", "0", "-iters", "4", "-iters-next", "2", "-out", styled, "-json"}
+	if err := runVideo(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if n := len(frameEvents(t, stdout.String())); n != 4 {
+		t.Errorf("%d frame events, want 4", n)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0", styled).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "48,40,4" {
+		t.Errorf("the output video: %q, want 48x40 and 4 frames", got)
 	}
 }

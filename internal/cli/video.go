@@ -22,22 +22,25 @@ import (
 // clip's frames in and out, and the temporal loss's.
 type VideoCommand struct {
 	*RunFlags
-	In, OutDir       string
+	In               string
 	Iters, ItersNext int
 	TemporalWeight   float64
+	FPS              string
 }
 
-const videoUsage = `Usage: stylize video -in FRAMES -style IMG -out DIR [flags]
+const videoUsage = `Usage: stylize video -in CLIP -style IMG -out OUT [flags]
 
 Temporally consistent style transfer of a clip (Ruder, Dosovitskiy & Brox,
-GCPR 2016). FRAMES is a directory of frames (.png or .jpg, in name order,
-all of one size); DIR receives frame_00001.png, ... as each is finished.
-Each frame after the first starts from the previous result warped by the
-optical flow between the frames, and is held to it by the temporal loss
-where the flow is consistent. Run again with the same flags, it continues
-from the last finished frame. Reading and writing video files with ffmpeg
-is not supported yet: extract the frames first, e.g.
-  ffmpeg -i clip.mp4 frames/%05d.png
+GCPR 2016). CLIP is a video file (read with ffmpeg) or a directory of
+frames (.png or .jpg, in name order, all of one size). OUT is a video file
+(.mp4, .mkv, .mov, .webm, .avi; written with ffmpeg when every frame is
+done) or a directory, which receives frame_00001.png, ... as each frame is
+finished (a video file's frames go to OUT.work/). Each frame after the
+first starts from the previous result warped by the optical flow between
+the frames, and is held to it by the temporal loss where the flow is
+consistent. Run again with the same flags, it continues from the last
+finished frame. Without ffmpeg (apt-get install ffmpeg), directories of
+frames work.
 
 Flags:
 `
@@ -51,6 +54,7 @@ func NewVideoCommand(fs *flag.FlagSet) *VideoCommand {
 	fs.IntVar(&c.Iters, "iters", 300, "iterations of the first frame")
 	fs.IntVar(&c.ItersNext, "iters-next", 100, "iterations of each later frame (they start from the warped previous result)")
 	fs.Float64Var(&c.TemporalWeight, "temporal-weight", 1e9, "weight of the temporal loss (0: independent frames)")
+	fs.StringVar(&c.FPS, "fps", "25", "frame rate of a video -out made from a directory of frames (a video -in keeps its own)")
 	fs.Usage = func() { io.WriteString(fs.Output(), videoUsage); fs.PrintDefaults() }
 	return c
 }
@@ -58,9 +62,12 @@ func NewVideoCommand(fs *flag.FlagSet) *VideoCommand {
 // VideoJob is a checked stylize video command line.
 type VideoJob struct {
 	*Settings
-	c      *VideoCommand
-	frames []string
-	w, h   int
+	c        *VideoCommand
+	frames   []string
+	w, h     int
+	frameDir string // where the stylised frames go
+	video    string // the video file to encode them into, if any
+	rate     string // its frame rate
 }
 
 // Resolve checks the command line and the frames (their list, one size)
@@ -79,13 +86,31 @@ func (c *VideoCommand) Resolve(fs *flag.FlagSet) (*VideoJob, error) {
 	if err := finiteNonNeg("temporal-weight", c.TemporalWeight); err != nil {
 		return nil, err
 	}
-	j := &VideoJob{Settings: s, c: c}
+	j := &VideoJob{Settings: s, c: c, frameDir: s.Out, rate: c.FPS}
+	if s.Out == "" || s.Out == "out.png" {
+		return nil, errors.New("no -out directory or video file (see stylize video -h)")
+	}
+	work := filepath.Join(s.Out, ".input")
+	if isVideoFile(s.Out) {
+		if _, err := needFFmpeg("-out " + s.Out); err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(filepath.Dir(s.Out)); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("-out %s: its directory does not exist", s.Out)
+		}
+		j.video, work = s.Out, s.Out+".work"
+		j.frameDir = filepath.Join(work, "styled")
+	}
 	st, err := os.Stat(c.In)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("-in %s: %w", c.In, err)
 	case !st.IsDir():
-		return nil, fmt.Errorf("-in %s is a file: reading video files (ffmpeg) is not supported yet; extract its frames into a directory (ffmpeg -i %s DIR/%%05d.png) and give -in DIR", c.In, c.In)
+		dir := filepath.Join(work, "input")
+		if j.rate, err = extractFrames(c.In, dir); err != nil {
+			return nil, err
+		}
+		c.In = dir
 	}
 	ents, err := os.ReadDir(c.In)
 	if err != nil {
@@ -113,13 +138,10 @@ func (c *VideoCommand) Resolve(fs *flag.FlagSet) (*VideoJob, error) {
 			return nil, fmt.Errorf("frame %s is %dx%d, the first %dx%d: a clip's frames must have one size", p, fw, fh, j.w, j.h)
 		}
 	}
-	if s.Out == "" || s.Out == "out.png" {
-		return nil, errors.New("no -out directory for the frames (see stylize video -h)")
-	}
-	if err := os.MkdirAll(s.Out, 0o777); err != nil {
+	if err := os.MkdirAll(j.frameDir, 0o777); err != nil {
 		return nil, fmt.Errorf("-out %s: %w", s.Out, err)
 	}
-	tmp, err := os.CreateTemp(s.Out, ".stylize-check-*")
+	tmp, err := os.CreateTemp(j.frameDir, ".stylize-check-*")
 	if err != nil {
 		return nil, fmt.Errorf("-out %s cannot be written: %w", s.Out, err)
 	}
@@ -223,7 +245,7 @@ func (j *VideoJob) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	cfg.TemporalWeight = j.c.TemporalWeight
 	o := video.Options{Config: cfg, Iters: j.c.Iters, ItersNext: j.c.ItersNext}
 	prog := newProgress(stdout, stderr, j.JSON)
-	sink := frameSink{dir: j.Out, w: w, h: h}
+	sink := frameSink{dir: j.frameDir, w: w, h: h}
 	err = video.Run(ctx, net, styles, j.Blend, frameSource{j: j, w: w, h: h}, sink, o, func(r video.Report) {
 		if j.JSON {
 			prog.event(map[string]any{"event": "frame", "frame": r.Frame + 1, "frames": r.Frames, "path": sink.name(r.Frame),
@@ -241,5 +263,16 @@ func (j *VideoJob) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil && ctx.Err() != nil {
 		return ErrInterrupted
 	}
-	return err
+	if err != nil || j.video == "" {
+		return err
+	}
+	if err := encodeFrames(j.frameDir, j.rate, j.video); err != nil {
+		return err
+	}
+	if j.JSON {
+		prog.event(map[string]any{"event": "saved", "path": j.video, "frames": len(j.frames), "fps": j.rate})
+	} else {
+		prog.line(fmt.Sprintf("wrote %s (%d frames at %s fps; the frames are in %s)", j.video, len(j.frames), j.rate, j.frameDir))
+	}
+	return nil
 }
