@@ -121,7 +121,7 @@ func (e *Engine) blendedTargets(blend []float64) error {
 // x0, with the content targets P: forward, losses, backward with the
 // plan's fused gradients, TV, the total, and the optimiser.
 func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
-	d, p, cfg := e.D, e.Plan, e.cfg
+	d, p := e.D, e.Plan
 	tr, err := e.net.NewTrunk(p.Iterate)
 	if err != nil {
 		return err
@@ -151,34 +151,7 @@ func (e *Engine) iteration(P []*gpu.Buffer, x0 Image) error {
 	}
 	e.steps = append(e.steps, zero)
 	e.iter = ops.Seq{zero, tr.Forward(), bw}
-	if p.TV {
-		tvg, err := e.take(plan.OwnTVGrad, 0, -1)
-		if err != nil {
-			return err
-		}
-		tv, err := ops.NewTVLoss(d, tr.X, tvg[0], e.Scalars, LossTV, cfg.TVWeight, false, false)
-		if err != nil {
-			return err
-		}
-		e.steps = append(e.steps, tv)
-		e.tv = tv
-		add, err := ops.NewAxpy(d, 1, nil, 0, tvg[0], tr.DX)
-		if err != nil {
-			return err
-		}
-		e.steps = append(e.steps, add)
-		e.iter = append(e.iter, tv, add)
-	}
-	if err := e.addTemporal(); err != nil {
-		return err
-	}
-	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3] + s[4];")
-	if err != nil {
-		return err
-	}
-	e.steps = append(e.steps, total)
-	e.iter = append(e.iter, total)
-	return e.optimizer()
+	return e.finishIteration()
 }
 
 // losses builds the iteration's content and style losses on trunk tr's
@@ -242,4 +215,57 @@ func (e *Engine) losses(tr *vgg.Trunk, P []*gpu.Buffer) (map[string][]ops.Record
 		}
 	}
 	return taps, fused, nil
+}
+
+// finishIteration appends what every iteration ends with, over the whole
+// image X and its gradient DX, tiled or not: the TV loss (its gradient
+// added into DX), the temporal loss, the total of the loss scalars, and
+// then builds the optimiser.
+func (e *Engine) finishIteration() error {
+	d := e.D
+	if e.Plan.TV {
+		tvg, err := e.take(plan.OwnTVGrad, 0, -1)
+		if err != nil {
+			return err
+		}
+		tv, err := ops.NewTVLoss(d, e.X, tvg[0], e.Scalars, LossTV, e.cfg.TVWeight, false, false)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, tv)
+		e.tv = tv
+		add, err := ops.NewAxpy(d, 1, nil, 0, tvg[0], e.DX)
+		if err != nil {
+			return err
+		}
+		e.steps = append(e.steps, add)
+		e.iter = append(e.iter, tv, add)
+	}
+	if err := e.addTemporal(); err != nil {
+		return err
+	}
+	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3] + s[4];")
+	if err != nil {
+		return err
+	}
+	e.steps = append(e.steps, total)
+	e.iter = append(e.iter, total)
+	return e.optimizer()
+}
+
+// optimizer builds the plan's optimiser over X and DX.
+func (e *Engine) optimizer() error {
+	var err error
+	if e.Plan.Optimizer == "lbfgs" {
+		if e.LBFGS, err = ops.NewLBFGS(e.D, e.X, e.DX, e.Plan.History, e.cfg.LBFGS.LR); err != nil {
+			return err
+		}
+		e.steps = append(e.steps, e.LBFGS)
+		return nil
+	}
+	if e.Adam, err = ops.NewAdam(e.D, e.cfg.Adam, e.X, e.DX); err != nil {
+		return err
+	}
+	e.steps = append(e.steps, e.Adam)
+	return nil
 }

@@ -284,49 +284,5 @@ func (e *Engine) iterationTiled(P []*gpu.Buffer, x0 Image) error {
 		pass1 = nil // it only sums the Grams
 	}
 	e.iter = ops.Seq{start, pass1, values, pass2}
-	if p.TV {
-		tvg, err := e.take(plan.OwnTVGrad, 0, -1)
-		if err != nil {
-			return err
-		}
-		tv, err := ops.NewTVLoss(d, e.X, tvg[0], e.Scalars, LossTV, cfg.TVWeight, false, false)
-		if err != nil {
-			return err
-		}
-		keep(tv)
-		e.tv = tv
-		add, err := ops.NewAxpy(d, 1, nil, 0, tvg[0], e.DX)
-		if err != nil {
-			return err
-		}
-		keep(add)
-		e.iter = append(e.iter, tv, add)
-	}
-	if err := e.addTemporal(); err != nil {
-		return err
-	}
-	total, err := ops.NewScalar(d, e.Scalars, "s[0] = s[1] + s[2] + s[3] + s[4];")
-	if err != nil {
-		return err
-	}
-	keep(total)
-	e.iter = append(e.iter, total)
-	return e.optimizer()
-}
-
-// optimizer builds the plan's optimiser over X and DX.
-func (e *Engine) optimizer() error {
-	var err error
-	if e.Plan.Optimizer == "lbfgs" {
-		if e.LBFGS, err = ops.NewLBFGS(e.D, e.X, e.DX, e.Plan.History, e.cfg.LBFGS.LR); err != nil {
-			return err
-		}
-		e.steps = append(e.steps, e.LBFGS)
-		return nil
-	}
-	if e.Adam, err = ops.NewAdam(e.D, e.cfg.Adam, e.X, e.DX); err != nil {
-		return err
-	}
-	e.steps = append(e.steps, e.Adam)
-	return nil
+	return e.finishIteration()
 }
