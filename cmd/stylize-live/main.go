@@ -20,7 +20,6 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/internal/cli"
 	"github.com/stylize/stylize/internal/live"
 	"github.com/stylize/stylize/internal/live/window"
@@ -92,11 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer win.Close()
 	}
-	budget, err := cfg.MaxMemoryBytes() // checked by Resolve
-	if err != nil {
-		return fail(exitError, err)
-	}
-	d, err := gpu.Open(gpu.Options{Adapter: cfg.Device, MaxMemory: budget})
+	d, err := cfg.OpenDevice()
 	if err != nil {
 		return fail(exitError, err)
 	}

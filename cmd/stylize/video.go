@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -12,31 +10,21 @@ import (
 )
 
 func videoCommand(args []string) error {
-	ctx, stop := signalContext()
-	defer stop()
-	err := runVideo(ctx, args, os.Stdout, os.Stderr)
-	if errors.Is(err, cli.ErrInterrupted) {
-		os.Exit(cli.ExitInterrupted)
-	}
-	return err
+	return withStopSignals(func(ctx context.Context) error { return runVideo(ctx, args, os.Stdout, os.Stderr) })
 }
 
 // runVideo is 'stylize video ARGS': the flags, the frames and the output
-// directory are checked before any GPU work, then the clip runs until
-// done or ctx is cancelled.
+// are checked before any GPU work, then the clip runs until done or ctx
+// is cancelled.
 func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("video", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c := cli.NewVideoCommand(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags come before; see stylize video -h)", fs.Arg(0))
-	}
-	job, err := c.Resolve(fs)
-	if err != nil {
-		return err
-	}
-	return job.Run(ctx, stdout, stderr)
+	return parseAndRun(ctx, "video", args, stdout, stderr, func(fs *flag.FlagSet) func(*flag.FlagSet) (job, error) {
+		c := cli.NewVideoCommand(fs)
+		return func(fs *flag.FlagSet) (job, error) {
+			j, err := c.Resolve(fs)
+			if err != nil {
+				return nil, err
+			}
+			return j, nil
+		}
+	})
 }

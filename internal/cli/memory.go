@@ -9,6 +9,15 @@ import (
 	"github.com/stylize/stylize/gpu"
 )
 
+// OpenDevice opens the adapter -device names, with -max-memory's budget.
+func (f *RunFlags) OpenDevice() (*gpu.Device, error) {
+	budget, err := f.MaxMemoryBytes()
+	if err != nil {
+		return nil, err
+	}
+	return gpu.Open(gpu.Options{Adapter: f.Device, MaxMemory: budget})
+}
+
 // MaxMemoryBytes is -max-memory in bytes, for gpu.Options.MaxMemory: 0
 // for auto (the adapter's default budget), gpu.NoBudget for none.
 func (f *RunFlags) MaxMemoryBytes() (uint64, error) {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/stylize/stylize/bench"
-	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/internal/term"
 	"github.com/stylize/stylize/plan"
@@ -170,11 +169,7 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	budget, err := j.MaxMemoryBytes()
-	if err != nil {
-		return err
-	}
-	d, err := gpu.Open(gpu.Options{Adapter: j.Device, MaxMemory: budget})
+	d, err := j.OpenDevice()
 	if err != nil {
 		return err
 	}

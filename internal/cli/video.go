@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/imageio"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
@@ -219,11 +218,7 @@ func (j *VideoJob) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	budget, err := j.MaxMemoryBytes()
-	if err != nil {
-		return err
-	}
-	d, err := gpu.Open(gpu.Options{Adapter: j.Device, MaxMemory: budget})
+	d, err := j.OpenDevice()
 	if err != nil {
 		return err
 	}
