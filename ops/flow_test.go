@@ -19,26 +19,9 @@ func TestFlowMatchesTwin(t *testing.T) {
 	const h, w = 48, 64
 	tx := testgpu.NewTexture(7)
 	i0 := tx.Frame(h, w, func(x, y float64) (float64, float64) { return x, y })
-	const dx, dy = 2.6, -1.3
-	const th = 3 * math.Pi / 180
-	cx, cy := float64(w-1)/2, float64(h-1)/2
-	for _, c := range []struct {
-		name  string
-		src   func(x, y float64) (float64, float64)
-		truth func(x, y float64) (float64, float64)
-	}{
-		{"translation", func(x, y float64) (float64, float64) { return x - dx, y - dy },
-			func(x, y float64) (float64, float64) { return dx, dy }},
-		{"rotation", func(x, y float64) (float64, float64) {
-			rx, ry := x-cx, y-cy
-			return cx + math.Cos(th)*rx + math.Sin(th)*ry, cy - math.Sin(th)*rx + math.Cos(th)*ry
-		}, func(x, y float64) (float64, float64) {
-			rx, ry := x-cx, y-cy
-			return cx + math.Cos(th)*rx - math.Sin(th)*ry - x, cy + math.Sin(th)*rx + math.Cos(th)*ry - y
-		}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			i1 := testgpu.Round(tx.Frame(h, w, c.src))
+	for _, c := range testgpu.Motions(h, w) {
+		t.Run(c.Name, func(t *testing.T) {
+			i1 := testgpu.Round(tx.Frame(h, w, c.Src))
 			a := testgpu.Round(i0)
 			b0 := testgpu.Upload(t, d, "i0", a, 1, h, w)
 			b1 := testgpu.Upload(t, d, "i1", i1, 1, h, w)
@@ -68,7 +51,7 @@ func TestFlowMatchesTwin(t *testing.T) {
 			n := 0
 			for y := 8; y < h-8; y++ {
 				for x := 8; x < w-8; x++ {
-					gu, gv := c.truth(float64(x), float64(y))
+					gu, gv := c.Truth(float64(x), float64(y))
 					epe += math.Hypot(u[y*w+x]-gu, v[y*w+x]-gv)
 					n++
 				}

@@ -54,3 +54,30 @@ func (t Texture) Frame(h, w int, src func(x, y float64) (float64, float64)) []fl
 	}
 	return img
 }
+
+// Motion is a known motion of a frame: pixel (x,y) of the moved frame
+// shows the first frame's pattern at Src(x,y), and the first frame's
+// pixel (x,y) went to (x,y) + Truth(x,y), the true optical flow.
+type Motion struct {
+	Name       string
+	Src, Truth func(x, y float64) (float64, float64)
+}
+
+// Motions are the flow tests' motions of an h×w frame: a translation by
+// (2.6, −1.3) px and a rotation by 3° about the centre.
+func Motions(h, w int) []Motion {
+	const dx, dy = 2.6, -1.3
+	const th = 3 * math.Pi / 180
+	cx, cy := float64(w-1)/2, float64(h-1)/2
+	return []Motion{
+		{"translation", func(x, y float64) (float64, float64) { return x - dx, y - dy },
+			func(x, y float64) (float64, float64) { return dx, dy }},
+		{"rotation", func(x, y float64) (float64, float64) {
+			rx, ry := x-cx, y-cy // the inverse rotation
+			return cx + math.Cos(th)*rx + math.Sin(th)*ry, cy - math.Sin(th)*rx + math.Cos(th)*ry
+		}, func(x, y float64) (float64, float64) {
+			rx, ry := x-cx, y-cy
+			return cx + math.Cos(th)*rx - math.Sin(th)*ry - x, cy + math.Sin(th)*rx + math.Cos(th)*ry - y
+		}},
+	}
+}

@@ -98,33 +98,15 @@ func TestFlowKnownMotion(t *testing.T) {
 	tx := testgpu.NewTexture(7)
 	id := func(x, y float64) (float64, float64) { return x, y }
 	i0 := tx.Frame(h, w, id)
-	const dx, dy = 2.6, -1.3
-	const th = 3 * math.Pi / 180
-	cx, cy := float64(w-1)/2, float64(h-1)/2
-	for _, c := range []struct {
-		name  string
-		src   func(x, y float64) (float64, float64) // frame 1's pixel shows frame 0's texture at src
-		truth func(x, y float64) (float64, float64) // the flow: where frame 0's pixel went
-	}{
-		{"translation", func(x, y float64) (float64, float64) { return x - dx, y - dy },
-			func(x, y float64) (float64, float64) { return dx, dy }},
-		{"rotation", func(x, y float64) (float64, float64) {
-			// The inverse rotation about the centre.
-			rx, ry := x-cx, y-cy
-			return cx + math.Cos(th)*rx + math.Sin(th)*ry, cy - math.Sin(th)*rx + math.Cos(th)*ry
-		}, func(x, y float64) (float64, float64) {
-			rx, ry := x-cx, y-cy
-			return cx + math.Cos(th)*rx - math.Sin(th)*ry - x, cy + math.Sin(th)*rx + math.Cos(th)*ry - y
-		}},
-	} {
-		i1 := tx.Frame(h, w, c.src)
+	for _, c := range testgpu.Motions(h, w) {
+		i1 := tx.Frame(h, w, c.Src)
 		u, v := twin.Flow(i0, i1, h, w, ops.DefaultFlow)
-		epe := endpointError(u, v, h, w, 8, c.truth)
-		t.Logf("%s: mean endpoint error %.3f px", c.name, epe)
+		epe := endpointError(u, v, h, w, 8, c.Truth)
+		t.Logf("%s: mean endpoint error %.3f px", c.Name, epe)
 		if epe > 0.25 {
-			t.Errorf("%s: mean endpoint error %.3f px, want <= 0.25", c.name, epe)
+			t.Errorf("%s: mean endpoint error %.3f px, want <= 0.25", c.Name, epe)
 		}
-		if c.name != "translation" {
+		if c.Name != "translation" {
 			continue
 		}
 		// At frame 1's pixels: the backward flow (to frame 0) is checked
@@ -132,6 +114,7 @@ func TestFlowKnownMotion(t *testing.T) {
 		// did not: it is occluded, the rest mostly not.
 		ub, vb := twin.Flow(i1, i0, h, w, ops.DefaultFlow)
 		occ, _ := twin.Consistency(ub, vb, u, v, h, w)
+		dx, _ := c.Truth(0, 0)
 		strip, rest, ns, nr := 0, 0, 0, 0
 		for y := 4; y < h-4; y++ {
 			for x := 0; x < w-4; x++ {
