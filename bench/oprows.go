@@ -55,10 +55,15 @@ type bufs struct {
 // get allocates a buffer of the shape; after a failure it returns nil and
 // a.err says why.
 func (a *bufs) get(name string, shape ...int) *gpu.Buffer {
+	return a.alloc(gpu.F32Spec(name, shape...))
+}
+
+// alloc is get for any storage spec.
+func (a *bufs) alloc(s gpu.Spec) *gpu.Buffer {
 	if a.err != nil {
 		return nil
 	}
-	buf, err := a.d.NewBuffer(name, gpu.F32, shape...)
+	buf, err := a.d.Alloc(s)
 	if err != nil {
 		a.err = err
 		return nil
@@ -166,9 +171,12 @@ func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error), other plan.Kern
 			}
 			l := l
 			n := float64(l.Cin * l.H * l.W)
-			bytes := (n + n/4) * f4
+			// As a trunk with gradients runs them: the forward writes the
+			// route (4 bits per output), which the backward reads instead
+			// of x.
+			bytes := (n+n/4)*f4 + n/8
 			if pass == "backward" {
-				bytes = (n/4 + 2*n) * f4
+				bytes = (n/4+n)*f4 + n/8
 			}
 			specs = append(specs, OpSpec{
 				Name: fmt.Sprintf("pool.max.%s/%s/%d", pass, l.Name, s), Shape: fmt.Sprintf("%d %dx%d>%dx%d", l.Cin, l.H, l.W, l.H/2, l.W/2),
@@ -177,15 +185,15 @@ func OpSpecs(d *gpu.Device, s int, net func() (*vgg.Net, error), other plan.Kern
 					a := &bufs{d: d}
 					x := a.get("bench.x", l.Cin, l.H, l.W)
 					y := a.get("bench.y", l.Cin, l.H/2, l.W/2)
+					route := a.alloc(ops.PoolRouteSpec("bench.route", l.Cin, l.H, l.W))
 					return step(a, func() (*ops.Step, error) {
 						if pass == "forward" {
-							return ops.NewPoolForward(d, ops.MaxPool, x, y)
+							return ops.NewPoolForward(d, ops.MaxPool, x, y, route, true)
 						}
-						dx := a.get("bench.dx", l.Cin, l.H, l.W)
 						if a.err != nil {
 							return nil, a.err
 						}
-						return ops.NewPoolBackward(d, ops.MaxPool, y, x, dx, false)
+						return ops.NewPoolBackward(d, ops.MaxPool, y, route, x)
 					})
 				},
 			})

@@ -67,37 +67,58 @@ func TestPoolMatchesTwin(t *testing.T) {
 				oh, ow := tc.h/2, tc.w/2
 				xb := testgpu.Upload(t, d, "x", x, tc.c, tc.h, tc.w)
 				yb := testgpu.Upload(t, d, "y", nil, tc.c, oh, ow)
-				fw, err := ops.NewPoolForward(d, kind, xb, yb)
-				if err != nil {
-					t.Fatal(err)
-				}
 				dy := testgpu.Round(testgpu.Rand(int64(i+50), tc.c*oh*ow, -1, 1))
 				dyb := testgpu.Upload(t, d, "dy", dy, tc.c, oh, ow)
 				dxb := testgpu.Upload(t, d, "dx", testgpu.Rand(9, n, 5, 6), tc.c, tc.h, tc.w) // garbage: backward must write every element
-				bw, err := ops.NewPoolBackward(d, kind, dyb, xb, dxb, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				testgpu.Run(t, d, fw, bw)
-				testgpu.Close(t, "pool.forward", testgpu.Read(t, yb), twin.Pool(kind, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
 				want := twin.PoolBackward(kind, dy, x, tc.c, tc.h, tc.w)
-				testgpu.Close(t, "pool.backward", testgpu.Read(t, dxb), want, 1e-7, 1e-6)
 				// With relu, dx also carries x's ReLU mask (x > 0).
-				rb, err := ops.NewPoolBackward(d, kind, dyb, xb, dxb, true)
-				if err != nil {
-					t.Fatal(err)
-				}
-				testgpu.Run(t, d, rb)
-				masked := 0
-				for j := range want {
+				masked := append([]float64(nil), want...)
+				nmasked := 0
+				for j := range masked {
 					if x[j] <= 0 {
-						want[j], masked = 0, masked+1
+						masked[j], nmasked = 0, nmasked+1
 					}
 				}
-				if masked == 0 {
+				if nmasked == 0 {
 					t.Fatal("no x <= 0 to mask")
 				}
-				testgpu.Close(t, "pool.backward relu", testgpu.Read(t, dxb), want, 1e-7, 1e-6)
+				// Without a route, the forward only pools.
+				plain, err := ops.NewPoolForward(d, kind, xb, yb, nil, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				testgpu.Run(t, d, plain)
+				testgpu.Close(t, "pool.forward", testgpu.Read(t, yb), twin.Pool(kind, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
+				for _, relu := range []bool{false, true} {
+					route, err := d.Alloc(ops.PoolRouteSpec("route", tc.c, tc.h, tc.w))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer route.Release()
+					yr := testgpu.Upload(t, d, "y", nil, tc.c, oh, ow)
+					fw, err := ops.NewPoolForward(d, kind, xb, yr, route, relu)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// The backward reads only dy and the route: x is overwritten
+					// first, as a trunk reuses its memory.
+					spoil, err := ops.NewFill(d, xb, 7)
+					if err != nil {
+						t.Fatal(err)
+					}
+					bw, err := ops.NewPoolBackward(d, kind, dyb, route, dxb)
+					if err != nil {
+						t.Fatal(err)
+					}
+					testgpu.Run(t, d, fw, spoil, bw)
+					what, w := "pool.backward", want
+					if relu {
+						what, w = "pool.backward relu", masked
+					}
+					testgpu.Close(t, what+" forward", testgpu.Read(t, yr), twin.Pool(kind, x, tc.c, tc.h, tc.w), 1e-7, 1e-6)
+					testgpu.Close(t, what, testgpu.Read(t, dxb), w, 1e-7, 1e-6)
+					xb = testgpu.Upload(t, d, "x", x, tc.c, tc.h, tc.w)
+				}
 			})
 		}
 	}

@@ -27,6 +27,7 @@ type handNet struct {
 	d      *gpu.Device
 	x, pre *gpu.Buffer
 	acts   map[string]*gpu.Buffer // "relu{b}_{k}" and "pool{b}" outputs
+	routes map[string]*gpu.Buffer // "pool{b}": the routes its backward reads
 	order  []string               // layer outputs in forward order
 	steps  []*ops.Step
 }
@@ -84,7 +85,7 @@ func loadConvs(t *testing.T, d *gpu.Device, f *weights.File, widths []int) (map[
 
 // buildNet records preprocess → conv+ReLU … → pool … up to the deepest layer.
 func buildNet(t *testing.T, d *gpu.Device, cws map[string]*ops.ConvWeights, pool ops.Pooling, h, w int, deepest string) *handNet {
-	n := &handNet{d: d, acts: map[string]*gpu.Buffer{}}
+	n := &handNet{d: d, acts: map[string]*gpu.Buffer{}, routes: map[string]*gpu.Buffer{}}
 	n.x = upload(t, d, "x", nil, 3, h, w)
 	n.pre = upload(t, d, "pre", nil, 3, h, w)
 	st, err := ops.NewPreprocess(d, ops.Caffe, n.x, n.pre)
@@ -113,12 +114,17 @@ func buildNet(t *testing.T, d *gpu.Device, cws map[string]*ops.ConvWeights, pool
 		pname := fmt.Sprintf("pool%d", b+1)
 		h, w = h/2, w/2
 		y := upload(t, d, pname, nil, in.Shape[0], h, w)
-		st, err := ops.NewPoolForward(d, pool, in, y)
+		route, err := d.Alloc(ops.PoolRouteSpec(pname+".route", in.Shape[0], in.Shape[1], in.Shape[2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(route.Release)
+		st, err := ops.NewPoolForward(d, pool, in, y, route, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n.steps = append(n.steps, st)
-		n.acts[pname] = y
+		n.acts[pname], n.routes[pname] = y, route
 		n.order = append(n.order, pname)
 		in = y
 	}
@@ -274,9 +280,9 @@ func runOracleByHand(t *testing.T, file string) {
 		for _, st := range lossAt[l] {
 			steps = append(steps, st)
 		}
-		in, dIn := net.pre, dpre
+		dIn := dpre
 		if i > 0 {
-			in, dIn = net.acts[net.order[i-1]], grads[net.order[i-1]]
+			dIn = grads[net.order[i-1]]
 		}
 		if cw, ok := cws[l]; ok {
 			st, err := ops.NewConv3x3BackwardInput(d, cw, grads[l], net.acts[l], dIn, false)
@@ -285,7 +291,7 @@ func runOracleByHand(t *testing.T, file string) {
 			}
 			steps = append(steps, st)
 		} else {
-			st, err := ops.NewPoolBackward(d, pool, grads[l], in, dIn, false)
+			st, err := ops.NewPoolBackward(d, pool, grads[l], net.routes[l], dIn)
 			if err != nil {
 				t.Fatal(err)
 			}

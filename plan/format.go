@@ -31,7 +31,7 @@ func (p *Plan) Format(w io.Writer) error {
 			len(p.Tiles), p.Request.Tile/align*align+map[bool]int{true: align}[p.Request.Tile%align != 0], t.Crop.W(), t.Crop.H(), halo, align)
 	}
 	fmt.Fprintf(tw, "\niteration trunk, %s, with its backward pass:\n", SizeOf(p.Iterate))
-	fmt.Fprintf(tw, "  layer\toutput\tforward\tbackward_input\tReLU mask of dy\tadds the loss gradients of\n")
+	fmt.Fprintf(tw, "  layer\toutput\tactivation\tforward\tbackward_input\tReLU mask of dy\tadds the loss gradients of\n")
 	for i, lp := range p.Iterate.Layers {
 		t := vgg.Table[i]
 		fwd, bwd, fused, mask := "", "", "-", "-"
@@ -46,7 +46,7 @@ func (p *Plan) Format(w io.Writer) error {
 		if lp.FuseContent || lp.FuseStyle {
 			fused = fmt.Sprintf("%s (%s)", vgg.Table[i-1].Name, terms(lp.FuseContent, lp.FuseStyle))
 		}
-		fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\t%s\t%s\n", t.Name, lp.C, lp.H, lp.W, fwd, bwd, mask, fused)
+		fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\t%s\t%s\t%s\n", t.Name, lp.C, lp.H, lp.W, activation(i, lp, "grad"), fwd, bwd, mask, fused)
 	}
 	forward := func(name string, tp vgg.TrunkPlan) {
 		fmt.Fprintf(tw, "\n%s, %s, forward only:\n", name, SizeOf(tp))
@@ -55,16 +55,22 @@ func (p *Plan) Format(w io.Writer) error {
 			same = same && tp.Layers[i].Forward == p.Iterate.Layers[i].Forward && tp.Layers[i].H == p.Iterate.Layers[i].H && tp.Layers[i].W == p.Iterate.Layers[i].W
 		}
 		if same {
-			fmt.Fprintf(tw, "  the iteration trunk's forward plans\n")
+			var kept []string
+			for i, lp := range tp.Layers {
+				if !lp.Transient {
+					kept = append(kept, vgg.Table[i].Name)
+				}
+			}
+			fmt.Fprintf(tw, "  the iteration trunk's forward plans; it keeps %s, the others take turns in transient.even and .odd\n", strings.Join(kept, ", "))
 			return
 		}
-		fmt.Fprintf(tw, "  layer\toutput\tforward\n")
+		fmt.Fprintf(tw, "  layer\toutput\tactivation\tforward\n")
 		for i, lp := range tp.Layers {
 			fwd := "2x2 pool"
 			if !vgg.Table[i].Pool {
 				fwd = convPlan(lp.Forward)
 			}
-			fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\n", vgg.Table[i].Name, lp.C, lp.H, lp.W, fwd)
+			fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\n", vgg.Table[i].Name, lp.C, lp.H, lp.W, activation(i, lp, "transient"), fwd)
 		}
 	}
 	forward("content trunk", p.ContentTrunk)
@@ -179,3 +185,12 @@ func size(n uint64) string {
 }
 
 func mib(n uint64) string { return fmt.Sprintf("%d MiB", n>>20) }
+
+// activation says where a layer's activation lives: its own buffer
+// ("kept"), or, transient, buffer i mod 2 of the pair named pair.
+func activation(i int, lp vgg.LayerPlan, pair string) string {
+	if !lp.Transient {
+		return "kept"
+	}
+	return pair + "." + [2]string{"even", "odd"}[i%2]
+}

@@ -72,6 +72,10 @@ type Request struct {
 	TV, Temporal bool
 	// Unfused keeps every loss gradient in passes of its own.
 	Unfused bool
+	// KeepActivations keeps every layer's activation in a buffer of its
+	// own (no TrunkPlan.Shed), for tests that read the GPU's activations
+	// after an iteration.
+	KeepActivations bool
 	// Optimizer is "adam" (or "") or "lbfgs", History L-BFGS's.
 	Optimizer string
 	History   int
@@ -326,6 +330,14 @@ func make1(r Request, l Limits) (*Plan, error) {
 		lp.Backward = k.Conv(l, ConvPass{Cin: below.C, Cout: lp.C, H: lp.H, W: lp.W, Backward: true, Style: f.Style})
 	}
 	p.maskGrads(cl, sl, fused)
+	// What no loss and no backward pass reads needs no buffer of its own.
+	if !r.KeepActivations {
+		p.ContentTrunk.Shed(cl)
+		for j := range p.StyleTrunks {
+			p.StyleTrunks[j].Shed(sl)
+		}
+		p.Iterate.Shed(append(append([]int(nil), cl...), sl...))
+	}
 	for _, q := range cl {
 		p.ContentLosses = append(p.ContentLosses, Loss{Layer: vgg.Table[q].Name, Pos: q, Fused: fused[q].Content})
 	}

@@ -1,18 +1,22 @@
 // pool.wgsl: 2x2 stride-2 pooling, max or avg, odd sizes floored.
-//   forward:  x: (C,H,W) -> y: (C,H/2,W/2)
-//   backward: dy: (C,H/2,W/2), x: (C,H,W) -> dx: (C,H,W), written with =.
-// Max routes each gradient to the first maximum of its window in the
-// forward's scan order (row-major), recomputed from x; avg spreads 1/4.
-// Rows and columns dropped by flooring get zero gradient.
-// With RELU the backward also multiplies dx by the ReLU mask of x (x > 0),
-// x being the post-ReLU output of the conv below, so that the conv's
-// backward reads dx unmasked.
-// Template: C, H, W, MAX (bool), RELU, Entry.
+//   forward:       x: (C,H,W) -> y: (C,H/2,W/2)
+//   forward_route: x: (C,H,W) -> y: (C,H/2,W/2), route: ceil(C*(H/2)*(W/2)/8) u32
+//   backward:      dy: (C,H/2,W/2), route -> dx: (C,H,W), written with =.
+// The route is 4 bits per output, 8 outputs per word (output o in bits
+// 4*(o%8).. of word o/8): bit k is set when input k of the window (row-
+// major) receives the output's gradient. Max sets the first maximum in
+// scan order, as max() keeps it; avg sets all four, each getting 1/4.
+// With RELU the bits also carry the ReLU mask of x (x > 0), x being the
+// post-ReLU output of the conv below, whose backward then reads dx
+// unmasked. So the backward reads neither x nor y, and neither has to be
+// kept for it. Rows and columns dropped by flooring get zero gradient.
+// Template: C, H, W, MAX (bool), RELU, Route, Backward, Entry.
 const C = {{.C}}u;
 const H = {{.H}}u;
 const W = {{.W}}u;
 const OH = {{div .H 2}}u;
 const OW = {{div .W 2}}u;
+const N = {{mul .C (mul (div .H 2) (div .W 2))}}u; // outputs
 const WG = 256u;
 
 {{.Bindings}}
@@ -20,12 +24,10 @@ fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * WG + lid;
 }
 {{if not .Backward}}
-@compute @workgroup_size(256)
-fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flat_id(wid, nwg, lid);
-  if (i >= C * OH * OW) { return; }
-  let c = i / (OH * OW);
-  let r = i - c * OH * OW;
+// pool writes output o and returns its route nibble.
+fn pool(o: u32) -> u32 {
+  let c = o / (OH * OW);
+  let r = o - c * OH * OW;
   let oy = r / OW;
   let ox = r - oy * OW;
   let base = c * H * W + (2u * oy) * W + 2u * ox;
@@ -33,10 +35,39 @@ fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let v1 = a[base + 1u];
   let v2 = a[base + W];
   let v3 = a[base + W + 1u];
-{{if .MAX}}  out[i] = max(max(v0, v1), max(v2, v3));
-{{else}}  out[i] = 0.25 * ((v0 + v1) + (v2 + v3));
-{{end}}}
+{{if .MAX}}  var best = 0u;
+  var bv = v0;
+  if (v1 > bv) { best = 1u; bv = v1; }
+  if (v2 > bv) { best = 2u; bv = v2; }
+  if (v3 > bv) { best = 3u; bv = v3; }
+  out[o] = bv;
+{{if .RELU}}  return select(0u, 1u << best, bv > 0.0);
+{{else}}  return 1u << best;
+{{end}}{{else}}  out[o] = 0.25 * ((v0 + v1) + (v2 + v3));
+{{if .RELU}}  return select(0u, 1u, v0 > 0.0) | select(0u, 2u, v1 > 0.0) | select(0u, 4u, v2 > 0.0) | select(0u, 8u, v3 > 0.0);
+{{else}}  return 15u;
+{{end}}{{end}}}
+{{if not .Route}}
+@compute @workgroup_size(256)
+fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_id(wid, nwg, lid);
+  if (i >= N) { return; }
+  pool(i);
+}
 {{else}}
+// One invocation per route word: its eight outputs.
+@compute @workgroup_size(256)
+fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_id(wid, nwg, lid);
+  if (i * 8u >= N) { return; }
+  var word = 0u;
+  for (var k = 0u; k < 8u; k = k + 1u) {
+    let o = i * 8u + k;
+    if (o < N) { word = word | (pool(o) << (4u * k)); }
+  }
+  route[i] = word;
+}
+{{end}}{{else}}
 @compute @workgroup_size(256)
 fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_id(wid, nwg, lid);
@@ -48,22 +79,10 @@ fn {{.Entry}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let oy = y / 2u;
   let ox = xx / 2u;
   if (oy >= OH || ox >= OW) { out[i] = 0.0; return; }
-  let g = a[c * OH * OW + oy * OW + ox];
-{{if .MAX}}  let base = c * H * W + (2u * oy) * W + 2u * ox;
-  // First maximum in scan order, as the forward's max() keeps it.
-  var best = 0u;
-  var bv = x[base];
-  let v1 = x[base + 1u];
-  if (v1 > bv) { best = 1u; bv = v1; }
-  let v2 = x[base + W];
-  if (v2 > bv) { best = 2u; bv = v2; }
-  let v3 = x[base + W + 1u];
-  if (v3 > bv) { best = 3u; bv = v3; }
+  let o = c * OH * OW + oy * OW + ox;
   let mine = (y - 2u * oy) * 2u + (xx - 2u * ox);
-{{if .RELU}}  // Times the ReLU mask of the layer below: the winner's value is x[i].
-  out[i] = select(0.0, g, mine == best && bv > 0.0);
-{{else}}  out[i] = select(0.0, g, mine == best);
-{{end}}{{else if .RELU}}  out[i] = select(0.0, 0.25 * g, x[i] > 0.0);
-{{else}}  out[i] = 0.25 * g;
+  let bit = (route[o / 8u] >> (4u * (o % 8u) + mine)) & 1u;
+{{if .MAX}}  out[i] = select(0.0, a[o], bit == 1u);
+{{else}}  out[i] = select(0.0, 0.25 * a[o], bit == 1u);
 {{end}}}
 {{end}}

@@ -34,6 +34,10 @@ type Config struct {
 	// backward pass of the conv above it, where the plan can fuse them
 	// (plan.Fuse).
 	Unfused bool
+	// KeepActivations keeps every layer's activation of the iteration
+	// trunk readable after an iteration (Trunk.Act), for tests that
+	// inspect them, at the memory cost plan.Request.KeepActivations names.
+	KeepActivations bool
 	// TemporalWeight, when above 0, adds Ruder et al.'s (2016) temporal
 	// loss, whose target and weights SetTemporal gives (zero until then).
 	TemporalWeight float64
@@ -141,7 +145,7 @@ func (e *Engine) FusedLayers() []string {
 func (c Config) Request(widths []int, content plan.Size, styles []plan.Size) plan.Request {
 	return plan.Request{Widths: widths, Content: content, Styles: styles,
 		ContentLayers: c.ContentLayers, StyleLayers: c.StyleLayers, TV: c.TVWeight != 0, Temporal: c.TemporalWeight != 0, Unfused: c.Unfused, Tile: c.Tile,
-		Optimizer: c.Optimizer, History: c.LBFGS.History, Kernels: c.Kernels}
+		KeepActivations: c.KeepActivations, Optimizer: c.Optimizer, History: c.LBFGS.History, Kernels: c.Kernels}
 }
 
 // SizeOf is an image's size.
@@ -253,7 +257,7 @@ func checkBuild(p *plan.Plan, cfg Config, content Image, styles []Image, blend [
 	if popt == "" {
 		popt = "adam"
 	}
-	if !same(cfg.ContentLayers, pc) || !same(cfg.StyleLayers, ps) || (cfg.TVWeight != 0) != p.TV || (cfg.TemporalWeight != 0) != p.Temporal || opt != popt || cfg.Unfused != p.Unfused ||
+	if !same(cfg.ContentLayers, pc) || !same(cfg.StyleLayers, ps) || (cfg.TVWeight != 0) != p.TV || (cfg.TemporalWeight != 0) != p.Temporal || opt != popt || cfg.Unfused != p.Unfused || cfg.KeepActivations != p.KeepActivations ||
 		(opt == "lbfgs" && cfg.LBFGS.History != p.History) {
 		return fmt.Errorf("transfer: the plan was made for another configuration")
 	}

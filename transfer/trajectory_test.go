@@ -440,6 +440,7 @@ func twinTrajectory(t *testing.T, name string) {
 	e, err := transfer.NewEngine(net, transfer.Config{
 		ContentLayers: o.ContentLayers, StyleLayers: o.StyleLayers,
 		ContentWeight: o.ContentWeight, StyleWeight: o.StyleWeight, TVWeight: o.TVWeight, Adam: cfg,
+		KeepActivations: true, // the GPU's own decisions are read from every layer
 	}, ci, styles, o.StyleBlend, ci)
 	if err != nil {
 		t.Fatal(err)

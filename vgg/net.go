@@ -137,8 +137,9 @@ type Trunk struct {
 
 	pre, dpre *gpu.Buffer
 	work      ops.Workspace // the Winograd passes', shared
-	acts      []*gpu.Buffer
+	acts      []*gpu.Buffer // a transient layer's is a view: in buffer i mod 2 of a pair (LayerPlan.Transient)
 	grads     []*gpu.Buffer // views: layer i's in buffer i mod 2 (TrunkPlan.gradLens)
+	routes    []*gpu.Buffer // with gradients, each pool's (ops.PoolRouteSpec), by position
 	forward   ops.Seq
 	steps     []*ops.Step
 	bufs      []*gpu.Buffer
@@ -182,10 +183,21 @@ func (n *Net) NewTrunk(tp TrunkPlan) (*Trunk, error) {
 		}
 		t.bufs = append(t.bufs, b)
 	}
-	t.X, t.pre = t.bufs[0], t.bufs[1]
-	t.acts = t.bufs[2 : 2+depth]
+	// Taken in Buffers' order.
+	next := 0
+	take := func() *gpu.Buffer { next++; return t.bufs[next-1] }
+	t.X, t.pre = take(), take()
+	t.acts = make([]*gpu.Buffer, depth)
+	for i, lp := range tp.Layers {
+		if !lp.Transient {
+			t.acts[i] = take()
+		}
+	}
+	// The pair the transient activations take turns in: the gradients'
+	// with gradients, else their own.
+	var pair []*gpu.Buffer
 	if tp.Grad {
-		pair := t.bufs[2+depth : 4+depth]
+		pair = []*gpu.Buffer{take(), take()}
 		for i, lp := range tp.Layers {
 			g, err := pair[i%2].View("d"+Table[i].Name, lp.C, lp.H, lp.W)
 			if err != nil {
@@ -193,10 +205,30 @@ func (n *Net) NewTrunk(tp TrunkPlan) (*Trunk, error) {
 			}
 			t.grads = append(t.grads, g)
 		}
-		t.dpre, t.DX = t.bufs[4+depth], t.bufs[5+depth]
+		t.dpre, t.DX = take(), take()
+		t.routes = make([]*gpu.Buffer, depth)
+		for i := range tp.Layers {
+			if Table[i].Pool {
+				t.routes[i] = take()
+			}
+		}
+	} else if even, odd := tp.transientLens(); even+odd > 0 {
+		pair = []*gpu.Buffer{take(), take()}
+	}
+	for i, lp := range tp.Layers {
+		if lp.Transient {
+			a, err := pair[i%2].View(Table[i].Name, lp.C, lp.H, lp.W)
+			if err != nil {
+				return fail(err)
+			}
+			t.acts[i] = a
+		}
 	}
 	if len(tp.Workspace()) > 0 {
-		t.work = ops.Workspace{V: t.bufs[len(t.bufs)-2], M: t.bufs[len(t.bufs)-1]}
+		t.work = ops.Workspace{V: take(), M: take()}
+	}
+	if next != len(t.bufs) {
+		return fail(fmt.Errorf("took %d of the plan's %d buffers", next, len(t.bufs)))
 	}
 	st, err := ops.NewPreprocess(d, n.Preprocess, t.X, t.pre)
 	if err != nil {
@@ -207,7 +239,13 @@ func (n *Net) NewTrunk(tp TrunkPlan) (*Trunk, error) {
 	for i, lp := range tp.Layers {
 		l := Table[i]
 		if l.Pool {
-			st, err = ops.NewPoolForward(d, n.Pooling, in, t.acts[i])
+			// With gradients, the route carries the ReLU mask of the conv
+			// output below when its gradient goes out masked.
+			var route *gpu.Buffer
+			if tp.Grad {
+				route = t.routes[i]
+			}
+			st, err = ops.NewPoolForward(d, n.Pooling, in, t.acts[i], route, i > 0 && tp.Layers[i-1].MaskedGrad)
 		} else {
 			st, err = ops.NewConv3x3ForwardWith(d, n.Convs[l.Conv], ops.ConvForward{X: in, Y: t.acts[i], ReLU: true, Work: t.work}, lp.Forward)
 		}
@@ -236,6 +274,9 @@ func (t *Trunk) Act(layer string) (*gpu.Buffer, error) {
 	}
 	if p >= t.Depth {
 		return nil, fmt.Errorf("vgg: layer %s is deeper than this trunk (%s)", layer, Table[t.Depth-1].Name)
+	}
+	if t.Plan.Layers[p].Transient {
+		return nil, fmt.Errorf("vgg: layer %s is transient in this trunk's plan: its activation is overwritten during the forward pass (tap it in the plan)", layer)
 	}
 	return t.acts[p], nil
 }
@@ -348,7 +389,7 @@ func (t *Trunk) Backward(taps map[string][]ops.Recorder, fused map[string]ops.Fu
 		var st *ops.Step
 		var err error
 		if l.Pool {
-			st, err = ops.NewPoolBackward(d, t.Net.Pooling, t.grads[i], in, dIn, maskOut)
+			st, err = ops.NewPoolBackward(d, t.Net.Pooling, t.grads[i], t.routes[i], dIn)
 		} else {
 			b := ops.ConvBackward{DY: t.grads[i], Mask: t.acts[i], DX: dIn, Grads: fusedBy[i], Work: t.work}
 			if t.Plan.Layers[i].MaskedGrad {

@@ -27,6 +27,15 @@ type LayerPlan struct {
 	// layer above (a conv's OutMask, a pool's relu), so that this conv's
 	// backward reads it without the mask.
 	MaskedGrad bool
+	// Transient says that nothing reads the layer's activation after the
+	// trunk's forward pass (TrunkPlan.Shed): no loss taps it, and the
+	// backward pass reads neither a pool's output nor, through the pool's
+	// route, the conv output below a pool. So it has no buffer of its own:
+	// it lives from its write to its read by the layer above in buffer
+	// i mod 2 of a pair, the gradients' pair in a trunk with gradients
+	// (whose buffers hold no gradient during the forward pass), else a
+	// pair of its own.
+	Transient bool
 }
 
 // TrunkPlan is a trunk at one image size: the layers it computes (Table
@@ -43,25 +52,85 @@ type TrunkPlan struct {
 func (tp TrunkPlan) Depth() int { return len(tp.Layers) }
 
 // Buffers are the buffers a trunk owns, in the order NewTrunk allocates
-// them: the image and the preprocessed image, each layer's activation,
-// with gradients the two buffers the layers' gradients take turns in
-// (gradLens), the preprocessed image's and the image's, and the Winograd workspace its passes share (Workspace).
+// them: the image and the preprocessed image; the activation of each
+// layer that is not Transient; with gradients, the two buffers the
+// layers' gradients (and the transient activations) take turns in
+// (gradLens), the preprocessed image's and the image's gradients, and
+// each pool's route (ops.PoolRouteSpec); without, the two buffers the
+// transient activations take turns in (transientLens), if any; last,
+// the Winograd workspace its passes share (Workspace).
 func (tp TrunkPlan) Buffers() []gpu.Spec {
-	return append(tp.buffers(), tp.Workspace()...)
-}
-
-// buffers are Buffers without the workspace.
-func (tp TrunkPlan) buffers() []gpu.Spec {
 	s := []gpu.Spec{gpu.F32Spec("image", 3, tp.H, tp.W), gpu.F32Spec("preprocessed", 3, tp.H, tp.W)}
 	for i, l := range tp.Layers {
-		s = append(s, gpu.F32Spec(Table[i].Name, l.C, l.H, l.W))
+		if !l.Transient {
+			s = append(s, gpu.F32Spec(Table[i].Name, l.C, l.H, l.W))
+		}
 	}
 	if tp.Grad {
 		even, odd := tp.gradLens()
 		s = append(s, gpu.F32Spec("grad.even", even), gpu.F32Spec("grad.odd", odd))
 		s = append(s, gpu.F32Spec("dpreprocessed", 3, tp.H, tp.W), gpu.F32Spec("dimage", 3, tp.H, tp.W))
+		c, h, w := 3, tp.H, tp.W
+		for i, l := range tp.Layers {
+			if Table[i].Pool {
+				s = append(s, ops.PoolRouteSpec(Table[i].Name+".route", c, h, w))
+			}
+			c, h, w = l.C, l.H, l.W
+		}
+	} else if even, odd := tp.transientLens(); even+odd > 0 {
+		s = append(s, gpu.F32Spec("transient.even", max(even, 1)), gpu.F32Spec("transient.odd", max(odd, 1)))
 	}
-	return s
+	return append(s, tp.Workspace()...)
+}
+
+// transientLens are the sizes of the two buffers that hold a forward-only
+// trunk's transient activations: the largest of the even layers' and of
+// the odd layers'. Layer i's is read only by layer i+1, before layer i+2
+// writes the same buffer.
+func (tp TrunkPlan) transientLens() (even, odd int) {
+	for i, l := range tp.Layers {
+		if !l.Transient {
+			continue
+		}
+		if n := l.C * l.H * l.W; i%2 == 0 {
+			even = max(even, n)
+		} else {
+			odd = max(odd, n)
+		}
+	}
+	return even, odd
+}
+
+// Shed marks Transient every layer whose activation nothing reads after
+// the forward pass, given the Table positions of the layers that losses
+// tap; it clears the mark from every other layer. Without gradients that
+// is every layer no loss taps. With them, the backward pass also reads
+// the deepest layer's output and each conv output whose gradient comes
+// unmasked (its own ReLU mask) or is masked by the conv above (OutMask),
+// but no pool's output, and no conv output below a pool, whose route
+// carries its mask: at VGG19's widths to relu5_2, that sheds relu1_2,
+// relu2_2, relu3_4, relu4_4 and the pools, 47% of the activations. So
+// the plan calls Shed after deciding MaskedGrad.
+func (tp *TrunkPlan) Shed(taps []int) {
+	tapped := map[int]bool{}
+	for _, q := range taps {
+		tapped[q] = true
+	}
+	for i := range tp.Layers {
+		tp.Layers[i].Transient = !tapped[i] && !tp.readBackward(i)
+	}
+}
+
+// readBackward reports whether the trunk's backward pass reads layer i's
+// activation (Trunk.Backward).
+func (tp TrunkPlan) readBackward(i int) bool {
+	switch {
+	case !tp.Grad || Table[i].Pool:
+		return false
+	case i+1 >= len(tp.Layers) || !tp.Layers[i].MaskedGrad:
+		return true // its conv's backward reads its ReLU mask
+	}
+	return !Table[i+1].Pool // the conv above masks what it writes with it
 }
 
 // gradLens are the sizes of the two buffers that hold the layers'
@@ -188,6 +257,9 @@ func (tp TrunkPlan) check(widths []int) error {
 		}
 		if lp.MaskedGrad && (l.Pool || i+1 >= len(tp.Layers) || !tp.Grad) {
 			return fmt.Errorf("vgg: the plan has %s's gradient written masked, but no layer above it in the trunk writes it", l.Name)
+		}
+		if lp.Transient && tp.readBackward(i) {
+			return fmt.Errorf("vgg: the plan has %s transient, but the backward pass reads it", l.Name)
 		}
 	}
 	return nil
