@@ -39,7 +39,7 @@ func (e *Engine) recordOptimizer(enc *gpu.Encoder, it int) error {
 	return nil
 }
 
-// Losses reads back [total, content, style, tv] (blocking; call it only
+// Losses reads back [total, content, style, tv, temporal] (blocking; call it only
 // when the values are wanted).
 func (e *Engine) Losses() ([]float32, error) { return e.Scalars.Read() }
 

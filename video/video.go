@@ -28,6 +28,21 @@ type Options struct {
 	Iters, ItersNext int
 	// Flow is the optical flow's settings (ops.DefaultFlow when zero).
 	Flow ops.FlowParams
+	// Iteration, when set, is told after each iteration of a frame, so
+	// that a progress bar can cover the frame's iterations too.
+	Iteration func(Iteration)
+	// LossEvery, when above 0, reads the losses every LossEvery
+	// iterations for Iteration (a readback that waits for the GPU to
+	// finish the iteration); the other iterations' reports carry none.
+	LossEvery int
+}
+
+// Iteration is what Run tells after each iteration of a frame.
+type Iteration struct {
+	Frame, Frames int
+	Iter, Iters   int        // iterations run of the frame's
+	Loss          [5]float32 // total, content, style, tv, temporal, where HasLoss
+	HasLoss       bool
 }
 
 // Source is the clip's frames, all of one size, planar RGB in [0,1].
@@ -106,7 +121,23 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", i+1, err)
 		}
-		out, loss, err := iterate(ctx, e, target, weights, n)
+		tell := func(k int) error {
+			if o.Iteration == nil {
+				return nil
+			}
+			it := Iteration{Frame: i, Frames: src.Len(), Iter: k, Iters: n}
+			if o.LossEvery > 0 && (k%o.LossEvery == 0 || k == n) {
+				l, err := e.Losses()
+				if err != nil {
+					return err
+				}
+				copy(it.Loss[:], l)
+				it.HasLoss = true
+			}
+			o.Iteration(it)
+			return nil
+		}
+		out, loss, err := iterate(ctx, e, target, weights, n, tell)
 		e.Release()
 		if err != nil {
 			return err
@@ -122,8 +153,9 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 }
 
 // iterate runs n iterations of e (with the temporal target and weights
-// when given) and returns the image and the last iteration's losses.
-func iterate(ctx context.Context, e *transfer.Engine, target transfer.Image, weights []float32, n int) (transfer.Image, [5]float32, error) {
+// when given), calling tell after each with the number run, and returns
+// the image and the last iteration's losses.
+func iterate(ctx context.Context, e *transfer.Engine, target transfer.Image, weights []float32, n int, tell func(int) error) (transfer.Image, [5]float32, error) {
 	var loss [5]float32
 	if weights != nil {
 		if err := e.SetTemporal(target, weights); err != nil {
@@ -135,6 +167,9 @@ func iterate(ctx context.Context, e *transfer.Engine, target transfer.Image, wei
 			return transfer.Image{}, loss, err
 		}
 		if err := e.Step(); err != nil {
+			return transfer.Image{}, loss, err
+		}
+		if err := tell(k + 1); err != nil {
 			return transfer.Image{}, loss, err
 		}
 	}

@@ -41,13 +41,19 @@ func writeClip(t *testing.T, n, w, h int) string {
 // frameEvents are the -json frame events of a run's stdout.
 func frameEvents(t *testing.T, out string) []map[string]any {
 	t.Helper()
+	return events(t, out, "frame")
+}
+
+// events are the -json events of a run's stdout of one kind.
+func events(t *testing.T, out, kind string) []map[string]any {
+	t.Helper()
 	var evs []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var ev map[string]any
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("%q: %v", line, err)
 		}
-		if ev["event"] == "frame" {
+		if ev["event"] == kind {
 			evs = append(evs, ev)
 		}
 	}
@@ -64,23 +70,24 @@ type cancelOnFrame struct {
 func (w *cancelOnFrame) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if bytes.Contains(p, []byte(`"frame"`)) {
+	if bytes.Contains(p, []byte(`"event":"frame"`)) {
 		w.cancel()
 	}
 	return w.buf.Write(p)
 }
 
 // TestVideoFrames: stylize video writes one frame per input frame, with a
-// -json event each; interrupted after the first frame, it keeps that
-// frame, and run again it continues from there to the very frames of an
-// uninterrupted run.
+// -json event each, and a progress event with the losses every
+// -print-every iterations of a frame, counting to the clip's total;
+// interrupted after the first frame, it keeps that frame, and run again
+// it continues from there to the very frames of an uninterrupted run.
 func TestVideoFrames(t *testing.T) {
 	testgpu.Device(t)
 	c := prepareOracle(t, "tiny_seed")
 	in := writeClip(t, 4, 48, 40)
 	args := func(out string) []string {
 		return []string{"-in", in, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
-			"-iters", "6", "-iters-next", "3", "-out", out, "-json"}
+			"-iters", "6", "-iters-next", "3", "-out", out, "-json", "-print-every", "2"}
 	}
 	whole := filepath.Join(t.TempDir(), "whole")
 	var stdout, stderr bytes.Buffer
@@ -90,6 +97,17 @@ func TestVideoFrames(t *testing.T) {
 	evs := frameEvents(t, stdout.String())
 	if len(evs) != 4 || evs[1]["temporal"].(float64) < 0 || evs[1]["iters"] != 3.0 {
 		t.Fatalf("frame events %v", evs)
+	}
+	// Iterations 2, 4 and 6 of the first frame, 2 and 3 of each later one.
+	prog := events(t, stdout.String(), "progress")
+	if len(prog) != 9 {
+		t.Fatalf("%d progress events, want 9: %v", len(prog), prog)
+	}
+	for k, want := range []struct{ frame, iter, done float64 }{{1, 2, 2}, {1, 4, 4}, {1, 6, 6}, {2, 2, 8}, {2, 3, 9}, {4, 3, 15}} {
+		ev := prog[[]int{0, 1, 2, 3, 4, 8}[k]]
+		if ev["frame"] != want.frame || ev["iter"] != want.iter || ev["done"] != want.done || ev["total"] != 15.0 || !(ev["loss"].(float64) > 0) || !(ev["eta_s"].(float64) >= 0) {
+			t.Errorf("progress event %v, want frame %v iteration %v, %v of 15 done, with a loss", ev, want.frame, want.iter, want.done)
+		}
 	}
 	read := func(dir string, i int) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, []string{"frame_00001.png", "frame_00002.png", "frame_00003.png", "frame_00004.png"}[i]))
@@ -116,7 +134,7 @@ func TestVideoFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs = frameEvents(t, stdout.String())
-	if len(evs) != 4 || evs[0]["resumed"] != true || evs[3]["resumed"] != false {
+	if len(evs) != 4 || evs[0]["resumed"] != true || evs[3]["resumed"] != false || evs[3]["done"] != 15.0 {
 		t.Errorf("resumed run's events: %v", evs)
 	}
 	for i := 0; i < 4; i++ {

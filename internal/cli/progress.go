@@ -63,13 +63,18 @@ func (p *progress) report(r transfer.Progress) {
 	msg := fmt.Sprintf("scale %d/%d %dx%d  it %d/%d  %.2f it/s  ETA %s  loss %.4g (content %.3g style %.3g tv %.3g)",
 		r.Scale, r.Scales, r.W, r.H, r.Finished, r.Total, r.ItPerSec, eta, r.Loss[0], r.Loss[1], r.Loss[2], r.Loss[3])
 	if p.tty {
-		const width = 20
-		n := width * r.Finished / max(r.Total, 1)
-		fmt.Fprintf(p.stderr, "\r\033[K[%s%s] %s", strings.Repeat("#", n), strings.Repeat(".", width-n), msg)
-		p.drawn = true
+		p.bar(r.Finished, r.Total, msg)
 		return
 	}
 	fmt.Fprintln(p.stderr, msg)
+}
+
+// bar redraws the terminal's progress bar, done of total, followed by msg.
+func (p *progress) bar(done, total int, msg string) {
+	const width = 20
+	n := min(width*done/max(total, 1), width)
+	fmt.Fprintf(p.stderr, "\r\033[K[%s%s] %s", strings.Repeat("#", n), strings.Repeat(".", width-n), msg)
+	p.drawn = true
 }
 
 func (p *progress) done() {

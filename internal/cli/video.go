@@ -48,7 +48,8 @@ Flags:
 func NewVideoCommand(fs *flag.FlagSet) *VideoCommand {
 	c := &VideoCommand{RunFlags: Register(fs, Command{Name: "stylize video", PrintEvery: 0, Frames: true,
 		Usage: map[string]string{"out": "the directory the stylised frames go to (made if missing)",
-			"content": "unused: the frames are the content (-in)"}})}
+			"content":     "unused: the frames are the content (-in)",
+			"print-every": "also report the losses every N iterations of a frame, each a readback that waits for the GPU (0: once per frame; a terminal's bar shows every iteration)"}})}
 	fs.StringVar(&c.In, "in", "", "the clip: a directory of frames (.png, .jpg), in name order")
 	fs.IntVar(&c.Iters, "iters", 300, "iterations of the first frame")
 	fs.IntVar(&c.ItersNext, "iters-next", 100, "iterations of each later frame (they start from the warped previous result)")
@@ -238,23 +239,14 @@ func (j *VideoJob) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	cfg := j.Config
 	cfg.Kernels = k
 	cfg.TemporalWeight = j.c.TemporalWeight
-	o := video.Options{Config: cfg, Iters: j.c.Iters, ItersNext: j.c.ItersNext}
 	prog := newProgress(stdout, stderr, j.JSON)
+	clip := newClipProgress(prog, len(j.frames), j.c.Iters, j.c.ItersNext)
+	o := video.Options{Config: cfg, Iters: j.c.Iters, ItersNext: j.c.ItersNext, Iteration: clip.iteration, LossEvery: j.PrintEvery}
 	sink := frameSink{dir: j.frameDir, w: w, h: h}
 	err = video.Run(ctx, net, styles, j.Blend, frameSource{j: j, w: w, h: h}, sink, o, func(r video.Report) {
-		if j.JSON {
-			prog.event(map[string]any{"event": "frame", "frame": r.Frame + 1, "frames": r.Frames, "path": sink.name(r.Frame),
-				"resumed": r.Resumed, "iters": r.Iters, "loss": r.Loss[0], "content": r.Loss[1], "style": r.Loss[2],
-				"tv": r.Loss[3], "temporal": r.Loss[4], "masked": r.Masked})
-			return
-		}
-		if r.Resumed {
-			prog.line(fmt.Sprintf("frame %d/%d: kept from an earlier run", r.Frame+1, r.Frames))
-			return
-		}
-		prog.line(fmt.Sprintf("frame %d/%d: %d iterations, loss %.4g (content %.3g style %.3g temporal %.3g, %.1f%% of pixels unmasked by the flow check: %.1f%% masked)",
-			r.Frame+1, r.Frames, r.Iters, r.Loss[0], r.Loss[1], r.Loss[2], r.Loss[4], 100-100*r.Masked, 100*r.Masked))
+		clip.frame(r, sink.name(r.Frame))
 	})
+	prog.done()
 	if err != nil && ctx.Err() != nil {
 		return ErrInterrupted
 	}
