@@ -28,6 +28,11 @@ type Options struct {
 	Iters, ItersNext int
 	// Flow is the optical flow's settings (ops.DefaultFlow when zero).
 	Flow ops.FlowParams
+	// Back lists the earlier frames, counted back from each frame, whose
+	// stylised results the temporal loss holds it to where the flow
+	// between the frames is consistent, nearest first: [1] (or nil) is
+	// Ruder et al.'s short-term loss, [1 10 20 40] their long-term one.
+	Back []int
 	// Iteration, when set, is told after each iteration of a frame, so
 	// that a progress bar can cover the frame's iterations too.
 	Iteration func(Iteration)
@@ -76,6 +81,12 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 	if o.Flow == (ops.FlowParams{}) {
 		o.Flow = ops.DefaultFlow
 	}
+	if len(o.Back) == 0 {
+		o.Back = []int{1}
+	}
+	if err := CheckBack(o.Back); err != nil {
+		return err
+	}
 	var prev transfer.Image // the previous frame's result, as written (8-bit)
 	var prevFrame transfer.Image
 	var fl *flows
@@ -108,10 +119,9 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 						return err
 					}
 				}
-				if target, weights, masked, err = fl.warp(prevFrame, frame, prev); err != nil {
+				if target, x0, weights, masked, err = longTerm(fl, src, sink, o.Back, i, frame, prevFrame, prev); err != nil {
 					return err
 				}
-				x0 = target
 			}
 		}
 		if cfg.TemporalWeight > 0 && weights == nil {
@@ -150,6 +160,82 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 		report(Report{Frame: i, Frames: src.Len(), Iters: n, Loss: loss, Masked: masked})
 	}
 	return nil
+}
+
+// CheckBack checks Options.Back: earlier frames, nearest first.
+func CheckBack(back []int) error {
+	for k, j := range back {
+		if j < 1 || k > 0 && j <= back[k-1] {
+			return fmt.Errorf("video: the temporal loss's earlier frames %v: want frames back from each frame, 1 or more, nearest first, each once", back)
+		}
+	}
+	return nil
+}
+
+// longTerm returns frame i's temporal target and weights after Ruder et
+// al. (2016), eq. (8): each pixel is held to the result of the nearest of
+// frames i−back[0], i−back[1], ... whose flow to frame i is consistent
+// there, warped to frame i. Their c_long weights are each frame's
+// consistency mask less the nearer frames' (clamped at 0), so with 0/1
+// masks they are disjoint, and the sum of the frames' masked losses is
+// one masked loss against this combined target. It also returns the
+// nearest frame's warped result, which the optimisation starts from, and
+// the share of pixels no frame covers. prevFrame and prev are frame i−1
+// and its result; others are read from src and sink.
+func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFrame, prev transfer.Image) (target, start transfer.Image, weights []float32, masked float64, err error) {
+	n := frame.W * frame.H
+	weights = make([]float32, n)
+	for _, j := range back {
+		if i-j < 0 {
+			break
+		}
+		f, out := prevFrame, prev
+		if j > 1 {
+			if f, err = src.Frame(i - j); err != nil {
+				return
+			}
+			var ok bool
+			if out, ok, err = sink.Done(i - j); err != nil {
+				return
+			} else if !ok {
+				err = fmt.Errorf("video: frame %d's result, which frame %d's temporal loss needs, is missing", i-j+1, i+1)
+				return
+			}
+		}
+		warped, c, _, werr := fl.warp(f, frame, out)
+		if werr != nil {
+			err = werr
+			return
+		}
+		if target.Pix == nil {
+			start = warped
+			target = transfer.Image{W: frame.W, H: frame.H, Pix: append([]float32(nil), warped.Pix...)}
+		}
+		hold(target.Pix, weights, warped.Pix, c)
+	}
+	uncovered := 0
+	for _, c := range weights {
+		if c == 0 {
+			uncovered++
+		}
+	}
+	return target, start, weights, float64(uncovered) / float64(n), nil
+}
+
+// hold holds the pixels that no nearer frame holds (weights 0) and whose
+// flow from this frame is consistent (c 1) to its warped result: it
+// copies them into target: (3,H,W) and sets their weights: (H,W) to 1,
+// the c_long of Ruder et al. (2016), eq. (8), for 0/1 masks.
+func hold(target, weights, warped, c []float32) {
+	n := len(weights)
+	for k := 0; k < n; k++ {
+		if weights[k] == 0 && c[k] == 1 {
+			weights[k] = 1
+			for ch := 0; ch < 3; ch++ {
+				target[ch*n+k] = warped[ch*n+k]
+			}
+		}
+	}
 }
 
 // iterate runs n iterations of e (with the temporal target and weights

@@ -80,14 +80,16 @@ func (w *cancelOnFrame) Write(p []byte) (int, error) {
 // -json event each, and a progress event with the losses every
 // -print-every iterations of a frame, counting to the clip's total;
 // interrupted after the first frame, it keeps that frame, and run again
-// it continues from there to the very frames of an uninterrupted run.
+// it continues from there to the very frames of an uninterrupted run,
+// here with the long-term temporal loss, which reads the results of the
+// two frames before each back from the output.
 func TestVideoFrames(t *testing.T) {
 	testgpu.Device(t)
 	c := prepareOracle(t, "tiny_seed")
 	in := writeClip(t, 4, 48, 40)
 	args := func(out string) []string {
 		return []string{"-in", in, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
-			"-iters", "6", "-iters-next", "3", "-out", out, "-json", "-print-every", "2"}
+			"-iters", "6", "-iters-next", "3", "-out", out, "-json", "-print-every", "2", "-temporal-frames", "1,2"}
 	}
 	whole := filepath.Join(t.TempDir(), "whole")
 	var stdout, stderr bytes.Buffer
@@ -169,6 +171,9 @@ func TestVideoRejectsBadInput(t *testing.T) {
 		{"no -in", []string{"-out", out}, "no -in"},
 		{"unwritable -out", []string{"-in", good, "-out", "/proc/stylize-frames"}, "-out"},
 		{"negative temporal weight", []string{"-in", empty, "-out", out, "-temporal-weight", "-1"}, "temporal-weight"},
+		{"temporal frames out of order", []string{"-in", good, "-out", out, "-temporal-frames", "1,20,10"}, "-temporal-frames 1,20,10"},
+		{"temporal frame 0", []string{"-in", good, "-out", out, "-temporal-frames", "0"}, "-temporal-frames 0"},
+		{"temporal frames not numbers", []string{"-in", good, "-out", out, "-temporal-frames", "1,x"}, "not a whole number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"-style", c.styles[0], "-weights", c.weights}, tc.args...)

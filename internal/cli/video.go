@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/stylize/stylize/imageio"
@@ -24,7 +25,10 @@ type VideoCommand struct {
 	In               string
 	Iters, ItersNext int
 	TemporalWeight   float64
+	TemporalFrames   string
 	FPS              string
+
+	back []int // TemporalFrames, parsed
 }
 
 const videoUsage = `Usage: stylize video -in CLIP -style IMG -out OUT [flags]
@@ -54,6 +58,7 @@ func NewVideoCommand(fs *flag.FlagSet) *VideoCommand {
 	fs.IntVar(&c.Iters, "iters", 300, "iterations of the first frame")
 	fs.IntVar(&c.ItersNext, "iters-next", 100, "iterations of each later frame (they start from the warped previous result)")
 	fs.Float64Var(&c.TemporalWeight, "temporal-weight", 1e9, "weight of the temporal loss (0: independent frames)")
+	fs.StringVar(&c.TemporalFrames, "temporal-frames", "1", "the earlier frames, counted back from each frame, whose results the temporal loss holds it to where the flow is consistent, nearest first: 1 is Ruder et al.'s short-term loss, 1,10,20,40 their long-term one")
 	fs.StringVar(&c.FPS, "fps", "25", "frame rate of a video -out made from a directory of frames (a video -in keeps its own)")
 	fs.Usage = func() { io.WriteString(fs.Output(), videoUsage); fs.PrintDefaults() }
 	return c
@@ -85,6 +90,17 @@ func (c *VideoCommand) Resolve(fs *flag.FlagSet) (*VideoJob, error) {
 	}
 	if err := finiteNonNeg("temporal-weight", c.TemporalWeight); err != nil {
 		return nil, err
+	}
+	c.back = nil
+	for _, f := range strings.Split(c.TemporalFrames, ",") {
+		j, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("-temporal-frames %q: %q is not a whole number of frames", c.TemporalFrames, f)
+		}
+		c.back = append(c.back, j)
+	}
+	if err := video.CheckBack(c.back); err != nil {
+		return nil, fmt.Errorf("-temporal-frames %s: want frames back, 1 or more, nearest first, each once, such as 1,10,20,40", c.TemporalFrames)
 	}
 	j := &VideoJob{Settings: s, c: c, frameDir: s.Out, rate: c.FPS}
 	if s.Out == "" || s.Out == "out.png" {
@@ -241,7 +257,7 @@ func (j *VideoJob) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	cfg.TemporalWeight = j.c.TemporalWeight
 	prog := newProgress(stdout, stderr, j.JSON)
 	clip := newClipProgress(prog, len(j.frames), j.c.Iters, j.c.ItersNext)
-	o := video.Options{Config: cfg, Iters: j.c.Iters, ItersNext: j.c.ItersNext, Iteration: clip.iteration, LossEvery: j.PrintEvery}
+	o := video.Options{Config: cfg, Iters: j.c.Iters, ItersNext: j.c.ItersNext, Iteration: clip.iteration, LossEvery: j.PrintEvery, Back: j.c.back}
 	sink := frameSink{dir: j.frameDir, w: w, h: h}
 	err = video.Run(ctx, net, styles, j.Blend, frameSource{j: j, w: w, h: h}, sink, o, func(r video.Report) {
 		clip.frame(r, sink.name(r.Frame))
