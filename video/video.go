@@ -179,8 +179,11 @@ func CheckBack(back []int) error {
 // consistency mask less the nearer frames' (clamped at 0), so with 0/1
 // masks they are disjoint, and the sum of the frames' masked losses is
 // one masked loss against this combined target. It also returns the
-// nearest frame's warped result, which the optimisation starts from, and
-// the share of pixels no frame covers. prevFrame and prev are frame i−1
+// image the optimisation starts from: the nearest frame's warped result,
+// but the frame itself where no frame holds the pixel (there the warp
+// drags in what the flow got wrong, such as a moving object's colours
+// onto the background it uncovers), and the share of pixels no frame
+// holds. prevFrame and prev are frame i−1
 // and its result; others are read from src and sink.
 func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFrame, prev transfer.Image) (target, start transfer.Image, weights []float32, masked float64, err error) {
 	n := frame.W * frame.H
@@ -214,9 +217,12 @@ func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFr
 		hold(target.Pix, weights, warped.Pix, c)
 	}
 	uncovered := 0
-	for _, c := range weights {
+	for k, c := range weights {
 		if c == 0 {
 			uncovered++
+			for ch := 0; ch < 3; ch++ { // start.Pix is warped's, not target's
+				start.Pix[ch*n+k] = frame.Pix[ch*n+k]
+			}
 		}
 	}
 	return target, start, weights, float64(uncovered) / float64(n), nil
