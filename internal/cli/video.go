@@ -40,8 +40,9 @@ frames (.png or .jpg, in name order, all of one size). OUT is a video file
 done) or a directory, which receives frame_00001.png, ... as each frame is
 finished (a video file's frames go to OUT.work/). Each frame after the
 first starts from the previous result warped by the optical flow between
-the frames, and is held to it by the temporal loss where the flow is
-consistent. Run again with the same flags, it continues from the last
+the frames, and is held to it by the temporal loss, where the flow is
+consistent (-temporal-frames adds frames further back: the long-term
+loss). Run again with the same flags, it continues from the last
 finished frame. Without ffmpeg (apt-get install ffmpeg), directories of
 frames work.
 
