@@ -92,6 +92,7 @@ type Engine struct {
 	// style is used) can change between iterations.
 	grams    [][]*gpu.Buffer
 	targets  []*gpu.Buffer
+	P        []*gpu.Buffer // the content targets, untiled (Restart)
 	blendBuf *gpu.Buffer
 	blend    []float64
 	combine  ops.Seq
@@ -211,6 +212,9 @@ func Build(net *vgg.Net, p *plan.Plan, cfg Config, content Image, styles []Image
 	}
 	if err := iteration(P, x0); err != nil {
 		return fail(err)
+	}
+	if !p.Tiled() {
+		e.P = P
 	}
 	return e, nil
 }

@@ -90,9 +90,15 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 	var prev transfer.Image // the previous frame's result, as written (8-bit)
 	var prevFrame transfer.Image
 	var fl *flows
+	// The engine of the last frame, kept for the next one with the same
+	// losses (Engine.Restart): only the first frame has no temporal loss.
+	var e *transfer.Engine
 	defer func() {
 		if fl != nil {
 			fl.release()
+		}
+		if e != nil {
+			e.Release()
 		}
 	}()
 	for i := 0; i < src.Len(); i++ {
@@ -127,7 +133,14 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 		if cfg.TemporalWeight > 0 && weights == nil {
 			cfg.TemporalWeight = 0 // the first frame has nothing to agree with
 		}
-		e, err := transfer.NewEngine(net, cfg, frame, styles, blend, x0)
+		if e != nil && e.CanRestart() && (e.Plan.Temporal == (cfg.TemporalWeight > 0)) {
+			err = e.Restart(frame, x0)
+		} else {
+			if e != nil {
+				e.Release()
+			}
+			e, err = transfer.NewEngine(net, cfg, frame, styles, blend, x0)
+		}
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", i+1, err)
 		}
@@ -148,7 +161,6 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 			return nil
 		}
 		out, loss, err := iterate(ctx, e, target, weights, n, tell)
-		e.Release()
 		if err != nil {
 			return err
 		}
