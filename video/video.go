@@ -1,9 +1,11 @@
 // Package video is temporally consistent style transfer of a clip, after
 // Ruder, Dosovitskiy & Brox ("Artistic style transfer for videos", GCPR
 // 2016): each frame after the first is optimised with a temporal loss
-// against the previous stylised frame warped to it by the optical flow
-// (ops.Flow, on the GPU), weighted by the forward-backward consistency
-// check's masks, and starts from that warped frame.
+// against the previous stylised frame (or, long-term, several earlier
+// ones) warped to it by the optical flow (ops.Flow, on the GPU), weighted
+// by the forward-backward consistency check's masks, and starts from
+// that warped result where the check keeps the flow and from the frame
+// itself elsewhere.
 package video
 
 import (
@@ -70,6 +72,7 @@ type Report struct {
 	Iters         int
 	Loss          [5]float32 // total, content, style, tv, temporal: the last iteration's
 	Resumed       bool       // written by an earlier run
+	Temporal      bool       // the frame had a temporal loss
 	Masked        float64    // the share of pixels the temporal loss leaves out
 }
 
@@ -125,9 +128,10 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 						return err
 					}
 				}
-				if target, x0, weights, masked, err = longTerm(fl, src, sink, o.Back, i, frame, prevFrame, prev); err != nil {
+				if target, weights, masked, err = longTerm(fl, src, sink, o.Back, i, frame, prevFrame, prev); err != nil {
 					return err
 				}
+				x0 = target
 			}
 		}
 		if cfg.TemporalWeight > 0 && weights == nil {
@@ -169,7 +173,7 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 			return err
 		}
 		prev, prevFrame = out, frame
-		report(Report{Frame: i, Frames: src.Len(), Iters: n, Loss: loss, Masked: masked})
+		report(Report{Frame: i, Frames: src.Len(), Iters: n, Loss: loss, Temporal: weights != nil, Masked: masked})
 	}
 	return nil
 }
@@ -190,16 +194,18 @@ func CheckBack(back []int) error {
 // there, warped to frame i. Their c_long weights are each frame's
 // consistency mask less the nearer frames' (clamped at 0), so with 0/1
 // masks they are disjoint, and the sum of the frames' masked losses is
-// one masked loss against this combined target. It also returns the
-// image the optimisation starts from: the nearest frame's warped result,
-// but the frame itself where no frame holds the pixel (there the warp
-// drags in what the flow got wrong, such as a moving object's colours
-// onto the background it uncovers), and the share of pixels no frame
-// holds. prevFrame and prev are frame i−1
-// and its result; others are read from src and sink.
-func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFrame, prev transfer.Image) (target, start transfer.Image, weights []float32, masked float64, err error) {
+// one masked loss against this combined target. The target is also the
+// image the optimisation starts from: each held pixel at its holder's
+// warped result, and every other pixel at the frame itself (where the
+// check drops the flow, the warp drags in what the flow got wrong, such
+// as a moving object's colours onto the background it uncovers). It
+// returns too the share of pixels no frame holds: all of them where no
+// listed frame is in the clip yet. prevFrame and prev are frame i−1 and
+// its result; others are read from src and sink.
+func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFrame, prev transfer.Image) (target transfer.Image, weights []float32, masked float64, err error) {
 	n := frame.W * frame.H
 	weights = make([]float32, n)
+	target = transfer.Image{W: frame.W, H: frame.H, Pix: append([]float32(nil), frame.Pix...)}
 	for _, j := range back {
 		if i-j < 0 {
 			break
@@ -222,22 +228,15 @@ func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFr
 			err = werr
 			return
 		}
-		if target.Pix == nil {
-			start = warped
-			target = transfer.Image{W: frame.W, H: frame.H, Pix: append([]float32(nil), warped.Pix...)}
-		}
 		hold(target.Pix, weights, warped.Pix, c)
 	}
-	uncovered := 0
-	for k, c := range weights {
+	free := 0
+	for _, c := range weights {
 		if c == 0 {
-			uncovered++
-			for ch := 0; ch < 3; ch++ { // start.Pix is warped's, not target's
-				start.Pix[ch*n+k] = frame.Pix[ch*n+k]
-			}
+			free++
 		}
 	}
-	return target, start, weights, float64(uncovered) / float64(n), nil
+	return target, weights, float64(free) / float64(n), nil
 }
 
 // hold holds the pixels that no nearer frame holds (weights 0) and whose

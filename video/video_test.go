@@ -216,3 +216,24 @@ func TestLongTermConsistency(t *testing.T) {
 	rl, _ := revealed(long)
 	t.Logf("uncovered background (%d pixels over the clip), mean |S_t - S_t-%d|: independent %.4f, short-term %.4f, long-term %.4f", n, back, ri, rs, rl)
 }
+
+// A long-term list whose nearest frame is several frames back leaves the
+// frames before it wholly free (they start from themselves), and holds
+// the first frame it reaches.
+func TestTemporalFramesBeyondTheStart(t *testing.T) {
+	net, styles, base := setup(t)
+	c := clip{n: 4, w: 64, h: 48, dx: 1.5, dy: 0.5, tex: [3]testgpu.Texture{testgpu.NewTexture(1), testgpu.NewTexture(2), testgpu.NewTexture(3)}}
+	cfg := base
+	cfg.TemporalWeight = 1e9
+	var reports []video.Report
+	o := video.Options{Config: cfg, Iters: 2, ItersNext: 1, Back: []int{3}}
+	if err := video.Run(context.Background(), net, styles, []float64{1}, c, memSink{}, o, func(r video.Report) { reports = append(reports, r) }); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reports {
+		t.Logf("frame %d: temporal %v, %.1f%% free", i, r.Temporal, 100*r.Masked)
+	}
+	if len(reports) != 4 || reports[0].Temporal || reports[1].Masked != 1 || reports[2].Masked != 1 || !(reports[3].Masked < 0.5) {
+		t.Errorf("with only frame 3 back: %+v", reports)
+	}
+}

@@ -87,7 +87,12 @@ func (c *clipProgress) frame(r video.Report, path string) {
 		c.p.line(fmt.Sprintf("frame %d/%d: kept from an earlier run", r.Frame+1, r.Frames))
 		return
 	}
-	c.p.line(fmt.Sprintf("frame %d/%d: %d iterations, loss %.4g (content %.3g style %.3g temporal %.3g; the flow check masks %.1f%% of pixels); ETA %s",
+	if !r.Temporal {
+		c.p.line(fmt.Sprintf("frame %d/%d: %d iterations, loss %.4g (content %.3g style %.3g); ETA %s",
+			r.Frame+1, r.Frames, r.Iters, r.Loss[0], r.Loss[1], r.Loss[2], etaText))
+		return
+	}
+	c.p.line(fmt.Sprintf("frame %d/%d: %d iterations, loss %.4g (content %.3g style %.3g temporal %.3g; the flow check leaves %.1f%% of pixels free); ETA %s",
 		r.Frame+1, r.Frames, r.Iters, r.Loss[0], r.Loss[1], r.Loss[2], r.Loss[4], 100*r.Masked, etaText))
 }
 
