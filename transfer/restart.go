@@ -9,7 +9,21 @@ import (
 // CanRestart reports whether Restart can start the engine over on another
 // content image: an untiled engine can; a tiled one computes its content
 // targets tile by tile and must be built afresh.
-func (e *Engine) CanRestart() bool { return !e.Plan.Tiled() && e.Trunk != nil }
+// It also needs the iteration trunk's forward pass to be the content
+// trunk's, kernel for kernel, so that the targets it computes are those
+// a fresh engine would: the plan makes them so, and this checks it.
+func (e *Engine) CanRestart() bool {
+	ct, it := e.Plan.ContentTrunk, e.Plan.Iterate
+	if e.Plan.Tiled() || e.Trunk == nil || ct.H != it.H || ct.W != it.W || len(ct.Layers) != len(it.Layers) {
+		return false
+	}
+	for i := range ct.Layers {
+		if ct.Layers[i].Forward != it.Layers[i].Forward {
+			return false
+		}
+	}
+	return true
+}
 
 // Restart starts the engine over on another content image of its size,
 // from x0, as each frame of a video starts afresh (Ruder et al. 2016):
