@@ -44,8 +44,8 @@ type poolData struct {
 
 // PoolRouteSpec is the spec of a pool's route (NewPoolForward): 4 bits
 // per output of pooling x: (C,H,W), 8 outputs to a u32 word, so that the
-// backward pass reads 1/64 of the memory x and y hold instead of keeping
-// them.
+// backward pass reads 4 bits per window (1/32 of x's memory) instead of
+// keeping x and y.
 //
 //	route: ceil(C*(H/2)*(W/2)/8) u32
 func PoolRouteSpec(name string, c, h, w int) gpu.Spec {
@@ -56,7 +56,7 @@ func PoolRouteSpec(name string, c, h, w int) gpu.Spec {
 // With route non-nil (PoolRouteSpec), it also writes which inputs of
 // each window receive the output's gradient, for NewPoolBackward: with
 // relu, only those that are also positive (x > 0), x being the post-ReLU
-// output of the conv below.
+// output of the conv below. Without a route, relu has no effect.
 func NewPoolForward(d *gpu.Device, kind Pooling, x, y, route *gpu.Buffer, relu bool) (*Step, error) {
 	op := "pool." + kind.String() + ".forward"
 	c, h, w, err := chw(op, "x", x)

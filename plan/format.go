@@ -46,7 +46,7 @@ func (p *Plan) Format(w io.Writer) error {
 		if lp.FuseContent || lp.FuseStyle {
 			fused = fmt.Sprintf("%s (%s)", vgg.Table[i-1].Name, terms(lp.FuseContent, lp.FuseStyle))
 		}
-		fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\t%s\t%s\t%s\n", t.Name, lp.C, lp.H, lp.W, activation(i, lp, "grad"), fwd, bwd, mask, fused)
+		fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\t%s\t%s\t%s\n", t.Name, lp.C, lp.H, lp.W, activation(p.Iterate, i), fwd, bwd, mask, fused)
 	}
 	forward := func(name string, tp vgg.TrunkPlan) {
 		fmt.Fprintf(tw, "\n%s, %s, forward only:\n", name, SizeOf(tp))
@@ -61,7 +61,11 @@ func (p *Plan) Format(w io.Writer) error {
 					kept = append(kept, vgg.Table[i].Name)
 				}
 			}
-			fmt.Fprintf(tw, "  the iteration trunk's forward plans; it keeps %s, the others take turns in transient.even and .odd\n", strings.Join(kept, ", "))
+			shared := "; the others take turns in two shared buffers"
+			if len(kept) == len(tp.Layers) {
+				shared = ""
+			}
+			fmt.Fprintf(tw, "  the iteration trunk's forward plans; it keeps %s%s\n", strings.Join(kept, ", "), shared)
 			return
 		}
 		fmt.Fprintf(tw, "  layer\toutput\tactivation\tforward\n")
@@ -70,7 +74,7 @@ func (p *Plan) Format(w io.Writer) error {
 			if !vgg.Table[i].Pool {
 				fwd = convPlan(lp.Forward)
 			}
-			fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\n", vgg.Table[i].Name, lp.C, lp.H, lp.W, activation(i, lp, "transient"), fwd)
+			fmt.Fprintf(tw, "  %s\t%dx%dx%d\t%s\t%s\n", vgg.Table[i].Name, lp.C, lp.H, lp.W, activation(tp, i), fwd)
 		}
 	}
 	forward("content trunk", p.ContentTrunk)
@@ -186,11 +190,11 @@ func size(n uint64) string {
 
 func mib(n uint64) string { return fmt.Sprintf("%d MiB", n>>20) }
 
-// activation says where a layer's activation lives: its own buffer
-// ("kept"), or, transient, buffer i mod 2 of the pair named pair.
-func activation(i int, lp vgg.LayerPlan, pair string) string {
-	if !lp.Transient {
+// activation says where layer i's activation lives: its own buffer
+// ("kept"), or, transient, the shared buffer it takes turns in.
+func activation(tp vgg.TrunkPlan, i int) string {
+	if !tp.Layers[i].Transient {
 		return "kept"
 	}
-	return pair + "." + [2]string{"even", "odd"}[i%2]
+	return tp.ActivationBuffer(i)
 }

@@ -1,7 +1,7 @@
 // pool.wgsl: 2x2 stride-2 pooling, max or avg, odd sizes floored.
-//   forward:       x: (C,H,W) -> y: (C,H/2,W/2)
-//   forward_route: x: (C,H,W) -> y: (C,H/2,W/2), route: ceil(C*(H/2)*(W/2)/8) u32
-//   backward:      dy: (C,H/2,W/2), route -> dx: (C,H,W), written with =.
+//   forward:          x: (C,H,W) -> y: (C,H/2,W/2)
+//   forward, Route:   x: (C,H,W) -> y: (C,H/2,W/2), route: ceil(C*(H/2)*(W/2)/8) u32
+//   backward:         dy: (C,H/2,W/2), route -> dx: (C,H,W), written with =.
 // The route is 4 bits per output, 8 outputs per word (output o in bits
 // 4*(o%8).. of word o/8): bit k is set when input k of the window (row-
 // major) receives the output's gradient. Max sets the first maximum in

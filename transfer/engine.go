@@ -74,7 +74,7 @@ type Engine struct {
 	X, DX   *gpu.Buffer
 	W, H    int
 	Trunk   *vgg.Trunk
-	Scalars *gpu.Buffer // [total, content, style, tv]
+	Scalars *gpu.Buffer // [total, content, style, tv, temporal]
 	Adam    *ops.Adam   // when the optimiser is Adam
 	LBFGS   *ops.LBFGS  // when it is L-BFGS
 	Iter    int

@@ -123,9 +123,10 @@ func (n *Net) Widths() []int {
 }
 
 // Trunk is the network at one image size, truncated at the deepest layer
-// its users need, built from a TrunkPlan. Its activations (kept for the
-// backward pass) and gradients are allocated once and reused every
-// iteration.
+// its users need, built from a TrunkPlan. Its activations and gradients
+// are allocated once and reused every iteration: those a loss taps or the
+// backward pass reads in buffers of their own, the plan's transient ones
+// in two shared buffers (LayerPlan.Transient).
 //
 //	X: (3,H,W) image in [0,1]   DX: (3,H,W) dL/dX
 type Trunk struct {
@@ -266,7 +267,9 @@ func (t *Trunk) add(s *ops.Step) {
 // Forward records preprocess and every layer up to the trunk's depth.
 func (t *Trunk) Forward() ops.Recorder { return t.forward }
 
-// Act returns the activation of a layer (any naming scheme).
+// Act returns the activation of a layer (any naming scheme). It refuses
+// a transient layer, whose activation later layers overwrite during the
+// forward pass.
 func (t *Trunk) Act(layer string) (*gpu.Buffer, error) {
 	p, err := Index(layer)
 	if err != nil {

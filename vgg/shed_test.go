@@ -16,8 +16,8 @@ import (
 // (TrunkPlan.Shed: transient activations in the gradients' buffers, pool
 // routes instead of the pools' inputs) computes exactly what the trunk
 // that keeps every activation does: the same tapped activations and the
-// same dL/dX, bit for bit, with max and avg pooling, at a size no pool
-// divides evenly; and it holds less memory.
+// same dL/dX, bit for bit, with max and avg pooling, at 37×45, where the
+// pools floor odd sizes; and it holds less memory.
 func TestShedTrunkEqualsKept(t *testing.T) {
 	d := testgpu.Device(t)
 	w, err := weights.Synthetic([]int{6, 8, 10, 12, 12}, 3)

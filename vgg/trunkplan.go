@@ -78,7 +78,7 @@ func (tp TrunkPlan) Buffers() []gpu.Spec {
 			c, h, w = l.C, l.H, l.W
 		}
 	} else if even, odd := tp.transientLens(); even+odd > 0 {
-		s = append(s, gpu.F32Spec("transient.even", max(even, 1)), gpu.F32Spec("transient.odd", max(odd, 1)))
+		s = append(s, gpu.F32Spec(tp.transientName(0), max(even, 1)), gpu.F32Spec(tp.transientName(1), max(odd, 1)))
 	}
 	return append(s, tp.Workspace()...)
 }
@@ -101,6 +101,36 @@ func (tp TrunkPlan) transientLens() (even, odd int) {
 	return even, odd
 }
 
+// ActivationBuffer names the buffer that holds layer i's activation (a
+// Buffers name): its own, named after the layer, or, transient, the
+// gradients' grad.even or grad.odd, or a forward-only trunk's shared
+// buffer of its parity (transientName).
+func (tp TrunkPlan) ActivationBuffer(i int) string {
+	switch {
+	case !tp.Layers[i].Transient:
+		return Table[i].Name
+	case tp.Grad:
+		return [2]string{"grad.even", "grad.odd"}[i%2]
+	}
+	return tp.transientName(i % 2)
+}
+
+// transientName names the buffer of a forward-only trunk's transient
+// activations of one parity (0 even, 1 odd) after the largest of them,
+// as "relu1_1/shared", so that a refusal of its size names a layer.
+func (tp TrunkPlan) transientName(parity int) string {
+	name, most := "", -1
+	for i, l := range tp.Layers {
+		if n := l.C * l.H * l.W; l.Transient && i%2 == parity && n > most {
+			name, most = Table[i].Name, n
+		}
+	}
+	if name == "" {
+		return [2]string{"transient.even", "transient.odd"}[parity] // holds none
+	}
+	return name + "/shared"
+}
+
 // Shed marks Transient every layer whose activation nothing reads after
 // the forward pass, given the Table positions of the layers that losses
 // tap; it clears the mark from every other layer. Without gradients that
@@ -108,9 +138,9 @@ func (tp TrunkPlan) transientLens() (even, odd int) {
 // the deepest layer's output and each conv output whose gradient comes
 // unmasked (its own ReLU mask) or is masked by the conv above (OutMask),
 // but no pool's output, and no conv output below a pool, whose route
-// carries its mask: at VGG19's widths to relu5_2, that sheds relu1_2,
-// relu2_2, relu3_4, relu4_4 and the pools, 47% of the activations. So
-// the plan calls Shed after deciding MaskedGrad.
+// carries its mask: with the seed's layers at VGG19's widths, that sheds
+// relu1_2, relu2_2, relu3_4, relu4_4 and the pools, 47% of the
+// activations. So the plan calls Shed after deciding MaskedGrad.
 func (tp *TrunkPlan) Shed(taps []int) {
 	tapped := map[int]bool{}
 	for _, q := range taps {
