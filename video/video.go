@@ -93,8 +93,8 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 	var prev transfer.Image // the previous frame's result, as written (8-bit)
 	var prevFrame transfer.Image
 	var fl *flows
-	// The engine of the last frame, kept for the next one with the same
-	// losses (Engine.Restart): only the first frame has no temporal loss.
+	// The engine of the last frame, restarted for the next one
+	// (Engine.Restart) where it can be.
 	var e *transfer.Engine
 	defer func() {
 		if fl != nil {
@@ -119,7 +119,7 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 		cfg, x0, n := o.Config, frame, o.Iters
 		var target transfer.Image
 		var weights []float32
-		masked := 0.0
+		masked, held := 0.0, false
 		if i > 0 && prev.Pix != nil {
 			n = o.ItersNext
 			if cfg.TemporalWeight > 0 {
@@ -131,13 +131,16 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 				if target, weights, masked, err = longTerm(fl, src, sink, o.Back, i, frame, prevFrame, prev); err != nil {
 					return err
 				}
-				x0 = target
+				x0, held = target, true
 			}
 		}
-		if cfg.TemporalWeight > 0 && weights == nil {
-			cfg.TemporalWeight = 0 // the first frame has nothing to agree with
+		if cfg.TemporalWeight > 0 && !held {
+			// The first frame has nothing to agree with: its temporal loss
+			// holds no pixel (weights 0), which adds exactly 0 to the loss
+			// and its gradient, so that one engine serves every frame.
+			target, weights, masked = frame, make([]float32, frame.W*frame.H), 1
 		}
-		if e != nil && e.CanRestart() && (e.Plan.Temporal == (cfg.TemporalWeight > 0)) {
+		if e != nil && e.CanRestart() {
 			err = e.Restart(frame, x0)
 		} else {
 			if e != nil {
@@ -173,7 +176,7 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 			return err
 		}
 		prev, prevFrame = out, frame
-		report(Report{Frame: i, Frames: src.Len(), Iters: n, Loss: loss, Temporal: weights != nil, Masked: masked})
+		report(Report{Frame: i, Frames: src.Len(), Iters: n, Loss: loss, Temporal: held, Masked: masked})
 	}
 	return nil
 }
