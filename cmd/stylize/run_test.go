@@ -307,17 +307,19 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}
 }
 
-// cancelOnProgress cancels a context at the first progress event.
-type cancelOnProgress struct {
+// cancelOn is a writer that cancels a context at the first write that
+// contains marker (a -json event's name), as Ctrl-C would.
+type cancelOn struct {
+	marker string
 	mu     sync.Mutex
 	buf    bytes.Buffer
 	cancel context.CancelFunc
 }
 
-func (w *cancelOnProgress) Write(p []byte) (int, error) {
+func (w *cancelOn) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if bytes.Contains(p, []byte(`"progress"`)) {
+	if bytes.Contains(p, []byte(w.marker)) {
 		w.cancel()
 	}
 	return w.buf.Write(p)
@@ -331,7 +333,7 @@ func TestRunCtrlCWritesImage(t *testing.T) {
 	out := filepath.Join(c.dir, "interrupted.png")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := &cancelOnProgress{cancel: cancel}
+	w := &cancelOn{marker: `"progress"`, cancel: cancel}
 	var stderr bytes.Buffer
 	args := []string{"-content", c.content, "-style", c.styles[0], "-weights", c.weights, "-size", "0",
 		"-iters", "1000", "-print-every", "1", "-json", "-out", out}

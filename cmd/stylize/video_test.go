@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stylize/stylize/imageio"
@@ -60,22 +59,6 @@ func events(t *testing.T, out, kind string) []map[string]any {
 	return evs
 }
 
-// cancelOnFrame cancels a context at the first frame event.
-type cancelOnFrame struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	cancel context.CancelFunc
-}
-
-func (w *cancelOnFrame) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if bytes.Contains(p, []byte(`"event":"frame"`)) {
-		w.cancel()
-	}
-	return w.buf.Write(p)
-}
-
 // TestVideoFrames: stylize video writes one frame per input frame, with a
 // -json event each, and a progress event with the losses every
 // -print-every iterations of a frame, counting to the clip's total;
@@ -121,7 +104,7 @@ func TestVideoFrames(t *testing.T) {
 	// Interrupted after the first frame, then run again.
 	parts := filepath.Join(t.TempDir(), "parts")
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &cancelOnFrame{cancel: cancel}
+	w := &cancelOn{marker: `"event":"frame"`, cancel: cancel}
 	err := runVideo(ctx, args(parts), w, &bytes.Buffer{})
 	cancel()
 	if !errors.Is(err, cli.ErrInterrupted) {
