@@ -85,20 +85,24 @@ func (tp TrunkPlan) Buffers() []gpu.Spec {
 
 // transientLens are the sizes of the two buffers that hold a forward-only
 // trunk's transient activations: the largest of the even layers' and of
-// the odd layers'. Layer i's is read only by layer i+1, before layer i+2
-// writes the same buffer.
+// the odd layers' (0 where a parity has none). Layer i's is read only by
+// layer i+1, before layer i+2 writes the same buffer.
 func (tp TrunkPlan) transientLens() (even, odd int) {
+	lens, _ := tp.pair(func(l LayerPlan) bool { return l.Transient })
+	return lens[0], lens[1]
+}
+
+// pair finds, among the layers that only admits, the largest activation
+// of the even layers and of the odd ones: its size (0 where there is
+// none) and its layer's name, the sizes of a pair of buffers that such
+// layers take turns in.
+func (tp TrunkPlan) pair(only func(LayerPlan) bool) (lens [2]int, names [2]string) {
 	for i, l := range tp.Layers {
-		if !l.Transient {
-			continue
-		}
-		if n := l.C * l.H * l.W; i%2 == 0 {
-			even = max(even, n)
-		} else {
-			odd = max(odd, n)
+		if n := l.C * l.H * l.W; only(l) && n > lens[i%2] {
+			lens[i%2], names[i%2] = n, Table[i].Name
 		}
 	}
-	return even, odd
+	return lens, names
 }
 
 // ActivationBuffer names the buffer that holds layer i's activation (a
@@ -119,16 +123,10 @@ func (tp TrunkPlan) ActivationBuffer(i int) string {
 // activations of one parity (0 even, 1 odd) after the largest of them,
 // as "relu1_1/shared", so that a refusal of its size names a layer.
 func (tp TrunkPlan) transientName(parity int) string {
-	name, most := "", -1
-	for i, l := range tp.Layers {
-		if n := l.C * l.H * l.W; l.Transient && i%2 == parity && n > most {
-			name, most = Table[i].Name, n
-		}
+	if _, names := tp.pair(func(l LayerPlan) bool { return l.Transient }); names[parity] != "" {
+		return names[parity] + "/shared"
 	}
-	if name == "" {
-		return [2]string{"transient.even", "transient.odd"}[parity] // holds none
-	}
-	return name + "/shared"
+	return [2]string{"transient.even", "transient.odd"}[parity] // holds none
 }
 
 // Shed marks Transient every layer whose activation nothing reads after
@@ -172,15 +170,8 @@ func (tp TrunkPlan) readBackward(i int) bool {
 // gradients instead of all of them: at VGG19's widths to relu5_2 and
 // 512x341, 85 MiB instead of 213 MiB.
 func (tp TrunkPlan) gradLens() (even, odd int) {
-	for i, l := range tp.Layers {
-		n := l.C * l.H * l.W
-		if i%2 == 0 {
-			even = max(even, n)
-		} else {
-			odd = max(odd, n)
-		}
-	}
-	return max(even, 1), max(odd, 1)
+	lens, _ := tp.pair(func(LayerPlan) bool { return true })
+	return max(lens[0], 1), max(lens[1], 1)
 }
 
 // passes calls f with each conv pass of the trunk: its layer, whether it
