@@ -161,19 +161,16 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		final = max(in.Content.W, in.Content.H)
 	}
 	o.Sizes = transfer.Scales(final, j.Scales, 64)
-	w, err := LoadWeights(j.Weights, nil, stderr)
+	// The weights, the device and the kernel plans: measured ones (the
+	// tuning cache, -tune) or the heuristic's, said on stderr, with -json
+	// too.
+	op, err := j.Open(stderr)
 	if err != nil {
 		return err
 	}
-	pre, preMode, err := j.Preprocessing(w)
-	if err != nil {
-		return err
-	}
-	d, err := j.OpenDevice()
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	defer op.Close()
+	w, d, cache := op.Weights, op.D, op.Cache
+	o.Kernels = op.Kernels
 	// The plan of every scale, before any GPU work: it refuses what this
 	// adapter cannot run (an image too small for the layers, a buffer over
 	// the binding limit), and -dry-run prints it.
@@ -181,14 +178,6 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	for _, st := range styles {
 		sizes = append(sizes, transfer.SizeOf(st))
 	}
-	// The kernel plans: measured ones (the tuning cache, -tune) or the
-	// heuristic's. What was chosen goes to stderr, with -json too.
-	msg := stderr
-	k, cache, err := LoadKernels(j.Kernels, d, msg)
-	if err != nil {
-		return err
-	}
-	o.Kernels = k
 	plans, err := transfer.PlanRun(w.ConvWidths(), plan.LimitsOf(d), transfer.SizeOf(ToTransfer(in.Content)), sizes, o)
 	if err != nil {
 		return err
@@ -197,7 +186,7 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		if cache == nil {
 			return fmt.Errorf("-tune: no tuning cache here (the user's cache directory is unknown)")
 		}
-		if o.Kernels, err = TuneFirst(ctx, d, plans, cache, j.TuneTime, msg); err != nil {
+		if o.Kernels, err = TuneFirst(ctx, d, plans, cache, j.TuneTime, stderr); err != nil {
 			return err
 		}
 		if plans, err = transfer.PlanRun(w.ConvWidths(), plan.LimitsOf(d), transfer.SizeOf(ToTransfer(in.Content)), sizes, o); err != nil {
@@ -207,13 +196,13 @@ func (j *Job) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if j.DryRun {
 		return printPlans(stdout, plans, j.JSON)
 	}
-	net, err := vgg.New(d, w, j.Pooling, preMode)
+	net, err := vgg.New(d, w, j.Pooling, op.PreMode)
 	if err != nil {
 		return err
 	}
 	defer net.Release()
 	if !j.JSON {
-		Describe(stderr, d, w, pre)
+		Describe(stderr, d, w, op.Pre)
 	}
 	prog := newProgress(stdout, stderr, j.JSON)
 	start := time.Now()

@@ -228,33 +228,21 @@ func (j *VideoJob) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if j.Size > 0 {
 		w, h = imageio.FitLongSide(j.w, j.h, j.Size)
 	}
-	weights, err := LoadWeights(j.Weights, nil, stderr)
+	op, err := j.Open(stderr)
 	if err != nil {
 		return err
 	}
-	pre, preMode, err := j.Preprocessing(weights)
-	if err != nil {
-		return err
-	}
-	d, err := j.OpenDevice()
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	k, _, err := LoadKernels(j.Kernels, d, stderr)
-	if err != nil {
-		return err
-	}
-	net, err := vgg.New(d, weights, j.Pooling, preMode)
+	defer op.Close()
+	net, err := vgg.New(op.D, op.Weights, j.Pooling, op.PreMode)
 	if err != nil {
 		return err
 	}
 	defer net.Release()
 	if !j.JSON {
-		Describe(stderr, d, weights, pre)
+		Describe(stderr, op.D, op.Weights, op.Pre)
 	}
 	cfg := j.Config
-	cfg.Kernels = k
+	cfg.Kernels = op.Kernels
 	cfg.TemporalWeight = j.c.TemporalWeight
 	prog := newProgress(stdout, stderr, j.JSON)
 	clip := newClipProgress(prog, len(j.frames), j.c.Iters, j.c.ItersNext)
