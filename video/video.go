@@ -209,6 +209,9 @@ func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFr
 	n := frame.W * frame.H
 	weights = make([]float32, n)
 	target = transfer.Image{W: frame.W, H: frame.H, Pix: append([]float32(nil), frame.Pix...)}
+	if err = fl.setFrame(frame); err != nil {
+		return
+	}
 	for _, j := range back {
 		if i-j < 0 {
 			break
@@ -226,7 +229,7 @@ func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFr
 				return
 			}
 		}
-		warped, c, _, werr := fl.warp(f, frame, out)
+		warped, c, werr := fl.warp(f, out)
 		if werr != nil {
 			err = werr
 			return
@@ -338,23 +341,26 @@ func newFlows(d *gpu.Device, w, h int, p ops.FlowParams) (*flows, error) {
 	return f, nil
 }
 
-// warp returns the previous result warped to the current frame by the
-// flow between the frames, the temporal loss's per-pixel weights (0 at
-// occlusions and motion boundaries) and the share of pixels they drop.
-func (f *flows) warp(prevFrame, frame, prev transfer.Image) (transfer.Image, []float32, float64, error) {
-	gray := func(img transfer.Image) []float32 {
-		g := twin.Gray(f64(img.Pix), img.H, img.W)
-		out := make([]float32, len(g))
-		for i, v := range g {
-			out[i] = float32(v)
-		}
-		return out
+// gray is img's luminance plane (twin.Gray), which the flow reads.
+func gray(img transfer.Image) []float32 {
+	g := twin.Gray(f64(img.Pix), img.H, img.W)
+	out := make([]float32, len(g))
+	for i, v := range g {
+		out[i] = float32(v)
 	}
+	return out
+}
+
+// setFrame makes frame the one the flows go to, once for all the earlier
+// frames warp warps to it.
+func (f *flows) setFrame(frame transfer.Image) error { return f.g1.Write(gray(frame)) }
+
+// warp returns an earlier frame's result, prev, warped to the current
+// frame (setFrame) by the flow from it to prevFrame, and the temporal
+// loss's per-pixel weights: 0 at occlusions and motion boundaries.
+func (f *flows) warp(prevFrame, prev transfer.Image) (transfer.Image, []float32, error) {
 	if err := f.g0.Write(gray(prevFrame)); err != nil {
-		return transfer.Image{}, nil, 0, err
-	}
-	if err := f.g1.Write(gray(frame)); err != nil {
-		return transfer.Image{}, nil, 0, err
+		return transfer.Image{}, nil, err
 	}
 	err := f.d.Record("video flow", func(e *gpu.Encoder) error {
 		for _, r := range []interface{ Record(*gpu.Encoder) error }{f.fwd, f.bwd, f.check} {
@@ -365,29 +371,26 @@ func (f *flows) warp(prevFrame, frame, prev transfer.Image) (transfer.Image, []f
 		return nil
 	})
 	if err != nil {
-		return transfer.Image{}, nil, 0, err
+		return transfer.Image{}, nil, err
 	}
 	var planes [4][]float32
 	for k, b := range []*gpu.Buffer{f.bwd.U, f.bwd.V, f.occ, f.bnd} {
 		if planes[k], err = b.Read(); err != nil {
-			return transfer.Image{}, nil, 0, err
+			return transfer.Image{}, nil, err
 		}
 	}
 	warped, _ := twin.Warp(f64(prev.Pix), 3, f.h, f.w, f64(planes[0]), f64(planes[1]))
 	weights := make([]float32, f.w*f.h)
-	dropped := 0
 	for i := range weights {
 		if planes[2][i] < 0.5 && planes[3][i] < 0.5 {
 			weights[i] = 1
-		} else {
-			dropped++
 		}
 	}
 	out := transfer.Image{W: f.w, H: f.h, Pix: make([]float32, len(warped))}
 	for i, v := range warped {
 		out.Pix[i] = float32(v)
 	}
-	return out, weights, float64(dropped) / float64(len(weights)), nil
+	return out, weights, nil
 }
 
 func (f *flows) release() {
