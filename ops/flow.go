@@ -215,3 +215,62 @@ func NewConsistency(d *gpu.Device, u, v, ub, vb, occ, bnd *gpu.Buffer) (*Step, e
 	s.add1D(b, h*w)
 	return s, nil
 }
+
+// NewGray records g: (1,H,W), the luminance of rgb: (3,H,W), the plane
+// the flow compares (twin.Gray).
+func NewGray(d *gpu.Device, rgb, g *gpu.Buffer) (*Step, error) {
+	const op = "flow.gray"
+	_, h, w, err := chw(op, "g", g)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantShape(op, "g", g, 1, h, w); err != nil {
+		return nil, err
+	}
+	if err := wantShape(op, "rgb", rgb, 3, h, w); err != nil {
+		return nil, err
+	}
+	data := flowData{Entry: "gray", H: h, W: w}
+	b, err := bindSlots(d, op, "flow.wgsl", "gray", &data, slots{ro("rgb", rgb, "(3,H,W)"), rw("g", g, "(1,H,W)")})
+	if err != nil {
+		return nil, err
+	}
+	s := &Step{Name: op}
+	s.add1D(b, h*w)
+	return s, nil
+}
+
+// NewHold records one earlier frame's share of Ruder et al.'s (2016)
+// long-term temporal target (eq. 8): each pixel that no nearer frame
+// holds (weights 0) and that the consistency check keeps (occ and bnd
+// 0) gets weight 1 and, in target, that frame's result prev warped to
+// this frame by the flow (u,v) from this frame to it, so that the weights
+// of the frames are disjoint (twin.Warp, then twin.Hold).
+//
+//	prev, target: (3,H,W)   u, v, occ, bnd, weights: (1,H,W)
+func NewHold(d *gpu.Device, prev, u, v, occ, bnd, target, weights *gpu.Buffer) (*Step, error) {
+	const op = "flow.hold"
+	_, h, w, err := chw(op, "weights", weights)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range []*gpu.Buffer{u, v, occ, bnd, weights} {
+		if err := wantShape(op, "plane", b, 1, h, w); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range []*gpu.Buffer{prev, target} {
+		if err := wantShape(op, "image", b, 3, h, w); err != nil {
+			return nil, err
+		}
+	}
+	data := flowData{Entry: "hold", H: h, W: w}
+	b, err := bindSlots(d, op, "flow.wgsl", "hold", &data, slots{ro("prev", prev, "(3,H,W)"), ro("u", u, ""), ro("v", v, ""),
+		ro("occ", occ, ""), ro("bnd", bnd, ""), rw("held", target, "the target (3,H,W)"), rw("weights", weights, "(1,H,W)")})
+	if err != nil {
+		return nil, err
+	}
+	s := &Step{Name: op}
+	s.add1D(b, h*w)
+	return s, nil
+}

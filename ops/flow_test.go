@@ -93,3 +93,65 @@ func TestFlowMatchesTwin(t *testing.T) {
 		})
 	}
 }
+
+// The GPU's gray plane and its long-term hold against the twin
+// (twin.Gray; twin.Warp then twin.Hold): a frame held to two earlier
+// frames' results, warped by flows with fractional and out-of-frame
+// parts, with masks that keep some pixels for each and some for none.
+func TestGrayAndHoldMatchTwin(t *testing.T) {
+	d := testgpu.Device(t)
+	const h, w = 13, 17
+	n := h * w
+	rgb := testgpu.Round(testgpu.Rand(1, 3*n, 0, 1))
+	rb := testgpu.Upload(t, d, "rgb", rgb, 3, h, w)
+	g := testgpu.Upload(t, d, "g", nil, 1, h, w)
+	gray, err := ops.NewGray(d, rb, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gray.Release()
+	testgpu.Run(t, d, gray)
+	testgpu.Close(t, "gray", testgpu.Read(t, g), twin.Gray(rgb, h, w), 1e-6, 1e-6)
+
+	target0 := testgpu.Round(testgpu.Rand(2, 3*n, 0, 1)) // the frame itself
+	tb := testgpu.Upload(t, d, "target", target0, 3, h, w)
+	wb := testgpu.Upload(t, d, "weights", nil, 1, h, w)
+	want, weights := append([]float64(nil), target0...), make([]float64, n)
+	kept := [2]int{}
+	for j := 0; j < 2; j++ {
+		prev := testgpu.Round(testgpu.Rand(int64(3+j), 3*n, 0, 1))
+		u := testgpu.Round(testgpu.Rand(int64(5+j), n, -3, 3))
+		v := testgpu.Round(testgpu.Rand(int64(7+j), n, -3, 3))
+		occ, bnd := make([]float64, n), make([]float64, n)
+		keep := make([]bool, n)
+		for k := range keep {
+			occ[k] = float64((k + j) % 3 / 2) // 1 at every third pixel, shifted per frame
+			bnd[k] = float64((k + 2*j) % 5 / 4)
+			keep[k] = occ[k] == 0 && bnd[k] == 0
+		}
+		hold, err := ops.NewHold(d, testgpu.Upload(t, d, "prev", prev, 3, h, w), testgpu.Upload(t, d, "u", u, 1, h, w), testgpu.Upload(t, d, "v", v, 1, h, w),
+			testgpu.Upload(t, d, "occ", occ, 1, h, w), testgpu.Upload(t, d, "bnd", bnd, 1, h, w), tb, wb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hold.Release()
+		testgpu.Run(t, d, hold)
+		warped, _ := twin.Warp(prev, 3, h, w, u, v)
+		before := 0.0
+		for _, x := range weights {
+			before += x
+		}
+		twin.Hold(want, weights, warped, keep)
+		after := 0.0
+		for _, x := range weights {
+			after += x
+		}
+		kept[j] = int(after - before)
+	}
+	t.Logf("pixels held to the nearer frame %d, to the farther %d, free %d", kept[0], kept[1], n-kept[0]-kept[1])
+	if kept[0] == 0 || kept[1] == 0 || kept[0]+kept[1] == n {
+		t.Fatalf("the masks exercise too little: %v of %d", kept, n)
+	}
+	testgpu.Close(t, "hold weights", testgpu.Read(t, wb), weights, 0, 0)
+	testgpu.Close(t, "hold target", testgpu.Read(t, tb), want, 1e-6, 1e-6)
+}

@@ -10,6 +10,10 @@
 //            WebGPU's baseline 8 per stage)
 //   jacobi:  nu, nv = one Jacobi iteration of the linearised equations
 //   check:   occ, bnd = Ruder et al.'s forward-backward consistency masks
+//   gray:    g (H,W) = the luminance of rgb (3,H,W), as twin.Gray
+//   hold:    where weights is 0 and occ, bnd are below 1/2: weights = 1 and
+//            held (3,H,W) = prev (3,H,W) at (x+u, y+v), bilinearly
+//            (twin.Warp, then twin.Hold)
 // Template: Entry, H, W, HS, WS, HD, WD, A2 (alpha squared).
 const H = {{.H}}u;
 const W = {{.W}}u;
@@ -164,5 +168,39 @@ fn check(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let out = !inside(tx, ty, H, W) || su * su + sv * sv > 0.01 * (w2 + bu * bu + bv * bv) + 0.5;
   occ[i] = select(0.0, 1.0, out);
   bnd[i] = select(0.0, 1.0, grad2(x, y) > 0.01 * w2 + 0.002);
+}
+{{else if eq .Entry "gray"}}
+@compute @workgroup_size(256)
+fn gray(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_id(wid, nwg, lid);
+  if (i >= H * W) { return; }
+  g[i] = 0.299 * rgb[i] + 0.587 * rgb[H * W + i] + 0.114 * rgb[2u * H * W + i];
+}
+{{else if eq .Entry "hold"}}
+// prev's channel c at (x,y), bilinearly, clamped to the image.
+fn sample_prev(c: u32, x_in: f32, y_in: f32) -> f32 {
+  let x = clamp(x_in, 0.0, f32(W - 1u));
+  let y = clamp(y_in, 0.0, f32(H - 1u));
+  let x0 = u32(floor(x));
+  let y0 = u32(floor(y));
+  let x1 = min(x0 + 1u, W - 1u);
+  let y1 = min(y0 + 1u, H - 1u);
+  let fx = x - f32(x0);
+  let fy = y - f32(y0);
+  let b = c * H * W;
+  let top = prev[b + y0 * W + x0] * (1.0 - fx) + prev[b + y0 * W + x1] * fx;
+  let bot = prev[b + y1 * W + x0] * (1.0 - fx) + prev[b + y1 * W + x1] * fx;
+  return top * (1.0 - fy) + bot * fy;
+}
+@compute @workgroup_size(256)
+fn hold(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_id(wid, nwg, lid);
+  if (i >= H * W || weights[i] != 0.0 || occ[i] >= 0.5 || bnd[i] >= 0.5) { return; }
+  weights[i] = 1.0;
+  let x = f32(i % W) + u[i];
+  let y = f32(i / W) + v[i];
+  for (var c = 0u; c < 3u; c++) {
+    held[c * H * W + i] = sample_prev(c, x, y);
+  }
 }
 {{end}}

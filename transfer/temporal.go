@@ -3,6 +3,7 @@ package transfer
 import (
 	"fmt"
 
+	"github.com/stylize/stylize/gpu"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/plan"
 )
@@ -30,19 +31,26 @@ func (e *Engine) addTemporal() error {
 	return nil
 }
 
-// SetTemporal sets the temporal loss's target, target: the previous
-// stylised frame warped to this one (W×H), and its weights, one per pixel
-// (1 where the optical flow is trusted, 0 at occlusions and motion
-// boundaries), for the iterations submitted from now on.
-func (e *Engine) SetTemporal(target Image, weights []float32) error {
+// SetTemporal sets the temporal loss's target and weights for the
+// iterations submitted from now on, copying them on the GPU: target
+// (3,H,W), the earlier stylised frames warped to this one, and weights
+// (1,H,W), one per pixel (1 where the optical flow is trusted, 0 at
+// occlusions and motion boundaries). With start, target is also copied
+// into X, the image the iterations start from.
+func (e *Engine) SetTemporal(target, weights *gpu.Buffer, start bool) error {
 	if e.temporal == nil {
 		return fmt.Errorf("transfer: this engine has no temporal loss (it was built with temporal weight 0)")
 	}
-	if target.W != e.W || target.H != e.H || len(weights) != e.W*e.H {
-		return fmt.Errorf("transfer: a %dx%d temporal target with %d weights for a %dx%d image", target.W, target.H, len(weights), e.W, e.H)
-	}
-	if err := e.temporalBufs[0].Write(target.Pix); err != nil {
-		return err
-	}
-	return e.temporalBufs[1].Write(weights)
+	return e.D.Record("temporal target", func(enc *gpu.Encoder) error {
+		if err := enc.Copy(target, e.temporalBufs[0]); err != nil {
+			return err
+		}
+		if err := enc.Copy(weights, e.temporalBufs[1]); err != nil {
+			return err
+		}
+		if start {
+			return enc.Copy(target, e.X)
+		}
+		return nil
+	})
 }

@@ -19,11 +19,10 @@ func TestEngineTemporalLoss(t *testing.T) {
 	content := pattern(w, h, 1)
 	target := pattern(w, h, 2)
 	r := testgpu.Rand(3, w*h, 0, 1)
-	weights := make([]float32, w*h)
-	c := make([]float64, w*h)
+	c := make([]float64, w*h) // the weights
 	for i, v := range r {
 		if v > 0.25 {
-			weights[i], c[i] = 1, 1
+			c[i] = 1
 		}
 	}
 	adam := ops.AdamConfig{Form: ops.AdamKeras, LR: 0.02, Beta1: 0.99, Beta2: 0.999, Eps: 0.1, Clip: true, Lo: 0, Hi: 1}
@@ -42,7 +41,9 @@ func TestEngineTemporalLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.SetTemporal(target, weights); err != nil {
+		tb := testgpu.Upload(t, net.D, "target", testgpu.F64(target.Pix), 3, h, w)
+		wb := testgpu.Upload(t, net.D, "weights", c, 1, h, w)
+		if err := e.SetTemporal(tb, wb, false); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.Step(); err != nil {

@@ -14,7 +14,6 @@ import (
 	"math"
 
 	"github.com/stylize/stylize/gpu"
-	"github.com/stylize/stylize/internal/twin"
 	"github.com/stylize/stylize/ops"
 	"github.com/stylize/stylize/transfer"
 	"github.com/stylize/stylize/vgg"
@@ -116,40 +115,41 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 			report(Report{Frame: i, Frames: src.Len(), Resumed: true})
 			continue
 		}
-		cfg, x0, n := o.Config, frame, o.Iters
-		var target transfer.Image
-		var weights []float32
-		masked, held := 0.0, false
-		if i > 0 && prev.Pix != nil {
+		cfg, n := o.Config, o.Iters
+		if i > 0 {
 			n = o.ItersNext
-			if cfg.TemporalWeight > 0 {
-				if fl == nil {
-					if fl, err = newFlows(net.D, frame.W, frame.H, o.Flow); err != nil {
-						return err
-					}
-				}
-				if target, weights, masked, err = longTerm(fl, src, sink, o.Back, i, frame, prevFrame, prev); err != nil {
+		}
+		masked, held := 0.0, false
+		if cfg.TemporalWeight > 0 {
+			if fl == nil {
+				if fl, err = newFlows(net.D, frame.W, frame.H, o.Flow); err != nil {
 					return err
 				}
-				x0, held = target, true
 			}
-		}
-		if cfg.TemporalWeight > 0 && !held {
 			// The first frame has nothing to agree with: its temporal loss
 			// holds no pixel (weights 0), which adds exactly 0 to the loss
 			// and its gradient, so that one engine serves every frame.
-			target, weights, masked = frame, make([]float32, frame.W*frame.H), 1
+			if masked, err = longTerm(fl, src, sink, o.Back, i, frame, prevFrame, prev); err != nil {
+				return err
+			}
+			held = i > 0 && prev.Pix != nil
 		}
 		if e != nil && e.CanRestart() {
-			err = e.Restart(frame, x0)
+			err = e.Restart(frame, frame)
 		} else {
 			if e != nil {
 				e.Release()
 			}
-			e, err = transfer.NewEngine(net, cfg, frame, styles, blend, x0)
+			e, err = transfer.NewEngine(net, cfg, frame, styles, blend, frame)
 		}
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", i+1, err)
+		}
+		// The temporal target is also the image the iterations start from.
+		if fl != nil {
+			if err := e.SetTemporal(fl.target, fl.weights, true); err != nil {
+				return err
+			}
 		}
 		tell := func(k int) error {
 			if o.Iteration == nil {
@@ -167,7 +167,7 @@ func Run(ctx context.Context, net *vgg.Net, styles []transfer.Image, blend []flo
 			o.Iteration(it)
 			return nil
 		}
-		out, loss, err := iterate(ctx, e, target, weights, n, tell)
+		out, loss, err := iterate(ctx, e, n, tell)
 		if err != nil {
 			return err
 		}
@@ -191,50 +191,49 @@ func CheckBack(back []int) error {
 	return nil
 }
 
-// longTerm returns frame i's temporal target and weights after Ruder et
-// al. (2016), eq. (8): each pixel is held to the result of the nearest of
-// frames i−back[0], i−back[1], ... whose flow to frame i is consistent
-// there, warped to frame i. Their c_long weights are each frame's
-// consistency mask less the nearer frames' (clamped at 0), so with 0/1
-// masks they are disjoint, and the sum of the frames' masked losses is
-// one masked loss against this combined target. The target is also the
-// image the optimisation starts from: each held pixel at its holder's
-// warped result, and every other pixel at the frame itself (where the
-// check drops the flow, the warp drags in what the flow got wrong, such
-// as a moving object's colours onto the background it uncovers). It
-// returns too the share of pixels no frame holds: all of them where no
-// listed frame is in the clip yet. prevFrame and prev are frame i−1 and
-// its result; others are read from src and sink.
-func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFrame, prev transfer.Image) (target transfer.Image, weights []float32, masked float64, err error) {
-	n := frame.W * frame.H
-	weights = make([]float32, n)
-	target = transfer.Image{W: frame.W, H: frame.H, Pix: append([]float32(nil), frame.Pix...)}
-	if err = fl.setFrame(frame); err != nil {
-		return
+// longTerm makes frame i's temporal target and weights, fl.target and
+// fl.weights, after Ruder et al. (2016), eq. (8): each pixel is held to
+// the result of the nearest of frames i−back[0], i−back[1], ... whose
+// flow to frame i is consistent there, warped to frame i (ops.NewHold).
+// Their c_long weights are each frame's consistency mask less the nearer
+// frames' (clamped at 0), so with 0/1 masks they are disjoint, and the
+// sum of the frames' masked losses is one masked loss against this
+// combined target. The target is also the image the optimisation starts
+// from: each held pixel at its holder's warped result, and every other
+// pixel at the frame itself (where the check drops the flow, the warp
+// drags in what the flow got wrong, such as a moving object's colours
+// onto the background it uncovers). It returns the share of pixels no
+// frame holds: all of them where no listed frame is in the clip yet.
+// prevFrame and prev are frame i−1 and its result (none before the
+// first); others are read from src and sink.
+func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFrame, prev transfer.Image) (float64, error) {
+	if err := fl.setFrame(frame); err != nil {
+		return 0, err
 	}
 	for _, j := range back {
-		if i-j < 0 {
+		if i-j < 0 || prev.Pix == nil {
 			break
 		}
 		f, out := prevFrame, prev
 		if j > 1 {
+			var err error
 			if f, err = src.Frame(i - j); err != nil {
-				return
+				return 0, err
 			}
 			var ok bool
 			if out, ok, err = sink.Done(i - j); err != nil {
-				return
+				return 0, err
 			} else if !ok {
-				err = fmt.Errorf("video: frame %d's result, which frame %d's temporal loss needs, is missing", i-j+1, i+1)
-				return
+				return 0, fmt.Errorf("video: frame %d's result, which frame %d's temporal loss needs, is missing", i-j+1, i+1)
 			}
 		}
-		warped, c, werr := fl.warp(f, out)
-		if werr != nil {
-			err = werr
-			return
+		if err := fl.hold(f, out); err != nil {
+			return 0, err
 		}
-		hold(target.Pix, weights, warped.Pix, c)
+	}
+	weights, err := fl.weights.Read()
+	if err != nil {
+		return 0, err
 	}
 	free := 0
 	for _, c := range weights {
@@ -242,35 +241,13 @@ func longTerm(fl *flows, src Source, sink Sink, back []int, i int, frame, prevFr
 			free++
 		}
 	}
-	return target, weights, float64(free) / float64(n), nil
+	return float64(free) / float64(len(weights)), nil
 }
 
-// hold holds the pixels that no nearer frame holds (weights 0) and whose
-// flow from this frame is consistent (c 1) to its warped result: it
-// copies them into target: (3,H,W) and sets their weights: (H,W) to 1,
-// the c_long of Ruder et al. (2016), eq. (8), for 0/1 masks.
-func hold(target, weights, warped, c []float32) {
-	n := len(weights)
-	for k := 0; k < n; k++ {
-		if weights[k] == 0 && c[k] == 1 {
-			weights[k] = 1
-			for ch := 0; ch < 3; ch++ {
-				target[ch*n+k] = warped[ch*n+k]
-			}
-		}
-	}
-}
-
-// iterate runs n iterations of e (with the temporal target and weights
-// when given), calling tell after each with the number run, and returns
-// the image and the last iteration's losses.
-func iterate(ctx context.Context, e *transfer.Engine, target transfer.Image, weights []float32, n int, tell func(int) error) (transfer.Image, [5]float32, error) {
+// iterate runs n iterations of e, calling tell after each with the
+// number run, and returns the image and the last iteration's losses.
+func iterate(ctx context.Context, e *transfer.Engine, n int, tell func(int) error) (transfer.Image, [5]float32, error) {
 	var loss [5]float32
-	if weights != nil {
-		if err := e.SetTemporal(target, weights); err != nil {
-			return transfer.Image{}, loss, err
-		}
-	}
 	for k := 0; k < n; k++ {
 		if err := ctx.Err(); err != nil {
 			return transfer.Image{}, loss, err
@@ -304,26 +281,33 @@ func quantize(img transfer.Image) transfer.Image {
 	return out
 }
 
-// flows computes, on the GPU, the flow between two frames both ways and
-// the consistency masks at the second.
+// flows makes a frame's temporal target and weights on the GPU: for each
+// earlier frame, the flow between it and the frame both ways, the
+// consistency masks at the frame, and the hold of that frame's result.
 type flows struct {
-	d        *gpu.Device
-	w, h     int
-	g0, g1   *gpu.Buffer // the previous and the current frame, gray
-	fwd, bwd *ops.Flow
-	occ, bnd *gpu.Buffer
-	check    *ops.Step
+	d          *gpu.Device
+	rgb, prev  *gpu.Buffer // (3,H,W): an earlier frame and its result
+	g0, g1     *gpu.Buffer // (1,H,W): the earlier frame and the frame, gray
+	fwd, bwd   *ops.Flow
+	occ, bnd   *gpu.Buffer
+	target     *gpu.Buffer // (3,H,W): the temporal target, and the start
+	weights    *gpu.Buffer // (1,H,W): the temporal loss's per-pixel weights
+	start, add ops.Seq     // setFrame's and hold's passes
+	steps      []*ops.Step
 }
 
 func newFlows(d *gpu.Device, w, h int, p ops.FlowParams) (*flows, error) {
-	f := &flows{d: d, w: w, h: h}
+	f := &flows{d: d}
 	var err error
 	fail := func(err error) (*flows, error) {
 		f.release()
 		return nil, err
 	}
-	for _, b := range []**gpu.Buffer{&f.g0, &f.g1, &f.occ, &f.bnd} {
-		if *b, err = d.NewBuffer("video.plane", gpu.F32, 1, h, w); err != nil {
+	for _, b := range []struct {
+		buf **gpu.Buffer
+		c   int
+	}{{&f.rgb, 3}, {&f.prev, 3}, {&f.target, 3}, {&f.g0, 1}, {&f.g1, 1}, {&f.occ, 1}, {&f.bnd, 1}, {&f.weights, 1}} {
+		if *b.buf, err = d.NewBuffer("video.plane", gpu.F32, b.c, h, w); err != nil {
 			return fail(err)
 		}
 	}
@@ -333,64 +317,59 @@ func newFlows(d *gpu.Device, w, h int, p ops.FlowParams) (*flows, error) {
 	if f.bwd, err = ops.NewFlow(d, f.g1, f.g0, p); err != nil {
 		return fail(err)
 	}
-	// The masks at the current frame: its flow back to the previous one,
-	// checked against the previous frame's flow forward.
-	if f.check, err = ops.NewConsistency(d, f.bwd.U, f.bwd.V, f.fwd.U, f.fwd.V, f.occ, f.bnd); err != nil {
+	step := func(s *ops.Step, err error) (*ops.Step, error) {
+		if err == nil {
+			f.steps = append(f.steps, s)
+		}
+		return s, err
+	}
+	gray1, err := step(ops.NewGray(d, f.target, f.g1))
+	if err != nil {
 		return fail(err)
 	}
+	zero, err := step(ops.NewFill(d, f.weights, 0))
+	if err != nil {
+		return fail(err)
+	}
+	gray0, err := step(ops.NewGray(d, f.rgb, f.g0))
+	if err != nil {
+		return fail(err)
+	}
+	// The masks at the frame: its flow back to the earlier one, checked
+	// against the earlier frame's flow forward.
+	check, err := step(ops.NewConsistency(d, f.bwd.U, f.bwd.V, f.fwd.U, f.fwd.V, f.occ, f.bnd))
+	if err != nil {
+		return fail(err)
+	}
+	hold, err := step(ops.NewHold(d, f.prev, f.bwd.U, f.bwd.V, f.occ, f.bnd, f.target, f.weights))
+	if err != nil {
+		return fail(err)
+	}
+	f.start = ops.Seq{gray1, zero}
+	f.add = ops.Seq{gray0, f.fwd, f.bwd, check, hold}
 	return f, nil
 }
 
-// gray is img's luminance plane (twin.Gray), which the flow reads.
-func gray(img transfer.Image) []float32 {
-	g := twin.Gray(f64(img.Pix), img.H, img.W)
-	out := make([]float32, len(g))
-	for i, v := range g {
-		out[i] = float32(v)
+// setFrame starts the frame's target: the frame itself, held nowhere
+// (weights 0), and its gray plane for the flows.
+func (f *flows) setFrame(frame transfer.Image) error {
+	if err := f.target.Write(frame.Pix); err != nil {
+		return err
 	}
-	return out
+	return f.d.Record("video frame", f.start.Record)
 }
 
-// setFrame makes frame the one the flows go to, once for all the earlier
-// frames warp warps to it.
-func (f *flows) setFrame(frame transfer.Image) error { return f.g1.Write(gray(frame)) }
-
-// warp returns an earlier frame's result, prev, warped to the current
-// frame (setFrame) by the flow from it to prevFrame, and the temporal
-// loss's per-pixel weights: 0 at occlusions and motion boundaries.
-func (f *flows) warp(prevFrame, prev transfer.Image) (transfer.Image, []float32, error) {
-	if err := f.g0.Write(gray(prevFrame)); err != nil {
-		return transfer.Image{}, nil, err
+// hold holds the pixels that no nearer frame holds, and where the flow
+// from the frame to prevFrame is consistent, to that frame's result
+// prev, warped to the frame (ops.NewHold).
+func (f *flows) hold(prevFrame, prev transfer.Image) error {
+	if err := f.rgb.Write(prevFrame.Pix); err != nil {
+		return err
 	}
-	err := f.d.Record("video flow", func(e *gpu.Encoder) error {
-		for _, r := range []interface{ Record(*gpu.Encoder) error }{f.fwd, f.bwd, f.check} {
-			if err := r.Record(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return transfer.Image{}, nil, err
+	if err := f.prev.Write(prev.Pix); err != nil {
+		return err
 	}
-	var planes [4][]float32
-	for k, b := range []*gpu.Buffer{f.bwd.U, f.bwd.V, f.occ, f.bnd} {
-		if planes[k], err = b.Read(); err != nil {
-			return transfer.Image{}, nil, err
-		}
-	}
-	warped, _ := twin.Warp(f64(prev.Pix), 3, f.h, f.w, f64(planes[0]), f64(planes[1]))
-	weights := make([]float32, f.w*f.h)
-	for i := range weights {
-		if planes[2][i] < 0.5 && planes[3][i] < 0.5 {
-			weights[i] = 1
-		}
-	}
-	out := transfer.Image{W: f.w, H: f.h, Pix: make([]float32, len(warped))}
-	for i, v := range warped {
-		out.Pix[i] = float32(v)
-	}
-	return out, weights, nil
+	return f.d.Record("video flow", f.add.Record)
 }
 
 func (f *flows) release() {
@@ -399,18 +378,10 @@ func (f *flows) release() {
 			fl.Release()
 		}
 	}
-	if f.check != nil {
-		f.check.Release()
+	for _, s := range f.steps {
+		s.Release()
 	}
-	for _, b := range []*gpu.Buffer{f.g0, f.g1, f.occ, f.bnd} {
+	for _, b := range []*gpu.Buffer{f.rgb, f.prev, f.g0, f.g1, f.occ, f.bnd, f.target, f.weights} {
 		b.Release()
 	}
-}
-
-func f64(v []float32) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }

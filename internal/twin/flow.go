@@ -224,3 +224,23 @@ func Consistency(u, v, ub, vb []float64, h, w int) (occluded, boundary []bool) {
 	}
 	return occluded, boundary
 }
+
+// Hold adds one earlier frame to Ruder et al.'s (2016) long-term temporal
+// target (eq. 8): each pixel that no nearer frame holds (weights 0) and
+// whose flow to this frame is consistent (keep) gets weight 1 and, in
+// target, that frame's warped result. Their c_long weights, each frame's
+// mask less the nearer frames', are so disjoint for 0/1 masks.
+// ops.NewHold is its GPU twin.
+//
+//	target, warped: (3,H,W)   weights, keep: (H,W)
+func Hold(target, weights, warped []float64, keep []bool) {
+	n := len(weights)
+	for k := 0; k < n; k++ {
+		if weights[k] == 0 && keep[k] {
+			weights[k] = 1
+			for ch := 0; ch < 3; ch++ {
+				target[ch*n+k] = warped[ch*n+k]
+			}
+		}
+	}
+}
